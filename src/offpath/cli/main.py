@@ -1,0 +1,41 @@
+"""The `offpath` entry point: sub-command groups and the error contract.
+
+Exit codes are a contract: 0 ok, 2 invalid input, 1 anything else. An
+OffpathError is printed as `error [code]: message` and its hint on stderr,
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from offpath.cli import devspec, vpd
+from offpath.errors import InvalidInput, OffpathError
+
+app = typer.Typer(
+    name="offpath",
+    help="Control plane for VMs whose SR-IOV NICs are managed by a SmartNIC/DPU.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(devspec.app, name="devspec")
+app.add_typer(vpd.app, name="vpd")
+
+
+def report_error(exc: OffpathError) -> int:
+    """Print an OffpathError the way the CLI promises; return its exit code."""
+    print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"  hint: {exc.hint}", file=sys.stderr)
+    return 2 if isinstance(exc, InvalidInput) else 1
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=True)
+    except OffpathError as exc:
+        sys.exit(report_error(exc))

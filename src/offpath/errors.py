@@ -1,0 +1,213 @@
+"""The one error hierarchy of offpath.
+
+::
+
+    OffpathError                      code "offpath"
+    ├── InvalidInput                  bad input from a user or a config file
+    │   ├── ConfigFileError           config.file     (unreadable/unparsable file)
+    │   ├── ConfigValueError          config.value    (a key's value is wrong)
+    │   ├── PciConfigInvalidSpec      pci.devspec.invalid
+    │   ├── PciDeviceWrongAddressFormat pci.address.format
+    │   ├── PciDeviceInvalidDeviceName  pci.devspec.devname_and_address
+    │   ├── PciDeviceRemoteManagedNotPresent pci.devspec.remote_managed_absent
+    │   ├── PciDeviceInvalidPFRemoteManaged  pci.devspec.remote_managed_pf
+    │   ├── PciInvalidAlias           pci.alias.invalid
+    │   ├── VpdError                  pci.vpd.malformed
+    │   └── InputFileError            input.file      (a file named on the command line)
+    └── NotFound
+        └── PciDeviceNotFoundById     pci.device.not_found
+
+Every leaf has a stable dotted ``code`` (never renamed or reused), a message
+that says what was wrong and where, and a ``hint`` that says how to fix it.
+Nova's exception messages are kept word for word where offpath has a Nova
+counterpart, so operators can search for them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+
+class OffpathError(Exception):
+    """Base of every error offpath raises on purpose."""
+
+    code: ClassVar[str] = "offpath"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(OffpathError):
+    """The input (a config value, a file, a request) is wrong."""
+
+    code = "invalid"
+
+
+class NotFound(OffpathError):
+    """Something named does not exist."""
+
+    code = "not_found"
+
+
+class ConfigFileError(InvalidInput):
+    """A config file cannot be read or parsed."""
+
+    code = "config.file"
+
+    def __init__(self, path: Path | str, problem: str, *, hint: str = "") -> None:
+        super().__init__(
+            f"config file {path}: {problem}",
+            hint=hint or "check the path and that the file is an INI file like nova.conf",
+        )
+        self.path = str(path)
+
+
+class ConfigValueError(InvalidInput):
+    """One key of a config file holds a value offpath cannot use."""
+
+    code = "config.value"
+
+    def __init__(
+        self, *, path: str, section: str, key: str, value: str, problem: str, hint: str
+    ) -> None:
+        super().__init__(f"{path}: [{section}] {key} = {value!r}: {problem}", hint=hint)
+        self.path = path
+        self.section = section
+        self.key = key
+        self.value = value
+
+
+class InputFileError(InvalidInput):
+    """A file named on the command line cannot be read."""
+
+    code = "input.file"
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}", hint="give the path of a readable regular file")
+        self.path = str(path)
+
+
+class PciConfigInvalidSpec(InvalidInput):
+    """One ``[pci] device_spec`` entry is invalid (Nova's PciConfigInvalidSpec)."""
+
+    code = "pci.devspec.invalid"
+
+    def __init__(self, reason: str, *, hint: str = "") -> None:
+        super().__init__(
+            f"Invalid [pci]device_spec config: {reason}",
+            hint=hint or "fix the entry; see `offpath devspec check` for every spec",
+        )
+        self.reason = reason
+
+
+class PciDeviceWrongAddressFormat(InvalidInput):
+    """A PCI address (glob, regex or concrete) has the wrong shape."""
+
+    code = "pci.address.format"
+
+    def __init__(self, address: object) -> None:
+        super().__init__(
+            f"The PCI address {address} has an incorrect format.",
+            hint=(
+                "use DDDD:BB:SS.F with '*' for whole fields, or an object of "
+                "regexes with keys domain, bus, slot, function"
+            ),
+        )
+        self.address = address
+
+
+class PciDeviceInvalidDeviceName(InvalidInput):
+    """A spec names both ``devname`` and ``address``."""
+
+    code = "pci.devspec.devname_and_address"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Invalid PCI Whitelist: The PCI whitelist can specify devname or address, "
+            "but not both",
+            hint="keep either devname or address in this spec",
+        )
+
+
+class PciDeviceRemoteManagedNotPresent(InvalidInput):
+    """A remote-managed spec's devname does not resolve to a PCI device."""
+
+    code = "pci.devspec.remote_managed_absent"
+
+    def __init__(self, devname: str) -> None:
+        super().__init__(
+            'Invalid PCI Whitelist: A device specified as "remote_managed" is not '
+            "actually present on the host",
+            hint=(
+                f"no network interface {devname!r} backed by a PCI device was found; "
+                "check the name with `ip link`, or select the VFs by address"
+            ),
+        )
+        self.devname = devname
+
+
+class PciDeviceInvalidPFRemoteManaged(InvalidInput):
+    """A remote-managed spec would select a PF (decision D2: say which and why)."""
+
+    code = "pci.devspec.remote_managed_pf"
+
+    def __init__(self, pf_address: str, *, vf_product_id: str | None) -> None:
+        vf_hint = (
+            f'add "product_id": "{vf_product_id}" (the VF product id of this PF) '
+            "so the spec selects its VFs"
+            if vf_product_id
+            else 'select the VFs by their own addresses or their "product_id"'
+        )
+        super().__init__(
+            f"PF {pf_address} is tagged remote_managed: a PF cannot be remote-managed, "
+            "tag its VFs instead",
+            hint=f"{vf_hint}; tag the PF itself with \"remote_managed\": \"false\" if needed",
+        )
+        self.pf_address = pf_address
+
+
+class PciInvalidAlias(InvalidInput):
+    """One ``[pci] alias`` entry is invalid (Nova's PciInvalidAlias)."""
+
+    code = "pci.alias.invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Invalid PCI alias definition: {reason}",
+            hint="fix the alias; see `offpath devspec check` for every alias",
+        )
+        self.reason = reason
+
+
+class PciDeviceNotFoundById(NotFound):
+    """A PCI device (or one of its sysfs files) is missing (Nova's message)."""
+
+    code = "pci.device.not_found"
+
+    def __init__(self, device_id: str, *, detail: str = "") -> None:
+        super().__init__(
+            f"PCI device {device_id} not found",
+            hint=detail or "check that the device exists under /sys/bus/pci/devices",
+        )
+        self.device_id = device_id
+
+
+class VpdError(InvalidInput):
+    """Binary PCI VPD is malformed at a given byte offset."""
+
+    code = "pci.vpd.malformed"
+
+    def __init__(self, offset: int, problem: str) -> None:
+        super().__init__(
+            f"malformed VPD at byte {offset}: {problem}",
+            hint="the card's VPD EEPROM content is damaged or not VPD; "
+            "a firmware update usually rewrites it",
+        )
+        self.offset = offset
+        self.problem = problem
