@@ -13,7 +13,9 @@
     │   ├── PciDeviceInvalidPFRemoteManaged  pci.devspec.remote_managed_pf
     │   ├── PciInvalidAlias           pci.alias.invalid
     │   ├── VpdError                  pci.vpd.malformed
-    │   └── InputFileError            input.file      (a file named on the command line)
+    │   ├── InputFileError            input.file      (a file named on the command line)
+    │   ├── NodeDevXmlError           libvirt.nodedev.xml (node device XML offpath cannot read)
+    │   └── VpdFieldUnencodable       sim.vpd.unencodable (a VPD field the simulator cannot write)
     └── NotFound
         └── PciDeviceNotFoundById     pci.device.not_found
 
@@ -210,4 +212,33 @@ class VpdError(InvalidInput):
             "a firmware update usually rewrites it",
         )
         self.offset = offset
+        self.problem = problem
+
+
+class NodeDevXmlError(InvalidInput):
+    """libvirt node device XML is not well-formed or not shaped as libvirt writes it."""
+
+    code = "libvirt.nodedev.xml"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"libvirt node device XML: {problem}",
+            hint="offpath reads the format of `virsh nodedev-dumpxml`; "
+            "compare the XML with libvirt's output for the device",
+        )
+        self.problem = problem
+
+
+class VpdFieldUnencodable(InvalidInput):
+    """A VPD field given to the simulator cannot be written as binary VPD."""
+
+    code = "sim.vpd.unencodable"
+
+    def __init__(self, keyword: str, problem: str) -> None:
+        super().__init__(
+            f"cannot encode VPD field {keyword}: {problem}",
+            hint="keywords are 2 characters A-Z/0-9; values are printable ASCII "
+            "of at most 255 bytes (65535 for the identifier string)",
+        )
+        self.keyword = keyword
         self.problem = problem
