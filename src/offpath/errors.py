@@ -15,7 +15,12 @@
     │   ├── VpdError                  pci.vpd.malformed
     │   ├── InputFileError            input.file      (a file named on the command line)
     │   ├── NodeDevXmlError           libvirt.nodedev.xml (node device XML offpath cannot read)
-    │   └── VpdFieldUnencodable       sim.vpd.unencodable (a VPD field the simulator cannot write)
+    │   ├── VpdFieldUnencodable       sim.vpd.unencodable (a VPD field the simulator cannot write)
+    │   ├── SimProfileNotFound        sim.profile.not_found
+    │   ├── SimProfileInvalid         sim.profile.invalid (a key of a simulator profile)
+    │   ├── SimFaultInvalid           sim.fault.invalid
+    │   ├── SimOptionInvalid          sim.option.invalid  (a host the profile cannot lay out)
+    │   └── SimOutputInvalid          sim.output.invalid  (where the simulated tree would go)
     └── NotFound
         └── PciDeviceNotFoundById     pci.device.not_found
 
@@ -27,6 +32,7 @@ counterpart, so operators can search for them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -242,3 +248,69 @@ class VpdFieldUnencodable(InvalidInput):
         )
         self.keyword = keyword
         self.problem = problem
+
+
+class SimProfileNotFound(InvalidInput):
+    """A simulator profile name is neither a built-in profile nor a file."""
+
+    code = "sim.profile.not_found"
+
+    def __init__(self, name: str, *, builtins: Sequence[str]) -> None:
+        super().__init__(
+            f"no simulator profile {name!r}: not a built-in profile and not a file",
+            hint=f"use one of {', '.join(builtins)} or the path of a profile YAML file",
+        )
+        self.name = name
+
+
+class SimProfileInvalid(InvalidInput):
+    """A simulator profile (YAML) is unreadable or one of its keys is wrong."""
+
+    code = "sim.profile.invalid"
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        where = f"{source}: {key}" if key else source
+        super().__init__(
+            f"simulator profile {where}: {problem}",
+            hint="compare with a built-in profile (src/offpath/sim/profiles/*.yaml)",
+        )
+        self.source = source
+        self.key = key
+        self.problem = problem
+
+
+class SimFaultInvalid(InvalidInput):
+    """A simulator fault is unknown or cannot apply where it was aimed."""
+
+    code = "sim.fault.invalid"
+
+    def __init__(self, fault: str, problem: str, *, hint: str = "") -> None:
+        super().__init__(
+            f"simulator fault {fault!r}: {problem}",
+            hint=hint or "write KIND or KIND@ADDRESS with an address of the simulated host",
+        )
+        self.fault = fault
+
+
+class SimOptionInvalid(InvalidInput):
+    """A simulator option asks for a host the profile cannot lay out."""
+
+    code = "sim.option.invalid"
+
+    def __init__(self, option: str, value: object, problem: str, *, hint: str) -> None:
+        super().__init__(f"{option} {value}: {problem}", hint=hint)
+        self.option = option
+        self.value = value
+
+
+class SimOutputInvalid(InvalidInput):
+    """The simulator cannot write its tree where it was told to."""
+
+    code = "sim.output.invalid"
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(
+            f"{path}: {problem}",
+            hint="give a new or empty directory, or one the simulator wrote before",
+        )
+        self.path = str(path)
