@@ -20,9 +20,23 @@
     │   ├── SimProfileInvalid         sim.profile.invalid (a key of a simulator profile)
     │   ├── SimFaultInvalid           sim.fault.invalid
     │   ├── SimOptionInvalid          sim.option.invalid  (a host the profile cannot lay out)
-    │   └── SimOutputInvalid          sim.output.invalid  (where the simulated tree would go)
-    └── NotFound
-        └── PciDeviceNotFoundById     pci.device.not_found
+    │   ├── SimOutputInvalid          sim.output.invalid  (where the simulated tree would go)
+    │   ├── NetworkWithoutPhysnetSegment port.network.no_physnet_segment
+    │   ├── VnicTypeInvalid           port.vnic_type.invalid
+    │   ├── BindingProfileInvalid     port.profile.invalid
+    │   ├── VifTypeUnsupported        port.vif_type.unsupported
+    │   ├── VifObjectInvalid          port.osvif.invalid
+    │   └── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
+    ├── NotFound
+    │   ├── PciDeviceNotFoundById     pci.device.not_found
+    │   └── PciDeviceNotFound         pci.device.not_on_host
+    └── Conflict                      the current state does not allow it
+        ├── PciDeviceInvalidStatus    pci.claim.invalid_status
+        ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
+        ├── PciDevicePFInvalidStatus  pci.claim.pf_invalid_status
+        ├── PciDeviceInvalidOwner     pci.claim.invalid_owner
+        ├── PortUpdateFailed          port.update_failed
+        └── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -314,3 +328,202 @@ class SimOutputInvalid(InvalidInput):
             hint="give a new or empty directory, or one the simulator wrote before",
         )
         self.path = str(path)
+
+
+class Conflict(OffpathError):  # noqa: N818 (a kind, named as in STYLE.md)
+    """The current state does not allow the operation (a device's status, a binding)."""
+
+    code = "conflict"
+
+
+def _either(statuses: Sequence[str]) -> str:
+    return " or ".join(statuses)
+
+
+class PciDeviceInvalidStatus(Conflict):
+    """A device is in the wrong status for a claim, allocation, free or removal."""
+
+    code = "pci.claim.invalid_status"
+
+    def __init__(self, host: str, address: str, *, status: str, expected: Sequence[str]) -> None:
+        super().__init__(
+            f"PCI device {host}:{address} is {status} instead of {_either(expected)}",
+            hint="another instance holds it or it left the host; the scheduler picks another",
+        )
+        self.host = host
+        self.address = address
+        self.status = status
+        self.expected = tuple(expected)
+
+
+class PciDeviceVFInvalidStatus(Conflict):
+    """A PF cannot be taken while one of its VFs is in use."""
+
+    code = "pci.claim.vf_invalid_status"
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(
+            f"Not all Virtual Functions of PF {host}:{address} are free.",
+            hint="a VF of this PF serves an instance; free it or pick another PF",
+        )
+        self.host = host
+        self.address = address
+
+
+class PciDevicePFInvalidStatus(Conflict):
+    """A VF cannot be taken while its PF is in use."""
+
+    code = "pci.claim.pf_invalid_status"
+
+    def __init__(
+        self, host: str, address: str, *, vf_address: str, status: str, expected: Sequence[str]
+    ) -> None:
+        super().__init__(
+            f"Physical Function {host}:{address}, related to VF {host}:{vf_address} "
+            f"is {status} instead of {_either(expected)}",
+            hint="the PF itself serves an instance; its VFs are free again once it is freed",
+        )
+        self.host = host
+        self.address = address
+        self.vf_address = vf_address
+        self.status = status
+
+
+class PciDeviceInvalidOwner(Conflict):
+    """A device belongs to another instance than the one acting on it."""
+
+    code = "pci.claim.invalid_owner"
+
+    def __init__(self, host: str, address: str, *, owner: str | None, expected: str | None) -> None:
+        super().__init__(
+            f"PCI device {host}:{address} is owned by {owner} instead of {expected}",
+            hint="act on the device as the instance that claimed it",
+        )
+        self.host = host
+        self.address = address
+        self.owner = owner
+        self.expected = expected
+
+
+class PciDeviceNotFound(NotFound):
+    """A device is not tracked on a host (Nova's PciDeviceNotFound)."""
+
+    code = "pci.device.not_on_host"
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(
+            f"PCI Device {host}:{address} not found.",
+            hint="the device is not in this host's inventory, or no [pci] device_spec selects it",
+        )
+        self.host = host
+        self.address = address
+
+
+class NetworkWithoutPhysnetSegment(InvalidInput):
+    """A multi-segment network none of whose segments has a physnet (Nova bug 1983570)."""
+
+    code = "port.network.no_physnet_segment"
+
+    def __init__(self, network_id: str) -> None:
+        super().__init__(
+            f"None of the segments of network {network_id} provides a physical_network",
+            hint="SR-IOV ports need a VLAN/flat segment, or a single-segment overlay network",
+        )
+        self.network_id = network_id
+
+
+class VnicTypeInvalid(InvalidInput):
+    """A port's ``binding:vnic_type`` is not one of the known vnic types."""
+
+    code = "port.vnic_type.invalid"
+
+    def __init__(self, value: object, *, known: Sequence[str]) -> None:
+        super().__init__(
+            f"Invalid binding:vnic_type {value!r}",
+            hint=f"use one of: {', '.join(known)}",
+        )
+        self.value = value
+
+
+class BindingProfileInvalid(InvalidInput):
+    """A ``binding:profile`` offpath has to extend holds a value of the wrong type."""
+
+    code = "port.profile.invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Invalid binding:profile. {reason}",
+            hint="fix the port's binding:profile, e.g. `openstack port set --binding-profile`",
+        )
+        self.reason = reason
+
+
+class PortUpdateFailed(Conflict):
+    """A port's binding cannot be updated for a move (Nova's PortUpdateFailed)."""
+
+    code = "port.update_failed"
+
+    def __init__(self, port_id: str, reason: str, *, hint: str = "") -> None:
+        super().__init__(
+            f"Port update failed for port {port_id}: {reason}",
+            hint=hint or "the port's binding:profile does not match the instance's PCI devices",
+        )
+        self.port_id = port_id
+        self.reason = reason
+
+
+class RemoteManagedDeviceIncomplete(Conflict):
+    """A device lacks a field the remote-managed backend needs (decision D4)."""
+
+    code = "port.profile.device_incomplete"
+
+    def __init__(self, port_id: str, address: str, *, missing: Sequence[str]) -> None:
+        super().__init__(
+            f"PCI device {address} cannot back remote-managed port {port_id}: "
+            f"it has no {', '.join(missing)}",
+            hint="the backend finds the DPU by card serial, PF MAC and VF number; "
+            "`offpath inventory` shows what the host could read for this device",
+        )
+        self.port_id = port_id
+        self.address = address
+        self.missing = tuple(missing)
+
+
+class VifTypeUnsupported(InvalidInput):
+    """A VIF type neither os-vif nor the legacy path handles (Nova's message)."""
+
+    code = "port.vif_type.unsupported"
+
+    def __init__(self, vif_type: str, *, hint: str = "") -> None:
+        super().__init__(
+            f"Unsupported VIF type {vif_type}",
+            hint=hint or "bind the port with a mechanism driver that yields vif_type ovs",
+        )
+        self.vif_type = vif_type
+
+
+class VifObjectInvalid(InvalidInput):
+    """os-vif refused a value of a VIF (a MAC or PCI address, say)."""
+
+    code = "port.osvif.invalid"
+
+    def __init__(self, vif_id: str, problem: str) -> None:
+        super().__init__(
+            f"VIF {vif_id} cannot be described to os-vif: {problem}",
+            hint="check the port's mac_address and binding:profile pci_slot",
+        )
+        self.vif_id = vif_id
+        self.problem = problem
+
+
+class GuestInterfaceXmlInvalid(InvalidInput):
+    """A libvirt ``<interface type='hostdev'>`` element offpath cannot read."""
+
+    code = "libvirt.interface_xml.invalid"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"hostdev interface XML: {problem}",
+            hint="give an <interface type='hostdev'> element as libvirt writes it",
+        )
+        self.problem = problem
