@@ -26,17 +26,20 @@
     │   ├── BindingProfileInvalid     port.profile.invalid
     │   ├── VifTypeUnsupported        port.vif_type.unsupported
     │   ├── VifObjectInvalid          port.osvif.invalid
-    │   └── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
+    │   ├── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
+    │   └── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   └── PciDeviceNotFound         pci.device.not_on_host
-    └── Conflict                      the current state does not allow it
-        ├── PciDeviceInvalidStatus    pci.claim.invalid_status
-        ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
-        ├── PciDevicePFInvalidStatus  pci.claim.pf_invalid_status
-        ├── PciDeviceInvalidOwner     pci.claim.invalid_owner
-        ├── PortUpdateFailed          port.update_failed
-        └── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
+    ├── Conflict                      the current state does not allow it
+    │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
+    │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
+    │   ├── PciDevicePFInvalidStatus  pci.claim.pf_invalid_status
+    │   ├── PciDeviceInvalidOwner     pci.claim.invalid_owner
+    │   ├── PortUpdateFailed          port.update_failed
+    │   └── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
+    └── Unavailable                   a service offpath needs does not answer
+        └── LibvirtUnavailable        libvirt.unavailable
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -526,4 +529,40 @@ class GuestInterfaceXmlInvalid(InvalidInput):
             f"hostdev interface XML: {problem}",
             hint="give an <interface type='hostdev'> element as libvirt writes it",
         )
+        self.problem = problem
+
+
+class SysfsRootInvalid(InvalidInput):
+    """The directory given to play `/sys` is missing or holds no PCI devices."""
+
+    code = "pci.sysfs.root"
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(
+            f"sysfs root {path}: {problem}",
+            hint="give the directory that plays /sys: /sys itself, or a tree "
+            "written by the offpath simulator",
+        )
+        self.path = str(path)
+        self.problem = problem
+
+
+class Unavailable(OffpathError):  # noqa: N818 (a kind, named as in STYLE.md)
+    """A service offpath needs (libvirt, a database, a peer) does not answer."""
+
+    code = "unavailable"
+
+
+class LibvirtUnavailable(Unavailable):
+    """libvirt cannot be reached at a URI, or refused a call."""
+
+    code = "libvirt.unavailable"
+
+    def __init__(self, uri: str, problem: str) -> None:
+        super().__init__(
+            f"libvirt at {uri}: {problem}",
+            hint="check the URI and that libvirtd runs and lets this user connect "
+            "(qemu:///system in production, test:///path/to/node.xml for a test host)",
+        )
+        self.uri = uri
         self.problem = problem
