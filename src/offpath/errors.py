@@ -37,7 +37,10 @@
     │   ├── PciDevicePFInvalidStatus  pci.claim.pf_invalid_status
     │   ├── PciDeviceInvalidOwner     pci.claim.invalid_owner
     │   ├── PortUpdateFailed          port.update_failed
-    │   └── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
+    │   ├── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
+    │   ├── PciDeviceRequestFailed    pci.request.failed (no pool can serve the requests)
+    │   ├── PciDevicePoolEmpty        pci.pool.empty     (removing a device no pool holds)
+    │   └── PciDeviceAlreadyTracked   pci.pool.duplicate (a second device at one address)
     └── Unavailable                   a service offpath needs does not answer
         └── LibvirtUnavailable        libvirt.unavailable
 
@@ -566,3 +569,47 @@ class LibvirtUnavailable(Unavailable):
         )
         self.uri = uri
         self.problem = problem
+
+
+class PciDeviceRequestFailed(Conflict):
+    """A host's pools cannot serve a set of PCI requests (Nova's message)."""
+
+    code = "pci.request.failed"
+
+    def __init__(self, requests: str, *, host: str = "") -> None:
+        where = f" on {host}" if host else ""
+        super().__init__(
+            f"PCI device request {requests} failed",
+            hint=f"not enough free devices match the requests{where}; "
+            "`offpath inventory` shows each host's pools",
+        )
+        self.requests = requests
+        self.host = host
+
+
+class PciDevicePoolEmpty(Conflict):
+    """A device to remove belongs to no pool of the host (Nova's message)."""
+
+    code = "pci.pool.empty"
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(
+            f"Attempt to consume PCI device {host}:{address} from empty pool",
+            hint="the device was never added to this host's pools, or was removed already",
+        )
+        self.host = host
+        self.address = address
+
+
+class PciDeviceAlreadyTracked(Conflict):
+    """A second device is added at an address the host's pools already track."""
+
+    code = "pci.pool.duplicate"
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(
+            f"PCI device {host}:{address} is already in the pools",
+            hint="update or remove the tracked device instead of adding it again",
+        )
+        self.host = host
+        self.address = address
