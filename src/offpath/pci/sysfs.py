@@ -6,7 +6,6 @@ production, a generated tree in tests).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,20 +51,19 @@ def function_by_ifname(sysfs_root: Path, ifname: str) -> Netdev | None:
     if not ifname or "/" in ifname or ifname in (".", ".."):
         return None
     link = sysfs_root / "class" / "net" / ifname / "device"
-    if not link.is_dir():
+    try:
+        if not link.is_dir():
+            return None
+        # The kernel's link is relative (../../../0000:03:00.0); its last part is the address.
+        target = link.readlink() if link.is_symlink() else link.resolve()
+        address = PciAddress.parse(target.name)
+    except (OSError, OffpathError):
+        # A name too long for the file system, or a link that is no PCI address.
         return None
     try:
-        # The kernel's link is relative (../../../0000:03:00.0); its last part is the address.
-        target = os.readlink(link) if link.is_symlink() else str(link.resolve())
-        address = PciAddress.parse(Path(target).name)
-    except (OSError, OffpathError):
-        return None
-    totalvfs = sriov_totalvfs(sysfs_root, address)
-    if totalvfs is None:
-        try:
-            totalvfs = int(_read_first_line(link / "sriov_totalvfs"))
-        except (OSError, ValueError):
-            totalvfs = 0
+        totalvfs = int(_read_first_line(link / "sriov_totalvfs"))
+    except (OSError, ValueError):
+        totalvfs = 0
     return Netdev(address, totalvfs > 0)
 
 
@@ -79,7 +77,7 @@ def _read_id(sysfs_root: Path, address: PciAddress, name: str) -> str:
         ) from exc
     if not text:
         raise PciDeviceNotFoundById(str(address), detail=f"{path} is empty")
-    return text.removeprefix("0x").lower()
+    return text.lower().removeprefix("0x")
 
 
 def vf_product_id(sysfs_root: Path, pf: PciAddress) -> str:
