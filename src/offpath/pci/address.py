@@ -43,8 +43,7 @@ def parse_hex_field(name: str, value: str, maximum: int, width: int) -> str:
     number = int(found.group(1), 16)
     if number > maximum:
         raise PciConfigInvalidSpec(
-            f"property {name} ({value}) is greater than the maximum allowable value "
-            f"({maximum:X})."
+            f"property {name} ({value}) is greater than the maximum allowable value ({maximum:X})."
         )
     return f"{number:0{width}x}"
 
@@ -79,11 +78,18 @@ class PciAddress:
     @classmethod
     def from_fields(cls, domain: str, bus: str, slot: str, func: str) -> PciAddress:
         """Build from hex field strings, validated in Nova's order (func, domain, bus, slot)."""
-        normalised_func = _field("func", func)
-        normalised = [_field(n, v) for n, v in (("domain", domain), ("bus", bus), ("slot", slot))]
-        if ANY in normalised or normalised_func == ANY:
+        fields = (
+            _field("func", func),
+            _field("domain", domain),
+            _field("bus", bus),
+            _field("slot", slot),
+        )
+        # Nova tolerates `*` here; a device address never has one, and an
+        # address with a wildcard is not one address.
+        if ANY in fields:
             raise PciDeviceWrongAddressFormat(f"{domain}:{bus}:{slot}.{func}")
-        return cls(*(int(v, 16) for v in normalised), int(normalised_func, 16))
+        number_func, number_domain, number_bus, number_slot = (int(v, 16) for v in fields)
+        return cls(number_domain, number_bus, number_slot, number_func)
 
 
 @lru_cache(maxsize=65536)
@@ -191,7 +197,9 @@ class RegexPattern:
             sources.append(value)
         try:
             compiled = tuple(re.compile(s) for s in sources)
-        except re.error as exc:
+        # Huge repeat counts overflow and deep nesting recurses instead of
+        # raising re.error; both are still a bad regex.
+        except (re.error, OverflowError, RecursionError) as exc:
             raise PciDeviceWrongAddressFormat(spec) from exc
         return cls((sources[0], sources[1], sources[2], sources[3]), compiled)
 
@@ -229,7 +237,7 @@ class PhysicalFunctionPattern:
 
     def matches(self, address: PciAddress, parent: PciAddress | None) -> bool:
         """The PF itself, or a device whose parent is the PF."""
-        return address == self.pf or parent == self.pf
+        return self.pf in (address, parent)
 
     def single_address(self) -> PciAddress | None:
         """The PF's address."""
