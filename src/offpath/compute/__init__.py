@@ -1,0 +1,1 @@
+"""The per-host agent side: discovery through the hypervisor, inventory, plugging."""

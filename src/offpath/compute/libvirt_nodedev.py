@@ -1,0 +1,82 @@
+"""Discovery through libvirt: list the PCI, net and vDPA node devices and read their XML.
+
+The I/O half of the libvirt reader (spec §6.2); the XML is turned into
+PciDevice records by offpath.pci.discovery.nodedev_xml. Any libvirt URI
+works: `qemu:///system` on a compute host, `test:///path/to/node.xml` (a
+`<node>` document of `<device>` elements) for the test driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import libvirt
+
+from offpath.errors import LibvirtUnavailable, OffpathError
+from offpath.pci.device import PciDevice
+from offpath.pci.discovery.nodedev_xml import NodeDevice, devices_from_nodedevs, parse_nodedev
+
+DEFAULT_URI: Final = "qemu:///system"
+LIST_FLAGS: Final = (
+    libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV
+    | libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET
+    | libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_VDPA
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NodedevDump:
+    """The XML of every node device listed, and why the others could not be read."""
+
+    documents: dict[str, str]
+    unreadable: dict[str, str]
+
+
+def _silence(_context: object, _error: object) -> None:
+    """libvirt prints every error on stderr by default; offpath reports them itself."""
+
+
+def read_nodedev_xml(uri: str = DEFAULT_URI) -> NodedevDump:
+    """The XML of the host's PCI, net and vDPA node devices, by node device name."""
+    libvirt.registerErrorHandler(_silence, None)
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise LibvirtUnavailable(uri, f"cannot connect: {_message(exc)}") from exc
+    try:
+        try:
+            listed: list[Any] = conn.listAllDevices(LIST_FLAGS)
+        except libvirt.libvirtError as exc:
+            raise LibvirtUnavailable(uri, f"cannot list node devices: {_message(exc)}") from exc
+        documents: dict[str, str] = {}
+        unreadable: dict[str, str] = {}
+        for device in listed:
+            name = str(device.name())
+            try:
+                documents[name] = str(device.XMLDesc(0))
+            except libvirt.libvirtError as exc:
+                # A device can vanish between the listing and the read (a VF
+                # being destroyed): that one device is left out, not the host.
+                unreadable[name] = _message(exc)
+        return NodedevDump(documents, unreadable)
+    finally:
+        conn.close()
+
+
+def discover_libvirt(uri: str = DEFAULT_URI) -> tuple[PciDevice, ...]:
+    """Every PCI function libvirt reports at `uri`, as PciDevice records by address."""
+    dump = read_nodedev_xml(uri)
+    nodedevs: list[NodeDevice] = []
+    unreadable = dict(dump.unreadable)
+    for name, xml in dump.documents.items():
+        try:
+            nodedevs.append(parse_nodedev(xml))
+        except OffpathError as exc:
+            unreadable[name] = exc.message
+    return devices_from_nodedevs(nodedevs, unreadable=unreadable)
+
+
+def _message(exc: Any) -> str:
+    text = exc.get_error_message() if hasattr(exc, "get_error_message") else None
+    return str(text or exc)
