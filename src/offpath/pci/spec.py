@@ -20,6 +20,7 @@ from offpath.errors import (
     PciDeviceInvalidPFRemoteManaged,
     PciDeviceRemoteManagedNotPresent,
 )
+from offpath.jsonvalue import JsonValue
 from offpath.pci import sysfs
 from offpath.pci.address import (
     ANY,
@@ -30,16 +31,22 @@ from offpath.pci.address import (
     parse_address_pattern,
     parse_hex_field,
 )
-from offpath.jsonvalue import JsonValue
-from offpath.pci.booleans import bool_word, lenient_bool, strict_bool
+from offpath.pci.booleans import bool_word, strict_bool
 
 # Tags normalised to "true"/"false". Nova normalises the first three; D3 adds
 # remote_managed and trusted, whose loose spellings made devices unusable.
-STRICT_BOOL_TAGS: Final = ("managed", "live_migratable", "one_time_use", "remote_managed", "trusted")
+STRICT_BOOL_TAGS: Final = (
+    "managed",
+    "live_migratable",
+    "one_time_use",
+    "remote_managed",
+    "trusted",
+)
 # Tags that only placement reads: never pool keys, never matched.
 PLACEMENT_ONLY_TAGS: Final = frozenset({"resource_class", "traits"})
 
 NO_SERIAL: Final = "no card serial number in its VPD nor in its PF's"
+UNMATCHABLE: Final = "cannot be matched"
 
 
 class MatchableDevice(Protocol):
@@ -68,7 +75,12 @@ class SpecVerdict:
 
 @dataclass(frozen=True, slots=True)
 class DeviceSpec:
-    """One parsed device spec. `address` is None when its devname resolves to nothing."""
+    """One parsed device spec.
+
+    A devname is looked up again at every match (Nova's rule: the netdev may
+    appear or move after start-up); `address` is what it resolved to when
+    parsed, None when it resolved to nothing.
+    """
 
     index: int
     vendor_id: str
@@ -78,6 +90,7 @@ class DeviceSpec:
     tags: Mapping[str, JsonValue]
     source: str = field(compare=False)
     address_given: bool = False
+    sysfs_root: Path | None = field(default=None, compare=False)
 
     @property
     def remote_managed(self) -> bool:
@@ -113,21 +126,30 @@ class DeviceSpec:
         """True when this spec selects `device`."""
         return self._match(device)[0]
 
+    def _current_address(self) -> AddressPattern | None:
+        if self.devname is None or self.sysfs_root is None:
+            return self.address
+        return devname_pattern(self.sysfs_root, self.devname)
+
     def _match(self, device: MatchableDevice) -> tuple[bool, str]:
         label = f"spec #{self.index}"
-        if self.address is None:
+        pattern = self._current_address()
+        if pattern is None:
             return False, f"{label}: devname {self.devname} is not present on this host"
         if self.vendor_id not in (ANY, device.vendor_id):
             return False, f"{label}: vendor_id {device.vendor_id} is not {self.vendor_id}"
         if self.product_id not in (ANY, device.product_id):
             return False, f"{label}: product_id {device.product_id} is not {self.product_id}"
+        # Only a PF spec looks at the parent, so only then can a bad parent
+        # address spoil the match (as in Nova).
+        parent_text = device.parent_addr if isinstance(pattern, PhysicalFunctionPattern) else None
         try:
             address = PciAddress.parse(device.address)
-            parent = PciAddress.parse(device.parent_addr) if device.parent_addr else None
+            parent = PciAddress.parse(parent_text) if parent_text else None
         except OffpathError as exc:
-            return False, f"{label}: {device.address} cannot be matched: {exc.message}"
-        if not self.address.matches(address, parent):
-            return False, f"{label}: address {device.address} is not in {self.address.describe()}"
+            return False, f"{label}: {device.address} {UNMATCHABLE}: {exc.message}"
+        if not pattern.matches(address, parent):
+            return False, f"{label}: address {device.address} is not in {pattern.describe()}"
         if self.remote_managed and not device.card_serial_number:
             return False, f"remote_managed {label} rejected {device.address}: {NO_SERIAL}"
         return True, f"{label} matches"
@@ -168,27 +190,26 @@ def parse_spec(
     if devname is None:
         pattern = _address_pattern(address_value, sysfs_root)
     else:
-        netdev = sysfs.function_by_ifname(sysfs_root, devname)
-        if netdev is None:
-            pattern = None
-        elif netdev.is_pf:
-            pattern = PhysicalFunctionPattern(netdev.address)
-        else:
-            pattern = GlobPattern.parse(str(netdev.address))
+        pattern = devname_pattern(sysfs_root, devname)
 
-    # Nova decides whether the spec is remote-managed leniently before
-    # validating; with D3 an unparseable value is refused just below anyway.
-    if lenient_bool(tags.get("remote_managed")) and devname is not None and pattern is None:
-        raise PciDeviceRemoteManagedNotPresent(devname)
-
+    # Every tag value is checked before the checks that combine them. Nova
+    # decides remote_managed leniently; with D3 the accepted words are the
+    # same, and any other value is refused here.
     for tag in STRICT_BOOL_TAGS:
         if tag in tags:
             try:
                 tags[tag] = bool_word(strict_bool(tags[tag]))
             except ValueError as exc:
-                raise PciConfigInvalidSpec(f"Cannot parse tag '{tag}': {exc}") from exc
+                raise PciConfigInvalidSpec(
+                    f"Cannot parse tag '{tag}': {exc}",
+                    hint=f'in the spec {source}, write "{tag}": "true" or "false"',
+                ) from exc
     if tags.get("one_time_use") == "true" and not report_in_placement:
-        raise PciConfigInvalidSpec("one_time_use=true requires pci.report_in_placement to be enabled")
+        raise PciConfigInvalidSpec(
+            "one_time_use=true requires pci.report_in_placement to be enabled"
+        )
+    if tags.get("remote_managed") == "true" and devname is not None and pattern is None:
+        raise PciDeviceRemoteManagedNotPresent(devname)
 
     built = DeviceSpec(
         index=index,
@@ -199,10 +220,21 @@ def parse_spec(
         tags=tags,
         source=source,
         address_given=address_value is not None,
+        sysfs_root=sysfs_root,
     )
     if built.remote_managed and isinstance(pattern, PhysicalFunctionPattern):
         _check_remote_managed_pf(built, pattern.pf, sysfs_root)
     return built
+
+
+def devname_pattern(sysfs_root: Path, devname: str) -> AddressPattern | None:
+    """What `devname` selects now: its PF and the PF's VFs, or its one function; None if absent."""
+    netdev = sysfs.function_by_ifname(sysfs_root, devname)
+    if netdev is None:
+        return None
+    if netdev.is_pf:
+        return PhysicalFunctionPattern(netdev.address)
+    return GlobPattern.parse(str(netdev.address))
 
 
 def _address_pattern(value: JsonValue, sysfs_root: Path) -> AddressPattern:
@@ -230,4 +262,3 @@ def _check_remote_managed_pf(spec: DeviceSpec, pf: PciAddress, sysfs_root: Path)
         f"PCI address {pf}",
         hint=f"the VFs of PF {pf} are {pf_vendor}:{vf_product}",
     )
-
