@@ -1,0 +1,119 @@
+"""`offpath devspec`: check the `[pci]` device specs and aliases of a nova.conf."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from offpath.config import PciConfig, load_pci_config
+from offpath.jsonvalue import JsonValue
+from offpath.pci.section_check import SectionReport, check_pci_section
+from offpath.pci.spec import DeviceSpec
+from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.callback()
+def devspec() -> None:
+    """Check [pci] device_spec and alias entries."""
+
+
+ConfigFiles = Annotated[
+    list[Path],
+    typer.Option(
+        "--config-file",
+        help="nova.conf-style file with a [pci] section; repeat for several (later wins).",
+    ),
+]
+SysfsRoot = Annotated[
+    Path,
+    typer.Option(
+        "--sysfs-root",
+        help="Directory that plays /sys (PF detection, devname lookup).",
+        file_okay=False,
+    ),
+]
+
+
+def spec_as_json(spec: DeviceSpec) -> dict[str, JsonValue]:
+    """The JSON shape of one spec in `devspec check --json` (a contract)."""
+    return {
+        "index": spec.index,
+        "vendor_id": spec.vendor_id,
+        "product_id": spec.product_id,
+        "address": (
+            dict(spec.address.as_json())
+            if spec.address is not None and (spec.address_given or spec.devname)
+            else None
+        ),
+        "devname": spec.devname,
+        "tags": dict(spec.tags),
+        "remote_managed": spec.remote_managed,
+    }
+
+
+def report_as_json(report: SectionReport, config: PciConfig) -> dict[str, JsonValue]:
+    """The whole `devspec check --json` document."""
+    return {
+        "specs": [spec_as_json(s) for s in report.specs],
+        "aliases": [a.as_json() for a in report.aliases],
+        "errors": [p.as_json(config.locate(p.raw)) for p in report.problems],
+        "notes": list(config.notes),
+    }
+
+
+def print_text(report: SectionReport, config: PciConfig) -> None:
+    """One line per spec and alias, normalised, or its error with file:line."""
+    for spec in report.specs:
+        typer.echo(f"spec #{spec.index} ok: {spec.describe()}")
+    for alias in report.aliases:
+        typer.echo(f"alias {alias.name!r} ok: {alias.describe()}")
+    for problem in report.problems:
+        what = "spec" if problem.option == "device_spec" else "alias"
+        typer.echo(
+            f"{what} #{problem.index} error [{problem.error.code}] at "
+            f"{config.locate(problem.raw)}: {problem.error.message}"
+        )
+        if problem.error.hint:
+            typer.echo(f"    hint: {problem.error.hint}")
+    for note in config.notes:
+        typer.echo(f"note: {note}")
+    if not report.specs and not report.problems:
+        typer.echo("no [pci] device_spec is configured: no device is assignable")
+    typer.echo(
+        f"{len(report.specs)} spec(s) and {len(report.aliases)} alias(es) valid, "
+        f"{len(report.problems)} error(s)"
+    )
+
+
+@app.command("check")
+def check(
+    config_file: ConfigFiles,
+    sysfs_root: SysfsRoot = DEFAULT_SYSFS_ROOT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check every [pci] device_spec and alias; exit 2 if one is invalid."""
+    config = load_pci_config(config_file)
+    if not (sysfs_root / "bus" / "pci" / "devices").is_dir():
+        # Without a PCI tree no address is a PF and no devname resolves; say
+        # so, or a PF-prohibition check that could not run would look passed.
+        typer.echo(
+            f"note: {sysfs_root} has no bus/pci/devices: PF detection and devname lookup "
+            "see no devices",
+            err=True,
+        )
+    report = check_pci_section(
+        config.device_spec,
+        config.alias,
+        sysfs_root=sysfs_root,
+        report_in_placement=config.report_in_placement,
+    )
+    if as_json:
+        typer.echo(json.dumps(report_as_json(report, config), indent=2))
+    else:
+        print_text(report, config)
+    raise typer.Exit(0 if report.ok else 2)
