@@ -1,0 +1,84 @@
+"""`offpath vpd`: read binary PCI VPD files (a card's `/sys/bus/pci/devices/ADDR/vpd`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import fields
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from offpath.jsonvalue import JsonValue
+from offpath.pci.vpd import VpdRecord, read_vpd_file
+
+app = typer.Typer(
+    help="Read PCI Vital Product Data (VPD): card name, part and serial numbers.",
+    no_args_is_help=True,
+)
+
+
+@app.command("decode")
+def decode(
+    vpd_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="Binary VPD, e.g. /sys/bus/pci/devices/0000:03:00.0/vpd."
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object with every field.")
+    ] = False,
+    salvage: Annotated[
+        bool,
+        typer.Option(
+            "--salvage",
+            help="Tolerate damage that leaves the serial number trustworthy, as discovery "
+            "does; the damage is listed.",
+        ),
+    ] = False,
+) -> None:
+    """Decode a VPD file and print its fields; exit 2 if it is malformed or unreadable."""
+    record = read_vpd_file(vpd_file, strict=not salvage)
+    if as_json:
+        typer.echo(json.dumps(vpd_as_json(record), indent=2))
+    else:
+        for line in vpd_lines(record):
+            typer.echo(line)
+
+
+def vpd_as_json(record: VpdRecord) -> dict[str, JsonValue]:
+    """Every field of `record` (and its trusted `card_serial_number`) as JSON values."""
+    document: dict[str, JsonValue] = {}
+    for item in fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, Enum):
+            document[item.name] = str(value.value)
+        elif isinstance(value, Mapping):
+            document[item.name] = {str(key): str(text) for key, text in value.items()}
+        elif isinstance(value, tuple):
+            document[item.name] = [str(text) for text in value]
+        else:
+            document[item.name] = value
+    document["card_serial_number"] = record.card_serial_number
+    return document
+
+
+def vpd_lines(record: VpdRecord) -> Iterator[str]:
+    """One `key: value` line per set field; `ro_vendor_fields.A: ...` for each mapped one."""
+    for key, value in vpd_as_json(record).items():
+        if isinstance(value, dict):
+            for index, text in value.items():
+                yield f"{key}.{index}: {_shown(text)}"
+        elif isinstance(value, list):
+            for text in value:
+                yield f"{key}: {_shown(text)}"
+        elif value is not None:
+            yield f"{key}: {_shown(value)}"
+
+
+def _shown(value: JsonValue) -> str:
+    # An empty field is present, not absent: show it as "" rather than nothing.
+    return '""' if value == "" else str(value)
