@@ -14,7 +14,14 @@ from pathlib import Path
 
 from offpath.errors import OffpathError, PciConfigInvalidSpec
 from offpath.jsonvalue import JsonValue
-from offpath.pci.spec import NO_SERIAL, DeviceSpec, MatchableDevice, SpecVerdict, parse_spec
+from offpath.pci.spec import (
+    NO_SERIAL,
+    UNMATCHABLE,
+    DeviceSpec,
+    MatchableDevice,
+    SpecVerdict,
+    parse_spec,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +46,15 @@ class Explanation:
         """Why no spec selected the device ("" when one did).
 
         A remote-managed rejection is the one operators look for, so it wins
-        over plainer misses such as another vendor's spec.
+        over plainer misses such as another vendor's spec; next comes an
+        address no spec can match (out of range), a fault of the device.
         """
         if self.spec is not None:
             return ""
-        for verdict in self.verdicts:
-            if NO_SERIAL in verdict.reason:
-                return verdict.reason
+        for marker in (NO_SERIAL, UNMATCHABLE):
+            for verdict in self.verdicts:
+                if marker in verdict.reason:
+                    return verdict.reason
         if not self.verdicts:
             return "no [pci] device_spec is configured"
         return "no [pci] device_spec matches it"
@@ -62,7 +71,8 @@ class ParsedSpecs:
 def _decode(raw: str) -> list[JsonValue]:
     try:
         decoded: JsonValue = json.loads(raw)
-    except ValueError as exc:
+    # Nesting deeper than the interpreter's stack is still just bad JSON.
+    except (ValueError, RecursionError) as exc:
         raise PciConfigInvalidSpec(f"Invalid entry: '{raw}'") from exc
     if isinstance(decoded, dict):
         return [decoded]
@@ -99,6 +109,11 @@ def parse_spec_values(
                 )
             except OffpathError as exc:
                 errors.append(SpecError(value_index, index, exc))
+            except RecursionError:
+                # Decoding can succeed just below the stack limit and
+                # rendering the spec then overflow it.
+                too_deep = PciConfigInvalidSpec(f"Invalid entry: '{raw}'; nested too deeply")
+                errors.append(SpecError(value_index, index, too_deep))
             index += 1
     return ParsedSpecs(tuple(specs), tuple(errors))
 
