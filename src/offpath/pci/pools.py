@@ -1,0 +1,705 @@
+"""A host's PCI pools: equivalent free devices grouped, filtered and consumed as in Nova (§3.1-3.5).
+
+Decision D7: PF/VF exclusivity holds in `support` and `consume` alike. Taking
+a VF makes its parent PF unavailable, taking a PF makes its VFs unavailable,
+and a PF with a VF in use is never free. A failed `consume` and every
+`support` leave the pools exactly as they were; `free` puts devices and the
+dependents they had blocked back in place.
+
+Where Nova is silent or inconsistent, offpath chooses:
+
+* pools exist for every tracked device, free or not, and `consume`/`free`
+  only change counts: a pool leaves the list only when `remove_device` takes
+  its last device away, so consume-then-free restores the list, order included;
+* the device facts (`numa_node`, `dev_type`) win over a spec tag of that name;
+* a walk that runs short because a device it took blocked others fails
+  instead of returning fewer devices.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from itertools import count as counter
+from types import MappingProxyType
+from typing import Final
+
+from offpath.errors import (
+    PciDeviceAlreadyTracked,
+    PciDeviceInvalidStatus,
+    PciDeviceNotFound,
+    PciDevicePFInvalidStatus,
+    PciDevicePoolEmpty,
+    PciDeviceRequestFailed,
+    PciDeviceVFInvalidStatus,
+)
+from offpath.jsonvalue import JsonValue
+from offpath.pci.booleans import lenient_bool
+from offpath.pci.device import DevType, PciDevice
+from offpath.pci.numa import NumaCell, fit_numa
+from offpath.pci.prop_match import any_spec_matches, spec_matches
+from offpath.pci.request import PciRequest
+from offpath.pci.spec import DeviceSpec
+from offpath.pci.spec_list import DeviceSpecList
+
+# Keys of a request spec that only placement reads.
+REQUEST_IGNORED_KEYS: Final = frozenset({"resource_class", "traits", "rp_uuids"})
+# Pools of these types get remote_managed "false" unless their spec says otherwise.
+REMOTE_MANAGED_DEFAULTED: Final = frozenset({DevType.VF, DevType.PF, DevType.VDPA})
+# Functions that live under a PF and exclude it while in use.
+CHILD_TYPES: Final = frozenset({DevType.VF, DevType.VDPA})
+DEVICE_KEYS: Final = ("product_id", "vendor_id", "numa_node", "dev_type")
+# PCIWeigher: hosts with up to this many free devices are told apart.
+WEIGHER_MAX_DEVICES: Final = 100
+
+REMOTE_MANAGED_PROBE: Final[Mapping[str, JsonValue]] = MappingProxyType({"remote_managed": "True"})
+
+
+def _frozen(value: JsonValue) -> Hashable:
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return frozenset((key, _frozen(item)) for key, item in value.items())
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PoolKey:
+    """What every device of one pool shares: Nova's pool dict without count and devices."""
+
+    props: Mapping[str, JsonValue] = field(compare=False, hash=False)
+    identity: frozenset[tuple[str, Hashable]] = field(repr=False)
+
+    @classmethod
+    def of(cls, props: Mapping[str, JsonValue]) -> PoolKey:
+        """The key with these properties; equal properties give equal keys."""
+        frozen = MappingProxyType(dict(props))
+        return cls(frozen, frozenset((key, _frozen(value)) for key, value in frozen.items()))
+
+    def __len__(self) -> int:
+        return len(self.props)
+
+    @property
+    def dev_type(self) -> str | None:
+        """The `dev_type` of the pool's devices."""
+        value = self.props.get("dev_type")
+        return None if value is None else str(value)
+
+    @property
+    def numa_node(self) -> JsonValue:
+        """The NUMA node of the pool's devices (None when the host does not say)."""
+        return self.props.get("numa_node")
+
+    @property
+    def address(self) -> str | None:
+        """The parent PF's address for VFs, the device's own otherwise."""
+        value = self.props.get("address")
+        return None if value is None else str(value)
+
+
+def pool_key(device: PciDevice, spec: DeviceSpec) -> PoolKey:
+    """The key of the pool `device` joins under its matching `spec`."""
+    props: dict[str, JsonValue] = {
+        "product_id": device.product_id,
+        "vendor_id": device.vendor_id,
+        "numa_node": device.numa_node,
+        "dev_type": device.dev_type.value,
+    }
+    props.update((k, v) for k, v in spec.pool_tags().items() if k not in DEVICE_KEYS)
+    # VFs pool per parent PF: placement sees one provider per PF.
+    props["address"] = device.parent_addr or device.address
+    if device.parent_ifname:
+        props["parent_ifname"] = device.parent_ifname
+    if device.dev_type in REMOTE_MANAGED_DEFAULTED and props.get("remote_managed") is None:
+        props["remote_managed"] = "false"
+    return PoolKey.of(props)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFilter:
+    """The steps of Nova's pipeline that read only a pool's key, prepared once per request."""
+
+    specs: tuple[Mapping[str, JsonValue], ...]
+    wants_pf: bool
+    wants_vdpa: bool
+    wants_remote_managed: bool
+    live_migratable: str | None
+
+    @classmethod
+    def of(cls, request: PciRequest) -> PoolFilter:
+        """Prepare the key checks of `request`."""
+        specs = tuple(
+            MappingProxyType({k: v for k, v in spec.items() if k not in REQUEST_IGNORED_KEYS})
+            for spec in request.spec
+        )
+        migratable: str | None = None
+        for word in ("true", "false"):
+            if all(spec.get("live_migratable") == word for spec in request.spec):
+                migratable = word
+                break
+        return cls(
+            specs=specs,
+            wants_pf=any(spec.get("dev_type") == DevType.PF.value for spec in request.spec),
+            wants_vdpa=any(spec.get("dev_type") == DevType.VDPA.value for spec in request.spec),
+            wants_remote_managed=any(
+                lenient_bool(spec.get("remote_managed")) for spec in request.spec
+            ),
+            live_migratable=migratable,
+        )
+
+    def spec_match(self, key: PoolKey) -> bool:
+        """Step 1: some request spec matches the pool's properties."""
+        return any_spec_matches(key.props, self.specs)
+
+    def kind_match(self, key: PoolKey) -> bool:
+        """Steps 3, 4, 5 and 7: PFs, vDPA and remote-managed only when asked for; live migration."""
+        dev_type = key.props.get("dev_type")
+        if dev_type == DevType.PF.value and not self.wants_pf:
+            return False
+        if dev_type == DevType.VDPA.value and not self.wants_vdpa:
+            return False
+        if not self.wants_remote_managed and lenient_bool(key.props.get("remote_managed")):
+            return False
+        return self.live_migratable is None or (
+            key.props.get("live_migratable") == self.live_migratable
+        )
+
+
+class _Hold(Enum):
+    FREE = "available"
+    TAKEN = "claimed"
+    # Nova's word for a PF with a VF in use, or a VF under a PF in use.
+    BLOCKED = "unavailable"
+
+
+@dataclass(slots=True, eq=False)
+class _Entry:
+    device: PciDevice
+    seq: int
+    pool: Pool
+    hold: _Hold = _Hold.FREE
+    blockers: set[str] = field(default_factory=set)
+
+
+def _seq(entry: _Entry) -> int:
+    return entry.seq
+
+
+class Pool:
+    """Equivalent devices under one key: the free ones, oldest first, and a placement RP."""
+
+    __slots__ = ("_free", "_members", "key", "rp_uuid")
+
+    def __init__(self, key: PoolKey) -> None:
+        self.key = key
+        self.rp_uuid: str | None = None
+        self._free: list[_Entry] = []
+        self._members = 0
+
+    @property
+    def count(self) -> int:
+        """How many of its devices are free."""
+        return len(self._free)
+
+    @property
+    def devices(self) -> tuple[PciDevice, ...]:
+        """Its free devices; `consume` takes from the end."""
+        return tuple(entry.device for entry in self._free)
+
+    def __repr__(self) -> str:
+        return f"Pool({dict(self.key.props)!r}, count={self.count}, rp_uuid={self.rp_uuid!r})"
+
+    def _attach(self, entry: _Entry) -> None:
+        # Devices go back where they were, so consume-then-free restores the order.
+        insort(self._free, entry, key=_seq)
+
+    def _detach(self, entry: _Entry) -> None:
+        index = bisect_left(self._free, entry.seq, key=_seq)
+        del self._free[index]
+
+
+# Pools compared by value: (key, free device addresses, rp) per pool, then the
+# held devices and what blocks the blocked ones.
+PoolsSnapshot = tuple[
+    tuple[tuple[PoolKey, tuple[str, ...], str | None], ...],
+    frozenset[str],
+    frozenset[tuple[str, frozenset[str]]],
+]
+
+
+def request_rp_uuids(
+    request: PciRequest, provider_mapping: Mapping[str, Sequence[str]] | None
+) -> list[str]:
+    """The placement RPs serving `request`, one per device (§3.4); port requests ignore them."""
+    if request.from_port:
+        return []
+    if not provider_mapping:
+        value = request.spec[0].get("rp_uuids") if request.spec else None
+        return str(value).split(",") if value else []
+    # Request groups are named "<request_id>-<index>", each served by one RP.
+    return [
+        rps[0]
+        for group, rps in provider_mapping.items()
+        if group.startswith(request.request_id) and rps
+    ]
+
+
+def one_pool_per_rp(rp_uuids: Iterable[str | None]) -> bool:
+    """True unless two pools claim the same placement RP."""
+    seen: set[str] = set()
+    for rp in rp_uuids:
+        if rp is None:
+            continue
+        if rp in seen:
+            return False
+        seen.add(rp)
+    return True
+
+
+def describe_requests(requests: Sequence[PciRequest]) -> str:
+    """The requests as Nova's failure message shows them."""
+    return repr(
+        [
+            {
+                "count": r.count,
+                "spec": [dict(spec) for spec in r.spec],
+                "request_id": r.request_id,
+                **({"alias_name": r.alias_name} if r.alias_name else {}),
+                **({"numa_policy": r.numa_policy.value} if r.numa_policy else {}),
+            }
+            for r in requests
+        ]
+    )
+
+
+def pci_weight(free_devices: int, *, multiplier: float = 1.0) -> float:
+    """Nova's PCIWeigher: fewer free PCI devices weigh more, to pack PCI users."""
+    return (WEIGHER_MAX_DEVICES - min(free_devices, WEIGHER_MAX_DEVICES - 1)) * multiplier
+
+
+def filter_pools(
+    pools: Sequence[Pool],
+    request: PciRequest,
+    *,
+    numa_cells: Sequence[NumaCell] | None = None,
+    host_cells: Sequence[NumaCell] = (),
+    rp_uuids: Sequence[str] = (),
+    pool_filter: PoolFilter | None = None,
+) -> list[Pool] | None:
+    """The pools that may serve `request`, in taking order; None when they hold too few (§3.2)."""
+    checks = pool_filter or PoolFilter.of(request)
+    wanted = request.count
+    kept = [pool for pool in pools if checks.spec_match(pool.key)]
+    if _total(kept) < wanted:
+        return None
+    if numa_cells:
+        kept = fit_numa(
+            kept,
+            node_of=_node_of,
+            count_of=_count_of,
+            requested=wanted,
+            policy=request.effective_numa_policy,
+            cells=numa_cells,
+            host_cells=host_cells,
+        )
+        if _total(kept) < wanted:
+            return None
+    kept = [pool for pool in kept if checks.kind_match(pool.key)]
+    if rp_uuids:
+        demand = Counter(rp_uuids)
+        # Pools unknown to placement hold devices it never allocates.
+        kept = [
+            pool
+            for pool in kept
+            if pool.rp_uuid is not None
+            and pool.rp_uuid in demand
+            and pool.count >= demand[pool.rp_uuid]
+        ]
+    if _total(kept) < wanted:
+        return None
+    return kept
+
+
+def _total(pools: Iterable[Pool]) -> int:
+    return sum(pool.count for pool in pools)
+
+
+def _node_of(pool: Pool) -> object:
+    return pool.key.numa_node
+
+
+def _count_of(pool: Pool) -> int:
+    return pool.count
+
+
+class PciPools:
+    """The pools of one host, built from its devices and `[pci] device_spec`.
+
+    Not thread-safe: `support` tries the requests on the pools and undoes them.
+    """
+
+    def __init__(
+        self,
+        specs: DeviceSpecList,
+        *,
+        host: str = "",
+        host_cells: Sequence[NumaCell] = (),
+    ) -> None:
+        self.host = host
+        self.host_cells = tuple(host_cells)
+        self._specs = specs
+        self._pools: list[Pool] = []
+        self._by_key: dict[PoolKey, Pool] = {}
+        self._entries: dict[str, _Entry] = {}
+        self._children: dict[str, list[_Entry]] = {}
+        self._next_seq = counter()
+
+    @classmethod
+    def build(
+        cls,
+        specs: DeviceSpecList,
+        devices: Iterable[PciDevice],
+        *,
+        taken: Iterable[PciDevice] = (),
+        host: str = "",
+        host_cells: Sequence[NumaCell] = (),
+    ) -> PciPools:
+        """Pools of the available `devices`, with `taken` ones tracked as in use."""
+        pools = cls(specs, host=host, host_cells=host_cells)
+        for device in devices:
+            pools.add_device(device)
+        held = list(taken)
+        for device in held:
+            pools.add_device(device)
+        for device in held:
+            entry = pools._entries.get(device.address)
+            if entry is not None:
+                pools._hold(entry)
+        return pools
+
+    # -- views ---------------------------------------------------------
+
+    @property
+    def pools(self) -> tuple[Pool, ...]:
+        """The pools in taking order: fewer keys first, then creation order."""
+        return tuple(self._pools)
+
+    def __iter__(self) -> Iterator[Pool]:
+        return iter(tuple(self._pools))
+
+    def __len__(self) -> int:
+        return len(self._pools)
+
+    @property
+    def free_count(self) -> int:
+        """Free devices over all pools (what the PCIWeigher reads)."""
+        return _total(self._pools)
+
+    def free_devices(self) -> list[PciDevice]:
+        """Every free device, pool after pool."""
+        return [entry.device for pool in self._pools for entry in pool._free]
+
+    def taken_devices(self) -> list[PciDevice]:
+        """Every device held by a consume (or given as taken), in address order."""
+        held = [e.device for e in self._entries.values() if e.hold is _Hold.TAKEN]
+        return sorted(held, key=lambda device: device.address)
+
+    def snapshot(self) -> PoolsSnapshot:
+        """The whole state by value, to compare two moments or two pools."""
+        pools = tuple(
+            (pool.key, tuple(e.device.address for e in pool._free), pool.rp_uuid)
+            for pool in self._pools
+        )
+        held = frozenset(a for a, e in self._entries.items() if e.hold is _Hold.TAKEN)
+        blocked = frozenset(
+            (a, frozenset(e.blockers)) for a, e in self._entries.items() if e.hold is _Hold.BLOCKED
+        )
+        return pools, held, blocked
+
+    def has_remote_managed_pools(self) -> bool:
+        """True when a pool, even an exhausted one, is tagged remote_managed true (§3.5)."""
+        return any(spec_matches(pool.key.props, REMOTE_MANAGED_PROBE) for pool in self._pools)
+
+    def assign_rp_uuids(self, rp_by_address: Mapping[str, str]) -> None:
+        """Give each pool the placement RP of its `address` (a PF or a PCI device)."""
+        for pool in self._pools:
+            address = pool.key.address
+            pool.rp_uuid = rp_by_address.get(address) if address is not None else None
+
+    # -- inventory changes ----------------------------------------------
+
+    def add_device(self, device: PciDevice) -> None:
+        """Track a device as free, or as blocked when its PF or a VF of it is in use."""
+        spec = self._specs.first_match(device)
+        if spec is None:
+            return
+        if device.address in self._entries:
+            raise PciDeviceAlreadyTracked(self.host, device.address)
+        key = pool_key(device, spec)
+        pool = self._by_key.get(key)
+        if pool is None:
+            pool = Pool(key)
+            self._by_key[key] = pool
+            self._pools.append(pool)
+            self._pools.sort(key=lambda p: len(p.key))
+        pool._members += 1
+        entry = _Entry(device, next(self._next_seq), pool)
+        self._entries[device.address] = entry
+        if device.dev_type in CHILD_TYPES and device.parent_addr:
+            self._children.setdefault(device.parent_addr, []).append(entry)
+        blockers = self._blockers_of(device)
+        if blockers:
+            entry.hold = _Hold.BLOCKED
+            entry.blockers = blockers
+        else:
+            pool._attach(entry)
+
+    def remove_device(self, device: PciDevice) -> None:
+        """Stop tracking a device that left the host; its pool goes with its last device."""
+        entry = self._entries.get(device.address)
+        if entry is None:
+            if self._specs.first_match(device) is not None:
+                raise PciDevicePoolEmpty(self.host, device.address)
+            return
+        if entry.hold is _Hold.TAKEN:
+            raise PciDeviceInvalidStatus(
+                self.host,
+                device.address,
+                status=entry.hold.value,
+                expected=(_Hold.FREE.value, _Hold.BLOCKED.value),
+            )
+        pool = entry.pool
+        if entry.hold is _Hold.FREE:
+            pool._detach(entry)
+        del self._entries[device.address]
+        parent = entry.device.parent_addr
+        if parent is not None and parent in self._children:
+            siblings = self._children[parent]
+            siblings.remove(entry)
+            if not siblings:
+                del self._children[parent]
+        pool._members -= 1
+        if pool._members == 0:
+            self._pools.remove(pool)
+            del self._by_key[pool.key]
+
+    def update_device(self, device: PciDevice) -> None:
+        """Move a free device whose dev_type changed (a VF turned PF) to its new pool."""
+        entry = self._entries.get(device.address)
+        if entry is None or entry.hold is not _Hold.FREE:
+            return
+        if entry.pool.key.dev_type == device.dev_type.value:
+            return
+        self.remove_device(entry.device)
+        self.add_device(device)
+
+    # -- requests -------------------------------------------------------
+
+    def support(
+        self,
+        requests: Sequence[PciRequest],
+        numa_cells: Sequence[NumaCell] | None = None,
+        *,
+        provider_mapping: Mapping[str, Sequence[str]] | None = None,
+    ) -> bool:
+        """True when `consume` would succeed; the pools are left exactly as they were."""
+        journal: list[_Step] = []
+        try:
+            return self._take_all(requests, numa_cells, provider_mapping, journal) is not None
+        finally:
+            self._undo(journal)
+
+    def consume(
+        self, requests: Sequence[PciRequest], numa_cells: Sequence[NumaCell] | None = None
+    ) -> list[PciDevice]:
+        """Take devices for `requests`, or raise PciDeviceRequestFailed and change nothing."""
+        journal: list[_Step] = []
+        try:
+            taken = self._take_all(requests, numa_cells, None, journal)
+        except BaseException:
+            self._undo(journal)
+            raise
+        if taken is None:
+            self._undo(journal)
+            raise PciDeviceRequestFailed(describe_requests(requests), host=self.host)
+        return taken
+
+    def free(self, devices: Iterable[PciDevice]) -> None:
+        """Put devices taken by `consume` back, with the dependents they had blocked."""
+        entries: dict[str, _Entry] = {}
+        for device in devices:
+            entry = self._entries.get(device.address)
+            if entry is None:
+                raise PciDeviceNotFound(self.host, device.address)
+            if entry.hold is not _Hold.TAKEN:
+                raise PciDeviceInvalidStatus(
+                    self.host, device.address, status=entry.hold.value, expected=("claimed",)
+                )
+            entries[device.address] = entry
+        for entry in entries.values():
+            self._release(entry)
+
+    # -- the walk -------------------------------------------------------
+
+    def _take_all(
+        self,
+        requests: Sequence[PciRequest],
+        numa_cells: Sequence[NumaCell] | None,
+        provider_mapping: Mapping[str, Sequence[str]] | None,
+        journal: list[_Step],
+    ) -> list[PciDevice] | None:
+        taken: list[PciDevice] = []
+        for request in requests:
+            rp_uuids = request_rp_uuids(request, provider_mapping)
+            pools = filter_pools(
+                self._pools,
+                request,
+                numa_cells=numa_cells,
+                host_cells=self.host_cells,
+                rp_uuids=rp_uuids,
+            )
+            if not pools:
+                return None
+            if rp_uuids:
+                if not one_pool_per_rp(pool.rp_uuid for pool in pools):
+                    return None
+                demand = Counter(rp_uuids)
+                for pool in pools:
+                    wanted = demand.pop(pool.rp_uuid or "", 0)
+                    if pool.count < wanted:
+                        return None
+                    taken.extend(self._take_from(pool, wanted, journal))
+                if demand:
+                    return None
+            else:
+                remaining = request.count
+                for pool in pools:
+                    if remaining == 0:
+                        break
+                    got = min(pool.count, remaining)
+                    taken.extend(self._take_from(pool, got, journal))
+                    remaining -= got
+                if remaining:
+                    return None
+        return taken
+
+    def _take_from(self, pool: Pool, how_many: int, journal: list[_Step]) -> list[PciDevice]:
+        taken = []
+        for _ in range(how_many):
+            entry = pool._free[-1]
+            self._hold(entry, journal)
+            taken.append(entry.device)
+        return taken
+
+    def _blockers_of(self, device: PciDevice) -> set[str]:
+        """The held devices that keep `device` from being free."""
+        if device.dev_type is DevType.PF:
+            return {
+                child.device.address
+                for child in self._children.get(device.address, ())
+                if child.hold is _Hold.TAKEN
+            }
+        parent = self._parent_of(device)
+        if parent is not None and parent.hold is _Hold.TAKEN:
+            return {parent.device.address}
+        return set()
+
+    def _parent_of(self, device: PciDevice) -> _Entry | None:
+        if device.dev_type not in CHILD_TYPES or not device.parent_addr:
+            return None
+        parent = self._entries.get(device.parent_addr)
+        if parent is None or parent.device.dev_type is not DevType.PF:
+            return None
+        return parent
+
+    def _hold(self, entry: _Entry, journal: list[_Step] | None = None) -> None:
+        """Take one free device and block its dependents."""
+        device = entry.device
+        if entry.hold is not _Hold.FREE:
+            parent = self._parent_of(device)
+            if device.dev_type is DevType.PF and entry.hold is _Hold.BLOCKED:
+                raise PciDeviceVFInvalidStatus(self.host, device.address)
+            if parent is not None and entry.hold is _Hold.BLOCKED:
+                raise PciDevicePFInvalidStatus(
+                    self.host,
+                    parent.device.address,
+                    vf_address=device.address,
+                    status=parent.hold.value,
+                    expected=(_Hold.FREE.value,),
+                )
+            raise PciDeviceInvalidStatus(
+                self.host, device.address, status=entry.hold.value, expected=(_Hold.FREE.value,)
+            )
+        entry.pool._detach(entry)
+        entry.hold = _Hold.TAKEN
+        _log(journal, _Step(_Op.TAKE, entry))
+        if device.dev_type is DevType.PF:
+            for child in self._children.get(device.address, ()):
+                if child.hold is _Hold.FREE:
+                    self._block(child, device.address, journal)
+            return
+        parent = self._parent_of(device)
+        if parent is None:
+            return
+        if parent.hold is _Hold.FREE:
+            self._block(parent, device.address, journal)
+        elif parent.hold is _Hold.BLOCKED:
+            parent.blockers.add(device.address)
+            _log(journal, _Step(_Op.ADD_BLOCKER, parent, device.address))
+
+    def _block(self, entry: _Entry, by: str, journal: list[_Step] | None) -> None:
+        entry.pool._detach(entry)
+        entry.hold = _Hold.BLOCKED
+        entry.blockers = {by}
+        _log(journal, _Step(_Op.BLOCK, entry, by))
+
+    def _unblock(self, entry: _Entry, by: str) -> None:
+        entry.blockers.discard(by)
+        if not entry.blockers:
+            entry.hold = _Hold.FREE
+            entry.pool._attach(entry)
+
+    def _release(self, entry: _Entry) -> None:
+        device = entry.device
+        entry.hold = _Hold.FREE
+        entry.pool._attach(entry)
+        if device.dev_type is DevType.PF:
+            for child in self._children.get(device.address, ()):
+                if child.hold is _Hold.BLOCKED and device.address in child.blockers:
+                    self._unblock(child, device.address)
+            return
+        parent = self._parent_of(device)
+        if parent is not None and parent.hold is _Hold.BLOCKED:
+            self._unblock(parent, device.address)
+
+    def _undo(self, journal: list[_Step]) -> None:
+        while journal:
+            step = journal.pop()
+            entry = step.entry
+            if step.op is _Op.ADD_BLOCKER:
+                entry.blockers.discard(step.by)
+                continue
+            entry.hold = _Hold.FREE
+            entry.blockers = set()
+            entry.pool._attach(entry)
+
+
+class _Op(Enum):
+    TAKE = 1
+    BLOCK = 2
+    ADD_BLOCKER = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    op: _Op
+    entry: _Entry
+    by: str = ""
+
+
+def _log(journal: list[_Step] | None, step: _Step) -> None:
+    if journal is not None:
+        journal.append(step)
