@@ -1,0 +1,21 @@
+"""A Neutron port as offpath's compute side reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from offpath.jsonvalue import JsonValue
+from offpath.pci.request import NumaPolicy
+from offpath.ports.vnic import VnicType
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """The few attributes of a port that PCI requests and binding profiles read."""
+
+    id: str
+    network_id: str
+    vnic_type: VnicType = VnicType.NORMAL
+    binding_profile: Mapping[str, JsonValue] = field(default_factory=dict)
+    numa_affinity_policy: NumaPolicy | None = None
