@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
 from offpath.errors import NetworkWithoutPhysnetSegment
 from offpath.jsonvalue import JsonValue
 from offpath.pci.alias import parse_aliases
-from offpath.pci.request import NumaPolicy
+from offpath.pci.device import DevType, PciDevice
+from offpath.pci.pools import PciPools, PoolFilter, filter_pools
+from offpath.pci.request import NumaPolicy, PciRequest
+from offpath.pci.spec_list import DeviceSpecList
 from offpath.ports.network import Network, Segment
 from offpath.ports.pci_request import request_from_port, requests_from_alias
 from offpath.ports.port import Port
@@ -188,3 +192,62 @@ def test_the_flavor_numa_policy_wins_over_the_alias_s() -> None:
 def test_an_alias_request_never_names_remote_managed() -> None:
     request = requests_from_alias(ALIASES["nic"], 1)
     assert not any("remote_managed" in spec for spec in request.spec)
+
+
+# --- the requests against real pools (spec §3.2) -----------------------------------
+
+SPECS = DeviceSpecList.from_values(
+    [
+        '{"vendor_id": "15b3", "product_id": "101e", "address": "0000:82:00.*",'
+        ' "physical_network": null, "remote_managed": "true"}',
+        '{"vendor_id": "15b3", "product_id": "101e", "address": "0000:03:00.*",'
+        ' "physical_network": "physnet1"}',
+    ],
+    sysfs_root=Path("/nonexistent"),
+)
+
+
+def vf(address: str, parent: str) -> PciDevice:
+    return PciDevice(
+        address=address,
+        vendor_id="15b3",
+        product_id="101e",
+        dev_type=DevType.VF,
+        parent_addr=parent,
+        card_serial_number="MT2113X00000",
+        pf_mac_address="b8:ce:f6:00:00:01",
+        vf_num=int(address[-1]),
+    )
+
+
+POOLS = PciPools.build(
+    SPECS,
+    [vf("0000:82:00.2", "0000:82:00.0"), vf("0000:03:00.2", "0000:03:00.0")],
+)
+
+
+def served_by(request: PciRequest) -> list[JsonValue]:
+    kept = filter_pools(POOLS.pools, request)
+    return [] if kept is None else [pool.key.props.get("remote_managed") for pool in kept]
+
+
+def test_an_alias_request_matches_remote_managed_pools_by_its_specs_alone() -> None:
+    request = requests_from_alias(ALIASES["nic"], 1)
+    remote = next(p for p in POOLS.pools if p.key.props.get("remote_managed") == "true")
+    assert PoolFilter.of(request).spec_match(remote.key)
+
+
+def test_an_alias_request_is_never_served_by_remote_managed_pools() -> None:
+    assert served_by(requests_from_alias(ALIASES["nic"], 1)) == ["false"]
+
+
+def test_a_remote_managed_port_request_is_served_only_by_remote_managed_pools() -> None:
+    request = request_from_port(port(V.REMOTE_MANAGED), OVERLAY)
+    assert request is not None
+    assert served_by(request) == ["true"]
+
+
+def test_a_direct_port_request_is_never_served_by_remote_managed_pools() -> None:
+    request = request_from_port(port(V.DIRECT), VLAN)
+    assert request is not None
+    assert served_by(request) == ["false"]
