@@ -17,7 +17,8 @@ from typing import Final, NoReturn, TypeVar
 
 import yaml
 
-from offpath.errors import SimProfileInvalid, SimProfileNotFound
+from offpath.errors import SimProfileInvalid, SimProfileNotFound, VpdFieldUnencodable
+from offpath.sim.vpd_image import encode_vpd
 
 # Placeholders a template of the profile may use, and what they stand for.
 IFNAME_FIELDS: Final = ("slot", "card", "pf", "vf")
@@ -196,7 +197,7 @@ def _vpd(section: _Section) -> VpdTemplate:
         serial_prefix=section.optional("serial_prefix", _as_serial_prefix),
         read_only=section.keywords("read_only"),
         read_write=section.keywords("read_write", default=()),
-        rw_size=section.integer("rw_size", default=0, low=0, high=0x7FFF),
+        rw_size=section.integer("rw_size", default=0, low=0, high=255),
         on_vfs=section.boolean("on_vfs", default=False),
     )
     uses_serial = any("{serial}" in value for _, value in template.read_only)
@@ -204,10 +205,34 @@ def _vpd(section: _Section) -> VpdTemplate:
         section.fail("read_only", "uses {serial} but serial_prefix is null")
     if template.serial_prefix is not None and not uses_serial:
         section.fail("read_only", 'has no SN: "{serial}" although serial_prefix is set')
-    if any(keyword == "RV" for keyword, _ in template.read_only):
-        section.fail("read_only.RV", "the checksum keyword is computed, do not write it")
+    _check_encodable(section, template)
     section.finish()
     return template
+
+
+def _check_encodable(section: _Section, template: VpdTemplate) -> None:
+    # A longest-case expansion: a card whose VPD encodes now encodes for every seed.
+    values = {
+        "serial": (template.serial_prefix or "") + "W" * 5,
+        "uuid": "f" * 32,
+        "card": 99,
+        "pf": 99,
+    }
+    try:
+        encode_vpd(
+            expand(template.card_name, values),
+            {keyword: expand(value, values) for keyword, value in template.read_only},
+            {keyword: expand(value, values) for keyword, value in template.read_write} or None,
+            rw_size=template.rw_size,
+        )
+    except VpdFieldUnencodable as exc:
+        if exc.keyword in dict(template.read_only):
+            key = f"read_only.{exc.keyword}"
+        elif exc.keyword in dict(template.read_write):
+            key = f"read_write.{exc.keyword}"
+        else:
+            key = "card_name" if exc.keyword == "identifier string" else "rw_size"
+        section.fail(key, exc.problem)
 
 
 def _as_int(value: object) -> int:
