@@ -195,9 +195,10 @@ def read_vpd_file(path: Path, *, strict: bool) -> VpdRecord:
 def _reject_blank(data: bytes) -> None:
     if not data:
         raise VpdError(0, "no bytes at all: the device exposes an empty VPD")
-    for blank in (0x00, 0xFF):
-        if data.count(blank) == len(data):
-            raise VpdError(0, f"all {len(data)} bytes are 0x{blank:02x}: the VPD EEPROM is blank")
+    blank = data[0]
+    # Only a blank first byte can start a blank EEPROM; skip scanning a 32 KiB window otherwise.
+    if blank in (0x00, 0xFF) and data.count(blank) == len(data):
+        raise VpdError(0, f"all {len(data)} bytes are 0x{blank:02x}: the VPD EEPROM is blank")
 
 
 def _decode_resources(found: _Decoding) -> None:
