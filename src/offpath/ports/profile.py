@@ -47,6 +47,8 @@ PCI_KEYS: Final = (
 UNBIND_KEYS: Final = (*PCI_KEYS, "allocation", "arq_uuid")
 CAPABILITIES: Final = "capabilities"
 ADDED: Final = "offpath:added"
+# In the record: the keys offpath created (only ever "capabilities").
+CREATED: Final = "keys"
 # What the remote-managed backend reads to find the DPU and the representor.
 REMOTE_MANAGED_KEYS: Final = ("card_serial_number", "pf_mac_address", "vf_num")
 
@@ -92,7 +94,7 @@ def bind_profile(profile: Mapping[str, JsonValue], fragment: Mapping[str, JsonVa
     bound[CAPABILITIES] = [*(user_caps or []), *added]
     record: dict[str, JsonValue] = {CAPABILITIES: list(added)}
     if user_caps is None:
-        record["keys"] = [CAPABILITIES]
+        record[CREATED] = [CAPABILITIES]
     bound[ADDED] = record
     return bound
 
@@ -113,7 +115,7 @@ def _without_pci_part(profile: Mapping[str, JsonValue], keys: Sequence[str]) -> 
     if not isinstance(added, list):
         return cleaned
     remaining = [cap for cap in caps if cap not in added]
-    created = record.get("keys")
+    created = record.get(CREATED)
     if not remaining and isinstance(created, list) and CAPABILITIES in created:
         del cleaned[CAPABILITIES]
     else:
