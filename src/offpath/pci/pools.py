@@ -367,13 +367,19 @@ class PciPools:
         host: str = "",
         host_cells: Sequence[NumaCell] = (),
     ) -> PciPools:
-        """Pools of the available `devices`, with `taken` ones tracked as in use."""
+        """Pools of a host's `devices`, those at a `taken` device's address in use.
+
+        Pools are created in `devices` order whatever is in use, so hosts with
+        the same hardware get the same pool order; a taken device missing from
+        `devices` is added after them.
+        """
         pools = cls(specs, host=host, host_cells=host_cells)
+        held = list(taken)
         for device in devices:
             pools.add_device(device)
-        held = list(taken)
         for device in held:
-            pools.add_device(device)
+            if device.address not in pools._entries:
+                pools.add_device(device)
         for device in held:
             entry = pools._entries.get(device.address)
             if entry is not None:
