@@ -1,0 +1,228 @@
+"""`offpath inventory`: which PCI functions of this host offpath can use, and why not the others."""
+
+from __future__ import annotations
+
+import json
+import socket
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Final
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
+from offpath.config import PciConfig, load_pci_config
+from offpath.errors import ConfigValueError, SysfsRootInvalid
+from offpath.jsonvalue import JsonValue
+from offpath.pci.device import PciDevice
+from offpath.pci.discovery.sysfs_reader import discover_sysfs
+from offpath.pci.inventory import InventoryRow, group_rows, inventory_rows
+from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
+from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
+
+SIM_MANIFEST: Final = "offpath-sim.json"
+# Rich wraps at 80 columns when not on a terminal; a table this wide needs more.
+PIPE_WIDTH: Final = 200
+
+
+class Source(StrEnum):
+    """Where discovery reads the devices from."""
+
+    SYSFS = "sysfs"
+    LIBVIRT = "libvirt"
+
+
+def inventory(
+    sysfs_root: Annotated[
+        Path,
+        typer.Option(
+            "--sysfs-root",
+            help="Directory that plays /sys: devices (with --source sysfs), PF detection "
+            "and devname lookup for the specs.",
+        ),
+    ] = DEFAULT_SYSFS_ROOT,
+    config_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--config-file",
+            help="nova.conf-style file with a \\[pci] section; repeat for several (later wins).",
+        ),
+    ] = None,
+    source: Annotated[
+        Source, typer.Option("--source", help="Read devices from sysfs or from libvirt.")
+    ] = Source.SYSFS,
+    libvirt_uri: Annotated[
+        str, typer.Option("--libvirt-uri", help="libvirt URI for --source libvirt.")
+    ] = DEFAULT_URI,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """List this host's network PCI functions: spec, tags, pool, usable or why not."""
+    if not sysfs_root.is_dir():
+        raise SysfsRootInvalid(sysfs_root, "no such directory")
+    specs = load_specs(config_file or [], sysfs_root=sysfs_root)
+    if source is Source.LIBVIRT:
+        devices = discover_libvirt(libvirt_uri)
+    else:
+        devices = discover_sysfs(sysfs_root)
+    rows = inventory_rows(devices, specs)
+    host = host_name(sysfs_root)
+    if as_json:
+        typer.echo(json.dumps(inventory_as_json(host, rows), indent=2))
+    else:
+        print_table(host, rows, source=source, configured=bool(specs))
+
+
+def load_specs(files: list[Path], *, sysfs_root: Path) -> DeviceSpecList:
+    """The `[pci] device_spec` of `files`; the first bad one raises, naming file:line and value."""
+    if not files:
+        return DeviceSpecList()
+    config: PciConfig = load_pci_config(files)
+    parsed = parse_spec_values(
+        config.device_spec,
+        sysfs_root=sysfs_root,
+        report_in_placement=config.report_in_placement,
+    )
+    if parsed.errors:
+        first = parsed.errors[0]
+        raw = config.device_spec[first.value_index]
+        raise ConfigValueError(
+            path=config.locate(raw),
+            section="pci",
+            key="device_spec",
+            value=raw,
+            problem=f"spec #{first.spec_index}: {first.error.message} [{first.error.code}]",
+            hint=first.error.hint or "fix the entry; `offpath devspec check` lists every error",
+        ) from first.error
+    return DeviceSpecList(parsed.specs)
+
+
+def host_name(sysfs_root: Path) -> str:
+    """The simulated host's name when the root is a simulator tree, else this machine's."""
+    try:
+        manifest = json.loads((sysfs_root / SIM_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return socket.gethostname()
+    name = manifest.get("hostname") if isinstance(manifest, dict) else None
+    return name if isinstance(name, str) and name else socket.gethostname()
+
+
+def row_as_json(row: InventoryRow) -> dict[str, JsonValue]:
+    """One device of `inventory --json` (the key set is a contract)."""
+    dev = row.device
+    return {
+        "address": dev.address,
+        "dev_type": str(dev.dev_type),
+        "vendor_id": dev.vendor_id,
+        "product_id": dev.product_id,
+        "parent_addr": dev.parent_addr,
+        "numa_node": dev.numa_node,
+        "vf_num": dev.vf_num,
+        "pf_mac_address": dev.pf_mac_address,
+        "card_serial_number": dev.card_serial_number,
+        "netdev": dev.netdev,
+        "driver": dev.driver,
+        "spec_index": row.spec_index,
+        "tags": dict(row.tags),
+        "usable": row.usable,
+        "reason": None if row.usable else row.reason,
+    }
+
+
+def inventory_as_json(host: str, rows: tuple[InventoryRow, ...]) -> dict[str, JsonValue]:
+    """The whole `inventory --json` document."""
+    return {"host": host, "devices": [row_as_json(row) for row in rows]}
+
+
+def _tags_text(row: InventoryRow) -> str:
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(row.tags.items()))
+
+
+def _group_title(dev: PciDevice | None, serial: str | None, pf_address: str | None) -> str:
+    card = f"card {serial}" if serial else "card without a serial number"
+    if pf_address is None:
+        return f"{card}, not under a PF"
+    parts = [card, f"PF {pf_address}"]
+    if dev is not None and dev.address == pf_address:
+        if dev.netdev:
+            parts.append(dev.netdev)
+        if dev.mac_address:
+            parts.append(dev.mac_address)
+        if dev.eswitch_mode:
+            parts.append(f"eswitch {dev.eswitch_mode}")
+    return " · ".join(parts)
+
+
+_COLUMNS: Final = (
+    ("address", 12),
+    ("type", 8),
+    ("ids", 9),
+    ("numa", 4),
+    ("vf", 3),
+    ("netdev", 10),
+    ("spec", 4),
+    ("tags", 24),
+    ("pool", 4),
+    ("usable", 6),
+    ("why not / note", 40),
+)
+
+
+def _group_table(title: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for name, width in _COLUMNS:
+        wrap = name in ("tags", "why not / note")
+        table.add_column(name, min_width=width, no_wrap=not wrap, overflow="fold")
+    return table
+
+
+def print_table(
+    host: str, rows: tuple[InventoryRow, ...], *, source: Source, configured: bool
+) -> None:
+    """The inventory as one table per PF (grouped by card), then its pools and a summary."""
+    console = Console(highlight=False, markup=False)
+    if not console.is_terminal:
+        console.width = PIPE_WIDTH
+    console.print(f"PCI inventory of {host} (from {source})", style="bold")
+    pools: dict[str, int] = {}
+    pool_sizes: dict[int, int] = {}
+    for group in group_rows(rows):
+        head = group.rows[0].device
+        table = _group_table(_group_title(head, group.card_serial_number, group.pf_address))
+        for row in group.rows:
+            dev = row.device
+            pool_ref = ""
+            if row.pool is not None:
+                key = json.dumps(row.pool, sort_keys=True)
+                number = pools.setdefault(key, len(pools) + 1)
+                pool_sizes[number] = pool_sizes.get(number, 0) + 1
+                pool_ref = f"#{number}"
+            why = row.reason if not row.usable else (row.note or "; ".join(dev.notes))
+            table.add_row(
+                dev.address,
+                str(dev.dev_type),
+                f"{dev.vendor_id}:{dev.product_id}",
+                "-" if dev.numa_node is None else str(dev.numa_node),
+                "" if dev.vf_num is None else str(dev.vf_num),
+                dev.netdev or "",
+                "" if row.spec_index is None else f"#{row.spec_index}",
+                _tags_text(row),
+                pool_ref,
+                Text("yes", style="green") if row.usable else Text("no", style="red"),
+                why or "",
+            )
+        console.print(table)
+    for key, number in pools.items():
+        console.print(f"pool #{number} ({pool_sizes[number]} device(s)): {key}")
+    usable = sum(1 for row in rows if row.usable)
+    remote = sum(1 for row in rows if row.usable and row.tags.get("remote_managed") == "true")
+    console.print(
+        f"{len(rows)} device(s): {usable} usable ({remote} as remote-managed), "
+        f"{len(rows) - usable} not usable"
+    )
+    if not configured:
+        console.print("note: no [pci] device_spec given (--config-file): no device is usable")
+    if source is Source.SYSFS:
+        console.print("note: sysfs does not show netdev offload features; --source libvirt does")
