@@ -96,6 +96,7 @@ class SimCard:
     slot: int
     root_port: PciAddress
     buses: tuple[int, int]
+    numa_node: int
     serial: str | None
     part_number: str | None
     vpd_uuid: str
@@ -124,6 +125,11 @@ class SimHost:
         """Every VF, PF by PF."""
         return tuple(vf for pf in self.pfs for vf in pf.vfs)
 
+    @property
+    def functions(self) -> tuple[SimPf | SimVf, ...]:
+        """Every PF then every VF."""
+        return (*self.pfs, *self.vfs)
+
     def function(self, address: PciAddress) -> SimPf | SimVf | None:
         """The PF or VF at `address`, or None."""
         for pf in self.pfs:
@@ -133,6 +139,13 @@ class SimHost:
                 if vf.address == address:
                     return vf
         return None
+
+    def device_dir(self, address: PciAddress) -> Path:
+        """The real directory of the function at `address` (under `devices/`)."""
+        for card in self.cards:
+            if any(pf.address == address or _has_vf(pf, address) for pf in card.pfs):
+                return self.root / "devices" / ROOT_BUS / str(card.root_port) / str(address)
+        raise KeyError(str(address))
 
     def manifest(self) -> dict[str, JsonValue]:
         """The JSON document written as `offpath-sim.json`."""
@@ -320,6 +333,7 @@ class _Planner:
             slot=slot,
             root_port=PciAddress(0, 0, FIRST_ROOT_PORT_SLOT + index, 0),
             buses=(bus, last_rid >> 8),
+            numa_node=pfs[0].numa_node or 0,
             serial=serial,
             part_number=part_number,
             vpd_uuid=uuid,
@@ -393,6 +407,10 @@ def _rid_address(bus: int, devfn: int) -> PciAddress:
 
 def _format_mac(value: int) -> str:
     return ":".join(f"{(value >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
+
+
+def _has_vf(pf: SimPf, address: PciAddress) -> bool:
+    return any(vf.address == address for vf in pf.vfs)
 
 
 def _settle_serials(pf: SimPf) -> SimPf:
@@ -579,7 +597,7 @@ class _TreeWriter:
                 "vendor": f"0x{ROOT_PORT_IDS[0]}\n",
                 "device": f"0x{ROOT_PORT_IDS[1]}\n",
                 "class": "0x060400\n",
-                "numa_node": f"{_numa_text(card.pfs[0].numa_node)}\n",
+                "numa_node": f"{card.numa_node}\n",
                 "secondary_bus_number": f"{card.buses[0]}\n",
                 "subordinate_bus_number": f"{card.buses[1]}\n",
             },

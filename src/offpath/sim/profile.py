@@ -218,21 +218,22 @@ def _check_encodable(section: _Section, template: VpdTemplate) -> None:
         "card": 99,
         "pf": 99,
     }
-    try:
-        encode_vpd(
-            expand(template.card_name, values),
-            {keyword: expand(value, values) for keyword, value in template.read_only},
-            {keyword: expand(value, values) for keyword, value in template.read_write} or None,
-            rw_size=template.rw_size,
-        )
-    except VpdFieldUnencodable as exc:
-        if exc.keyword in dict(template.read_only):
-            key = f"read_only.{exc.keyword}"
-        elif exc.keyword in dict(template.read_write):
-            key = f"read_write.{exc.keyword}"
-        else:
-            key = "card_name" if exc.keyword == "identifier string" else "rw_size"
-        section.fail(key, exc.problem)
+    card_name = expand(template.card_name, values)
+    read_only = {keyword: expand(value, values) for keyword, value in template.read_only}
+    read_write = {keyword: expand(value, values) for keyword, value in template.read_write}
+    # Read-only alone first, so that an error names the section it comes from.
+    for part, rw, rw_size in (
+        ("read_only", None, 0),
+        ("read_write", read_write or None, template.rw_size),
+    ):
+        try:
+            encode_vpd(card_name, read_only, rw, rw_size=rw_size)
+        except VpdFieldUnencodable as exc:
+            if exc.keyword == "identifier string":
+                section.fail("card_name", exc.problem)
+            if exc.keyword == "RW":
+                section.fail("rw_size", exc.problem)
+            section.fail(f"{part}.{exc.keyword}", exc.problem)
 
 
 def _as_int(value: object) -> int:
