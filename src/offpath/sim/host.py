@@ -287,9 +287,13 @@ class _Planner:
                 hint="use fewer cards or PFs, or a profile with a smaller sriov.totalvfs",
             )
         serial = self._serial(profile.vpd.serial_prefix) if profile.vpd.serial_prefix else None
-        uuid = f"{self.rng.getrandbits(128):032x}"
         mac_base = int(profile.netdev.pf_mac_oui.replace(":", ""), 16) << 24
         mac_base |= self.rng.randrange(0, 1 << 24) & ~0xFF
+        # Shaped like the V3 of real NVIDIA cards: a version-1 UUID whose node is the base MAC.
+        uuid = (
+            f"{self.rng.getrandbits(32):08x}{self.rng.getrandbits(16):04x}"
+            f"e{self.rng.choice('abcdef')}118000{mac_base:012x}"
+        )
         slot = index + 1
         pfs = []
         for pf_index in range(self.pf_count):
@@ -645,7 +649,7 @@ class _TreeWriter:
         if naming.pf_phys_port_name is not None:
             files["phys_port_name"] = f"{expand(naming.pf_phys_port_name, names)}\n"
         if naming.phys_switch_id:
-            files["phys_switch_id"] = f"{card.vpd_uuid[:16]}\n"
+            files["phys_switch_id"] = f"{_system_guid(card.pfs[0].mac)}\n"
         self.ifindex += 1
         files.update({"ifindex": f"{self.ifindex}\n", "operstate": "up\n", "type": "1\n"})
         _write_files(net, files)
@@ -763,6 +767,12 @@ def _write(path: str, content: bytes) -> None:
 def _write_files(directory: str, files: dict[str, str]) -> None:
     for name, content in files.items():
         _write(f"{directory}/{name}", content.encode("ascii"))
+
+
+def _system_guid(mac: str) -> str:
+    """The card's GUID as mlx5 derives it from the base MAC: OUI, 0300, the rest."""
+    digits = mac.replace(":", "")
+    return f"{digits[:6]}0300{digits[6:]}"
 
 
 def _numa_text(node: int | None) -> str:
