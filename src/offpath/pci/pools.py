@@ -367,11 +367,11 @@ class PciPools:
         host: str = "",
         host_cells: Sequence[NumaCell] = (),
     ) -> PciPools:
-        """Pools of a host's `devices`, those at a `taken` device's address in use.
+        """Pools of a host's `devices`; those in `taken` (by address) are in use.
 
         Pools are created in `devices` order whatever is in use, so hosts with
-        the same hardware get the same pool order; a taken device missing from
-        `devices` is added after them.
+        the same hardware share a pool order; a taken device missing from
+        `devices` is tracked after them.
         """
         pools = cls(specs, host=host, host_cells=host_cells)
         held = list(taken)

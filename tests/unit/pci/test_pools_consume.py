@@ -140,7 +140,8 @@ def test_consume_follows_placement_per_rp() -> None:
 def test_two_pools_on_one_rp_fail_a_placement_request() -> None:
     pools = one_family(vfs=1, rm_vfs=1)
     pools.assign_rp_uuids({PF0: "rp-0"})
-    req = PciRequest(1, ({"rp_uuids": "rp-0", "remote_managed": "yes"},), "r", alias_name="a")
+    both = ({"rp_uuids": "rp-0", "remote_managed": "true"}, {"remote_managed": "false"})
+    req = PciRequest(1, both, "r", alias_name="a")
     assert not pools.support([req])
 
 
