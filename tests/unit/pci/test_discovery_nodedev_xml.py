@@ -422,7 +422,7 @@ _TREE = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(_TREE, max_size=6))
 def test_any_device_shaped_xml_gives_records_or_a_typed_error(children: list[str]) -> None:
     document = "<device><name>pci_0000_82_00_0</name>" + "".join(children) + "</device>"
