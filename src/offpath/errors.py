@@ -157,8 +157,7 @@ class PciDeviceInvalidDeviceName(InvalidInput):
 
     def __init__(self) -> None:
         super().__init__(
-            "Invalid PCI Whitelist: The PCI whitelist can specify devname or address, "
-            "but not both",
+            "Invalid PCI Whitelist: The PCI whitelist can specify devname or address, but not both",
             hint="keep either devname or address in this spec",
         )
 
@@ -195,7 +194,7 @@ class PciDeviceInvalidPFRemoteManaged(InvalidInput):
         super().__init__(
             f"PF {pf_address} is tagged remote_managed: a PF cannot be remote-managed, "
             "tag its VFs instead",
-            hint=f"{vf_hint}; tag the PF itself with \"remote_managed\": \"false\" if needed",
+            hint=f'{vf_hint}; tag the PF itself with "remote_managed": "false" if needed',
         )
         self.pf_address = pf_address
 
@@ -336,7 +335,7 @@ class SimOutputInvalid(InvalidInput):
         self.path = str(path)
 
 
-class Conflict(OffpathError):  # noqa: N818 (a kind, named as in STYLE.md)
+class Conflict(OffpathError):
     """The current state does not allow the operation (a device's status, a binding)."""
 
     code = "conflict"
@@ -550,7 +549,7 @@ class SysfsRootInvalid(InvalidInput):
         self.problem = problem
 
 
-class Unavailable(OffpathError):  # noqa: N818 (a kind, named as in STYLE.md)
+class Unavailable(OffpathError):
     """A service offpath needs (libvirt, a database, a peer) does not answer."""
 
     code = "unavailable"

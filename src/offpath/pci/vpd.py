@@ -117,7 +117,7 @@ _KEYWORD_BYTES: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _NOT_PRINTABLE: Final = re.compile(rb"[^\x20-\x7e]")
 
 
-class _Framing(Exception):  # noqa: N818 - internal signal, never escapes decode_vpd
+class _Framing(Exception):
     """Byte positions cannot be trusted past `offset`: decoding cannot go on."""
 
     def __init__(self, offset: int, problem: str) -> None:
