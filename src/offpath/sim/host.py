@@ -33,7 +33,15 @@ ROOT_BUS: Final = "pci0000:00"
 # The first card sits behind root port 00:02.0, its buses from 03 on.
 FIRST_ROOT_PORT_SLOT: Final = 0x02
 FIRST_CARD_BUS: Final = 0x03
-ROOT_PORT_IDS: Final = ("8086", "2030")
+# Illustrative: readers ignore bridges (docs/hardware-ids.md).
+ROOT_PORT: Final = FunctionIds(
+    vendor_id="8086",
+    device_id="2030",
+    subsystem_vendor_id="8086",
+    subsystem_device_id="0000",
+    device_class=0x060400,
+    driver="pcieport",
+)
 FIRST_IOMMU_GROUP: Final = 16
 FIRST_IFINDEX: Final = 4
 VFIO_DRIVER: Final = "vfio-pci"
@@ -95,6 +103,7 @@ class SimCard:
     index: int
     slot: int
     root_port: PciAddress
+    root_port_group: int
     buses: tuple[int, int]
     numa_node: int
     serial: str | None
@@ -295,6 +304,7 @@ class _Planner:
             f"e{self.rng.choice('abcdef')}118000{mac_base:012x}"
         )
         slot = index + 1
+        root_port_group = self._next_group()
         pfs = []
         for pf_index in range(self.pf_count):
             global_pf = index * self.pf_count + pf_index
@@ -336,6 +346,7 @@ class _Planner:
             index=index,
             slot=slot,
             root_port=PciAddress(0, 0, FIRST_ROOT_PORT_SLOT + index, 0),
+            root_port_group=root_port_group,
             buses=(bus, last_rid >> 8),
             numa_node=pfs[0].numa_node or 0,
             serial=serial,
@@ -592,21 +603,22 @@ class _TreeWriter:
             self._card(card)
 
     def _card(self, card: SimCard) -> None:
-        port = f"devices/{ROOT_BUS}/{card.root_port}"
-        port_dir = f"{self.root}/{port}"
-        _mkdir(port_dir)
+        port_dir = self._function(
+            card.root_port,
+            f"devices/{ROOT_BUS}",
+            ROOT_PORT,
+            numa_node=card.numa_node,
+            driver=ROOT_PORT.driver,
+            iommu_group=card.root_port_group,
+        )
         _write_files(
             port_dir,
             {
-                "vendor": f"0x{ROOT_PORT_IDS[0]}\n",
-                "device": f"0x{ROOT_PORT_IDS[1]}\n",
-                "class": "0x060400\n",
-                "numa_node": f"{card.numa_node}\n",
                 "secondary_bus_number": f"{card.buses[0]}\n",
                 "subordinate_bus_number": f"{card.buses[1]}\n",
             },
         )
-        _symlink(f"../../../{port}", f"{self.root}/bus/pci/devices/{card.root_port}")
+        port = f"devices/{ROOT_BUS}/{card.root_port}"
         slot_dir = f"{self.root}/bus/pci/slots/{card.slot}"
         _mkdir(slot_dir)
         _write_files(slot_dir, {"address": f"0000:{card.buses[0]:02x}:00\n"})
@@ -708,13 +720,14 @@ class _TreeWriter:
         if driver not in self.drivers:
             self.drivers.add(driver)
             _mkdir(f"{self.root}/{driver_dir}")
-        _symlink(f"../../../../{driver_dir}", f"{path}/driver")
+        up = "../" * (device.count("/") + 1)
+        _symlink(f"{up}{driver_dir}", f"{path}/driver")
         _symlink(f"../../../../{device}", f"{self.root}/{driver_dir}/{address}")
         group = f"kernel/iommu_groups/{iommu_group}"
         _mkdir(f"{self.root}/{group}")
         _mkdir(f"{self.root}/{group}/devices")
         _symlink(f"../../../../{device}", f"{self.root}/{group}/devices/{address}")
-        _symlink(f"../../../../{group}", f"{path}/iommu_group")
+        _symlink(f"{up}{group}", f"{path}/iommu_group")
         return path
 
     def _netdev(self, device_path: str, address: PciAddress, ifname: str) -> str:

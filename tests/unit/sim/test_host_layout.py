@@ -349,6 +349,15 @@ def test_the_root_port_records_the_card_bus_range(write: WriteHost) -> None:
     assert read(port, "class") == "0x060400\n"
 
 
+def test_the_root_port_is_a_bound_bridge_with_its_own_group(write: WriteHost) -> None:
+    host = write("bluefield2", vfs=1)
+    card = host.cards[0]
+    port = host.root / "devices/pci0000:00" / str(card.root_port)
+    assert target(port / "driver") == "../../../bus/pci/drivers/pcieport"
+    assert target(port / "iommu_group") == f"../../../kernel/iommu_groups/{card.root_port_group}"
+    assert card.root_port_group not in {function.iommu_group for function in host.functions}
+
+
 def test_same_seed_same_tree(write: WriteHost, snapshot: Snapshot) -> None:
     first = write("bluefield2", vfs=4, seed=7, numa_nodes=2)
     second = write("bluefield2", vfs=4, seed=7, numa_nodes=2)
