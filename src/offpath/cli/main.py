@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from offpath.cli import devspec, inventory, vpd
+from offpath.cli import devspec, inventory, sim, vpd
 from offpath.errors import InvalidInput, OffpathError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(devspec.app, name="devspec")
 app.add_typer(vpd.app, name="vpd")
+app.add_typer(sim.app, name="sim")
 app.command("inventory")(inventory.inventory)
 
 

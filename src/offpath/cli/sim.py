@@ -44,7 +44,7 @@ def host(
         int | None, typer.Option(help="VFs per PF (default: the profile's default_vfs).")
     ] = None,
     numa_nodes: Annotated[int, typer.Option(help="NUMA nodes the PFs are spread over.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed for serials and MAC addresses.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for serials and MACs (with the host name).")] = 0,
     fault: Annotated[list[str] | None, typer.Option(help=_fault_help())] = None,
 ) -> None:
     """Write a host's sysfs tree (devices, VPD, netdevs) and its manifest offpath-sim.json."""

@@ -214,9 +214,15 @@ def plan_host(
     vf_count = profile.default_vfs if vfs is None else vfs
     pf_count = profile.pfs_per_card if pfs is None else pfs
     _check_options(profile, hostname, vf_count, pf_count, numa_nodes)
-    host = _Planner(
-        profile, vf_count=vf_count, pf_count=pf_count, numa_nodes=numa_nodes, seed=seed
-    ).plan(hostname, out)
+    planner = _Planner(
+        profile,
+        hostname=hostname,
+        vf_count=vf_count,
+        pf_count=pf_count,
+        numa_nodes=numa_nodes,
+        seed=seed,
+    )
+    host = planner.plan(out)
     for fault in faults:
         host = _apply_fault(host, fault)
     return host
@@ -254,20 +260,29 @@ class _Planner:
     """Lays out cards, addresses, names, MACs and serials; draws from one seeded RNG."""
 
     def __init__(
-        self, profile: HostProfile, *, vf_count: int, pf_count: int, numa_nodes: int, seed: int
+        self,
+        profile: HostProfile,
+        *,
+        hostname: str,
+        vf_count: int,
+        pf_count: int,
+        numa_nodes: int,
+        seed: int,
     ) -> None:
         self.profile = profile
+        self.hostname = hostname
+        # The host name is drawn in so that hosts of one demo, same seed, get distinct serials.
+        self.rng = random.Random(f"{seed}/{hostname}")
         self.vf_count = vf_count
         self.pf_count = pf_count
         self.numa_nodes = numa_nodes
         self.seed = seed
-        self.rng = random.Random(seed)
         self.serials: set[str] = set()
         self.macs: set[str] = set()
         self.ifnames: set[str] = set()
         self.iommu_group = FIRST_IOMMU_GROUP
 
-    def plan(self, hostname: str, out: Path) -> SimHost:
+    def plan(self, out: Path) -> SimHost:
         cards = []
         bus = FIRST_CARD_BUS
         for index in range(self.profile.cards):
@@ -275,7 +290,7 @@ class _Planner:
             cards.append(card)
             bus = card.buses[1] + 1
         return SimHost(
-            hostname=hostname,
+            hostname=self.hostname,
             profile=self.profile.name,
             root=out,
             seed=self.seed,
@@ -525,7 +540,7 @@ def _new_serial_if_needed(
     if fault.kind is not FaultKind.VF_VPD_OWN_SERIAL:
         return cards
     taken = {card.serial for card in cards} | {vf.vpd_serial for pf in host.pfs for vf in pf.vfs}
-    rng = random.Random(f"{host.seed}/{fault}")
+    rng = random.Random(f"{host.seed}/{host.hostname}/{fault}")
     prefix = next((card.serial[:-5] for card in cards if card.serial), "SIMVF")
     serial = ""
     while not serial or serial in taken:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from offpath.cli.main import app as offpath
 from offpath.cli.main import report_error
 from offpath.cli.sim import app
 from offpath.errors import (
@@ -164,3 +165,11 @@ def test_the_entry_point_prints_sim_errors_on_one_line_and_exits_2(
 def test_a_non_numeric_vfs_is_a_usage_error(tmp_path: Path) -> None:
     code, _, _ = sim_host("--profile", "bluefield2", "--out", str(tmp_path), "--vfs", "many")
     assert code == 2
+
+
+def test_offpath_has_the_sim_group(tmp_path: Path) -> None:
+    result = runner.invoke(
+        offpath, ["sim", "host", "--profile", "e810", "--out", str(tmp_path / "sys"), "--vfs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sys" / "offpath-sim.json").is_file()

@@ -373,6 +373,13 @@ def test_another_seed_gives_other_serials_and_macs(write: WriteHost) -> None:
     assert [pf.address for pf in first.pfs] == [pf.address for pf in second.pfs]
 
 
+def test_another_host_name_gives_other_serials_and_macs(write: WriteHost) -> None:
+    first = write("bluefield2", vfs=4, hostname="compute-1")
+    second = write("bluefield2", vfs=4, hostname="compute-2")
+    assert first.cards[0].serial != second.cards[0].serial
+    assert {f.mac for f in first.functions}.isdisjoint({f.mac for f in second.functions})
+
+
 def test_the_manifest_is_the_returned_record(write: WriteHost) -> None:
     host = write("bluefield2", vfs=2, hostname="compute-7", seed=3)
     manifest = json.loads((host.root / MANIFEST).read_text())
