@@ -15,8 +15,18 @@ $(STAMP): pyproject.toml scripts/install-system-packages
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+DEMO_HOST := .demo/compute-dpu-01
+
+# A simulated BlueField-2 host whose second PF lost its VPD, checked against
+# the example nova.conf: which VFs can serve remote-managed ports, and why not.
 demo: $(STAMP)
-	$(BIN)/offpath devspec check --config-file examples/bluefield2-nova.conf
+	$(BIN)/offpath sim host --profile bluefield2 --out $(DEMO_HOST) \
+		--hostname compute-dpu-01 --vfs 4 --fault no-vpd@0000:03:00.1
+	$(BIN)/offpath devspec check --config-file examples/bluefield2-nova.conf \
+		--sysfs-root $(DEMO_HOST)
+	$(BIN)/offpath vpd decode $(DEMO_HOST)/bus/pci/devices/0000:03:00.0/vpd
+	$(BIN)/offpath inventory --config-file examples/bluefield2-nova.conf \
+		--sysfs-root $(DEMO_HOST)
 
 test: lint typecheck unit
 
@@ -31,7 +41,8 @@ unit: $(STAMP)
 	$(BIN)/pytest -n 2
 
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/discovery.py
+	$(BIN)/python bench/pools.py --against-nova
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis .demo
