@@ -129,7 +129,12 @@ class PciConfigInvalidSpec(InvalidInput):
     def __init__(self, reason: str, *, hint: str = "") -> None:
         super().__init__(
             f"Invalid [pci]device_spec config: {reason}",
-            hint=hint or "fix the entry; see `offpath devspec check` for every spec",
+            hint=hint
+            or (
+                "a device_spec is a JSON object: vendor_id and product_id (4 hex digits), "
+                "address (DDDD:BB:SS.F glob with '*' fields, or an object of regexes) or "
+                "devname, and tags such as physical_network and remote_managed"
+            ),
         )
         self.reason = reason
 
@@ -207,7 +212,11 @@ class PciInvalidAlias(InvalidInput):
     def __init__(self, reason: str) -> None:
         super().__init__(
             f"Invalid PCI alias definition: {reason}",
-            hint="fix the alias; see `offpath devspec check` for every alias",
+            hint=(
+                "an alias is a JSON object with name (required), vendor_id, product_id, "
+                "device_type, numa_policy, resource_class, traits, live_migratable, "
+                "capability_type"
+            ),
         )
         self.reason = reason
 
