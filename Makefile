@@ -27,12 +27,13 @@ demo: $(STAMP)
 	$(BIN)/offpath vpd decode $(DEMO_HOST)/bus/pci/devices/0000:03:00.0/vpd
 	$(BIN)/offpath inventory --config-file examples/bluefield2-nova.conf \
 		--sysfs-root $(DEMO_HOST)
+	$(BIN)/python examples/place_port.py $(DEMO_HOST) examples/bluefield2-nova.conf
 
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
