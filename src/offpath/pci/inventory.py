@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from offpath.jsonvalue import JsonValue
 from offpath.pci.device import DevType, PciDevice
 from offpath.pci.exclusion import discovery_exclusion, remote_managed_exclusion
-from offpath.pci.pools import pool_key
+from offpath.pci.pool_key import pool_key
 from offpath.pci.spec import NO_SERIAL, SpecVerdict
 from offpath.pci.spec_list import DeviceSpecList
 

@@ -1,4 +1,6 @@
-"""A host's PCI pools: equivalent free devices grouped, filtered and consumed as in Nova (§3.1-3.5).
+"""A host's PCI pools: equivalent free devices grouped and consumed as in Nova (§3.1-3.5).
+
+Keys live in `pool_key`, the request filtering pipeline in `pool_filter`.
 
 Decision D7: PF/VF exclusivity holds in `support` and `consume` alike. Taking
 a VF makes its parent PF unavailable, taking a PF makes its VFs unavailable,
@@ -11,7 +13,6 @@ Where Nova is silent or inconsistent, offpath chooses:
 * pools exist for every tracked device, free or not, and `consume`/`free`
   only change counts: a pool leaves the list only when `remove_device` takes
   its last device away, so consume-then-free restores the list, order included;
-* the device facts (`numa_node`, `dev_type`) win over a spec tag of that name;
 * a walk that runs short because a device it took blocked others fails
   instead of returning fewer devices.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from itertools import count as counter
@@ -37,135 +38,18 @@ from offpath.errors import (
     PciDeviceVFInvalidStatus,
 )
 from offpath.jsonvalue import JsonValue
-from offpath.pci.booleans import lenient_bool
 from offpath.pci.device import DevType, PciDevice
-from offpath.pci.numa import NumaCell, fit_numa
-from offpath.pci.prop_match import any_spec_matches, spec_matches
+from offpath.pci.numa import NumaCell
+from offpath.pci.pool_filter import filter_pools, one_pool_per_rp, request_rp_uuids
+from offpath.pci.pool_key import PoolKey, pool_key
+from offpath.pci.prop_match import spec_matches
 from offpath.pci.request import PciRequest
-from offpath.pci.spec import DeviceSpec
 from offpath.pci.spec_list import DeviceSpecList
 
-# Keys of a request spec that only placement reads.
-REQUEST_IGNORED_KEYS: Final = frozenset({"resource_class", "traits", "rp_uuids"})
-# Pools of these types get remote_managed "false" unless their spec says otherwise.
-REMOTE_MANAGED_DEFAULTED: Final = frozenset({DevType.VF, DevType.PF, DevType.VDPA})
 # Functions that live under a PF and exclude it while in use.
 CHILD_TYPES: Final = frozenset({DevType.VF, DevType.VDPA})
-DEVICE_KEYS: Final = ("product_id", "vendor_id", "numa_node", "dev_type")
-# PCIWeigher: hosts with up to this many free devices are told apart.
-WEIGHER_MAX_DEVICES: Final = 100
 
 REMOTE_MANAGED_PROBE: Final[Mapping[str, JsonValue]] = MappingProxyType({"remote_managed": "True"})
-
-
-def _frozen(value: JsonValue) -> Hashable:
-    if isinstance(value, list):
-        return tuple(_frozen(item) for item in value)
-    if isinstance(value, dict):
-        return frozenset((key, _frozen(item)) for key, item in value.items())
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class PoolKey:
-    """What every device of one pool shares: Nova's pool dict without count and devices."""
-
-    props: Mapping[str, JsonValue] = field(compare=False, hash=False)
-    identity: frozenset[tuple[str, Hashable]] = field(repr=False)
-
-    @classmethod
-    def of(cls, props: Mapping[str, JsonValue]) -> PoolKey:
-        """The key with these properties; equal properties give equal keys."""
-        frozen = MappingProxyType(dict(props))
-        return cls(frozen, frozenset((key, _frozen(value)) for key, value in frozen.items()))
-
-    def __len__(self) -> int:
-        return len(self.props)
-
-    @property
-    def dev_type(self) -> str | None:
-        """The `dev_type` of the pool's devices."""
-        value = self.props.get("dev_type")
-        return None if value is None else str(value)
-
-    @property
-    def numa_node(self) -> JsonValue:
-        """The NUMA node of the pool's devices (None when the host does not say)."""
-        return self.props.get("numa_node")
-
-    @property
-    def address(self) -> str | None:
-        """The parent PF's address for VFs, the device's own otherwise."""
-        value = self.props.get("address")
-        return None if value is None else str(value)
-
-
-def pool_key(device: PciDevice, spec: DeviceSpec) -> PoolKey:
-    """The key of the pool `device` joins under its matching `spec`."""
-    props: dict[str, JsonValue] = {
-        "product_id": device.product_id,
-        "vendor_id": device.vendor_id,
-        "numa_node": device.numa_node,
-        "dev_type": device.dev_type.value,
-    }
-    props.update((k, v) for k, v in spec.pool_tags().items() if k not in DEVICE_KEYS)
-    # VFs pool per parent PF: placement sees one provider per PF.
-    props["address"] = device.parent_addr or device.address
-    if device.parent_ifname:
-        props["parent_ifname"] = device.parent_ifname
-    if device.dev_type in REMOTE_MANAGED_DEFAULTED and props.get("remote_managed") is None:
-        props["remote_managed"] = "false"
-    return PoolKey.of(props)
-
-
-@dataclass(frozen=True, slots=True)
-class PoolFilter:
-    """The steps of Nova's pipeline that read only a pool's key, prepared once per request."""
-
-    specs: tuple[Mapping[str, JsonValue], ...]
-    wants_pf: bool
-    wants_vdpa: bool
-    wants_remote_managed: bool
-    live_migratable: str | None
-
-    @classmethod
-    def of(cls, request: PciRequest) -> PoolFilter:
-        """Prepare the key checks of `request`."""
-        specs = tuple(
-            MappingProxyType({k: v for k, v in spec.items() if k not in REQUEST_IGNORED_KEYS})
-            for spec in request.spec
-        )
-        migratable: str | None = None
-        for word in ("true", "false"):
-            if all(spec.get("live_migratable") == word for spec in request.spec):
-                migratable = word
-                break
-        return cls(
-            specs=specs,
-            wants_pf=any(spec.get("dev_type") == DevType.PF.value for spec in request.spec),
-            wants_vdpa=any(spec.get("dev_type") == DevType.VDPA.value for spec in request.spec),
-            wants_remote_managed=any(
-                lenient_bool(spec.get("remote_managed")) for spec in request.spec
-            ),
-            live_migratable=migratable,
-        )
-
-    def spec_match(self, key: PoolKey) -> bool:
-        """Step 1: some request spec matches the pool's properties."""
-        return any_spec_matches(key.props, self.specs)
-
-    def kind_match(self, key: PoolKey) -> bool:
-        """Steps 3, 4, 5 and 7: PFs, vDPA and remote-managed only when asked for; live migration."""
-        dev_type = key.props.get("dev_type")
-        if dev_type == DevType.PF.value and not self.wants_pf:
-            return False
-        if dev_type == DevType.VDPA.value and not self.wants_vdpa:
-            return False
-        if not self.wants_remote_managed and lenient_bool(key.props.get("remote_managed")):
-            return False
-        return self.live_migratable is None or (
-            key.props.get("live_migratable") == self.live_migratable
-        )
 
 
 class _Hold(Enum):
@@ -230,35 +114,6 @@ PoolsSnapshot = tuple[
 ]
 
 
-def request_rp_uuids(
-    request: PciRequest, provider_mapping: Mapping[str, Sequence[str]] | None
-) -> list[str]:
-    """The placement RPs serving `request`, one per device (§3.4); port requests ignore them."""
-    if request.from_port:
-        return []
-    if not provider_mapping:
-        value = request.spec[0].get("rp_uuids") if request.spec else None
-        return str(value).split(",") if value else []
-    # Request groups are named "<request_id>-<index>", each served by one RP.
-    return [
-        rps[0]
-        for group, rps in provider_mapping.items()
-        if group.startswith(request.request_id) and rps
-    ]
-
-
-def one_pool_per_rp(rp_uuids: Iterable[str | None]) -> bool:
-    """True unless two pools claim the same placement RP."""
-    seen: set[str] = set()
-    for rp in rp_uuids:
-        if rp is None:
-            continue
-        if rp in seen:
-            return False
-        seen.add(rp)
-    return True
-
-
 def describe_requests(requests: Sequence[PciRequest]) -> str:
     """The requests as Nova's failure message shows them."""
     return repr(
@@ -273,66 +128,6 @@ def describe_requests(requests: Sequence[PciRequest]) -> str:
             for r in requests
         ]
     )
-
-
-def pci_weight(free_devices: int, *, multiplier: float = 1.0) -> float:
-    """Nova's PCIWeigher: fewer free PCI devices weigh more, to pack PCI users."""
-    return (WEIGHER_MAX_DEVICES - min(free_devices, WEIGHER_MAX_DEVICES - 1)) * multiplier
-
-
-def filter_pools(
-    pools: Sequence[Pool],
-    request: PciRequest,
-    *,
-    numa_cells: Sequence[NumaCell] | None = None,
-    host_cells: Sequence[NumaCell] = (),
-    rp_uuids: Sequence[str] = (),
-    pool_filter: PoolFilter | None = None,
-) -> list[Pool] | None:
-    """The pools that may serve `request`, in taking order; None when they hold too few (§3.2)."""
-    checks = pool_filter or PoolFilter.of(request)
-    wanted = request.count
-    kept = [pool for pool in pools if checks.spec_match(pool.key)]
-    if _total(kept) < wanted:
-        return None
-    if numa_cells:
-        kept = fit_numa(
-            kept,
-            node_of=_node_of,
-            count_of=_count_of,
-            requested=wanted,
-            policy=request.effective_numa_policy,
-            cells=numa_cells,
-            host_cells=host_cells,
-        )
-        if _total(kept) < wanted:
-            return None
-    kept = [pool for pool in kept if checks.kind_match(pool.key)]
-    if rp_uuids:
-        demand = Counter(rp_uuids)
-        # Pools unknown to placement hold devices it never allocates.
-        kept = [
-            pool
-            for pool in kept
-            if pool.rp_uuid is not None
-            and pool.rp_uuid in demand
-            and pool.count >= demand[pool.rp_uuid]
-        ]
-    if _total(kept) < wanted:
-        return None
-    return kept
-
-
-def _total(pools: Iterable[Pool]) -> int:
-    return sum(pool.count for pool in pools)
-
-
-def _node_of(pool: Pool) -> object:
-    return pool.key.numa_node
-
-
-def _count_of(pool: Pool) -> int:
-    return pool.count
 
 
 class PciPools:
@@ -402,7 +197,7 @@ class PciPools:
     @property
     def free_count(self) -> int:
         """Free devices over all pools (what the PCIWeigher reads)."""
-        return _total(self._pools)
+        return sum(pool.count for pool in self._pools)
 
     def free_devices(self) -> list[PciDevice]:
         """Every free device, pool after pool."""

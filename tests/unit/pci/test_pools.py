@@ -1,4 +1,4 @@
-"""Pool keys, identity, order, inventory changes (§3.1); pool presence (§3.5); weigher (§10.4)."""
+"""Pool keys, identity, order, inventory changes (§3.1); pool presence (§3.5)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from offpath.errors import PciDeviceAlreadyTracked, PciDeviceInvalidStatus, PciDevicePoolEmpty
 from offpath.jsonvalue import JsonValue
 from offpath.pci.device import DevType, PciDevice
-from offpath.pci.pools import PciPools, PoolKey, pci_weight, pool_key
+from offpath.pci.pool_key import PoolKey, pool_key
+from offpath.pci.pools import PciPools
 from offpath.pci.request import PciRequest
 from offpath.pci.spec import DeviceSpec
 from offpath.pci.spec_list import DeviceSpecList
@@ -274,7 +275,7 @@ def test_free_devices_lists_every_pool_in_order() -> None:
     ]
 
 
-# -- pool presence (§3.5) and the weigher (§10.4) -------------------------------
+# -- pool presence (§3.5) -------------------------------------------------------
 
 
 def test_remote_managed_pools_are_present_with_a_remote_managed_vf() -> None:
@@ -296,18 +297,3 @@ def test_an_exhausted_remote_managed_pool_still_counts_as_present() -> None:
 def test_remote_managed_pools_count_when_every_such_vf_was_taken_at_start() -> None:
     pools = PciPools.build(SPECS, [], taken=[vf("0000:03:00.2", serial=SERIAL)], host=HOST)
     assert pools.has_remote_managed_pools()
-
-
-@pytest.mark.parametrize(
-    ("free", "multiplier", "weight"),
-    [
-        pytest.param(0, 1.0, 100.0, id="no-pci"),
-        pytest.param(1, 1.0, 99.0, id="one-free"),
-        pytest.param(99, 1.0, 1.0, id="ninety-nine"),
-        pytest.param(500, 1.0, 1.0, id="capped"),
-        pytest.param(10, 2.0, 180.0, id="multiplier"),
-        pytest.param(10, 0.0, 0.0, id="disabled"),
-    ],
-)
-def test_pci_weight(free: int, multiplier: float, weight: float) -> None:
-    assert pci_weight(free, multiplier=multiplier) == weight

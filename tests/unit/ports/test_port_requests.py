@@ -11,7 +11,8 @@ from offpath.errors import NetworkWithoutPhysnetSegment
 from offpath.jsonvalue import JsonValue
 from offpath.pci.alias import parse_aliases
 from offpath.pci.device import DevType, PciDevice
-from offpath.pci.pools import PciPools, PoolFilter, filter_pools
+from offpath.pci.pool_filter import PoolFilter, filter_pools
+from offpath.pci.pools import PciPools
 from offpath.pci.request import NumaPolicy, PciRequest
 from offpath.pci.spec_list import DeviceSpecList
 from offpath.ports.network import Network, Segment

@@ -11,7 +11,9 @@ import pytest
 from offpath.jsonvalue import JsonValue
 from offpath.pci.device import DevType, PciDevice
 from offpath.pci.numa import NumaCell
-from offpath.pci.pools import PciPools, PoolFilter, PoolKey, filter_pools, request_rp_uuids
+from offpath.pci.pool_filter import PoolFilter, filter_pools, request_rp_uuids
+from offpath.pci.pool_key import PoolKey
+from offpath.pci.pools import PciPools
 from offpath.pci.request import NumaPolicy, PciRequest
 from offpath.pci.spec_list import DeviceSpecList
 

@@ -1,0 +1,79 @@
+"""The key of a PCI pool: what every device of one pool shares (§3.1).
+
+The device facts (`numa_node`, `dev_type`) win over a spec tag of that name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+from offpath.jsonvalue import JsonValue
+from offpath.pci.device import DevType, PciDevice
+from offpath.pci.spec import DeviceSpec
+
+# Pools of these types get remote_managed "false" unless their spec says otherwise.
+REMOTE_MANAGED_DEFAULTED: Final = frozenset({DevType.VF, DevType.PF, DevType.VDPA})
+DEVICE_KEYS: Final = ("product_id", "vendor_id", "numa_node", "dev_type")
+
+
+def _frozen(value: JsonValue) -> Hashable:
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return frozenset((key, _frozen(item)) for key, item in value.items())
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class PoolKey:
+    """What every device of one pool shares: Nova's pool dict without count and devices."""
+
+    props: Mapping[str, JsonValue] = field(compare=False, hash=False)
+    identity: frozenset[tuple[str, Hashable]] = field(repr=False)
+
+    @classmethod
+    def of(cls, props: Mapping[str, JsonValue]) -> PoolKey:
+        """The key with these properties; equal properties give equal keys."""
+        frozen = MappingProxyType(dict(props))
+        return cls(frozen, frozenset((key, _frozen(value)) for key, value in frozen.items()))
+
+    def __len__(self) -> int:
+        return len(self.props)
+
+    @property
+    def dev_type(self) -> str | None:
+        """The `dev_type` of the pool's devices."""
+        value = self.props.get("dev_type")
+        return None if value is None else str(value)
+
+    @property
+    def numa_node(self) -> JsonValue:
+        """The NUMA node of the pool's devices (None when the host does not say)."""
+        return self.props.get("numa_node")
+
+    @property
+    def address(self) -> str | None:
+        """The parent PF's address for VFs, the device's own otherwise."""
+        value = self.props.get("address")
+        return None if value is None else str(value)
+
+
+def pool_key(device: PciDevice, spec: DeviceSpec) -> PoolKey:
+    """The key of the pool `device` joins under its matching `spec`."""
+    props: dict[str, JsonValue] = {
+        "product_id": device.product_id,
+        "vendor_id": device.vendor_id,
+        "numa_node": device.numa_node,
+        "dev_type": device.dev_type.value,
+    }
+    props.update((k, v) for k, v in spec.pool_tags().items() if k not in DEVICE_KEYS)
+    # VFs pool per parent PF: placement sees one provider per PF.
+    props["address"] = device.parent_addr or device.address
+    if device.parent_ifname:
+        props["parent_ifname"] = device.parent_ifname
+    if device.dev_type in REMOTE_MANAGED_DEFAULTED and props.get("remote_managed") is None:
+        props["remote_managed"] = "false"
+    return PoolKey.of(props)
