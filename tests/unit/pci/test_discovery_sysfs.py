@@ -14,7 +14,8 @@ from offpath.pci.device import DevType, PciDevice
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.vpd import ChecksumStatus
 from offpath.sim.faults import FaultKind, parse_fault
-from offpath.sim.host import SimHost, SimPf, SimVf, write_host
+from offpath.sim.host import SimHost, write_host
+from offpath.sim.model import SimPf, SimVf
 from offpath.sim.profile import HostProfile, load_profile
 
 PROFILES = ("bluefield2", "bluefield3", "cx6dx", "e810")

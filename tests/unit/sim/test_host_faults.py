@@ -11,7 +11,7 @@ from offpath.errors import SimFaultInvalid, VpdError
 from offpath.pci.address import PciAddress
 from offpath.pci.vpd import ChecksumStatus, decode_vpd
 from offpath.sim.faults import Fault, FaultKind, parse_fault
-from offpath.sim.host import SimHost, VpdState
+from offpath.sim.model import SimHost, VpdState
 
 WriteHost = Callable[..., SimHost]
 Snapshot = Callable[[Path], dict[str, tuple[str, bytes | str]]]

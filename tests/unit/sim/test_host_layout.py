@@ -12,7 +12,8 @@ import pytest
 
 from offpath.pci.address import PciAddress
 from offpath.pci.vpd import ChecksumStatus, decode_vpd
-from offpath.sim.host import MANIFEST, SimHost, SimPf, write_host
+from offpath.sim.host import MANIFEST, SimHost, write_host
+from offpath.sim.model import SimPf
 from offpath.sim.profile import builtin_profiles, load_profile
 
 PROFILES = builtin_profiles()
