@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from oslo_config import cfg
 
@@ -71,13 +73,45 @@ class PciConfig:
         return ", ".join(str(p) for p in self.files)
 
 
+# File types named in "is a FIFO, not a regular file".
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
+
+
 def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise ConfigFileError(path, "no such file")
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigFileError(path, "no such file") from None
+    except OSError as exc:
+        # A symlink loop or an over-long name is not "no such file".
+        raise ConfigFileError(path, (exc.strerror or str(exc)).lower()) from exc
+    if stat.S_ISDIR(mode):
         raise ConfigFileError(path, "is a directory, not a config file")
+    if not stat.S_ISREG(mode):
+        # oslo.config would block on a FIFO without writer, or read /dev/zero forever.
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "special file")
+        raise ConfigFileError(path, f"is a {kind}, not a regular file")
     if not os.access(path, os.R_OK):
         raise ConfigFileError(path, "permission denied", hint="make the file readable")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigFileError(path, f"cannot read it: {exc.strerror or exc}") from exc
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # oslo.config reads UTF-8 and lets the decoding error escape as is.
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigFileError(
+            f"{path}:{line}",
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            hint="nova.conf is UTF-8 text; check that this is the right file, or re-encode it",
+        ) from exc
 
 
 def load_pci_config(files: Sequence[Path]) -> PciConfig:
@@ -86,31 +120,55 @@ def load_pci_config(files: Sequence[Path]) -> PciConfig:
         _check_readable(path)
     conf = cfg.ConfigOpts()
     conf.register_opts(pci_options(), group=PCI_GROUP)
-    notes = _DeprecationNotes()
+    quiet = _Quiet()
     oslo_log = logging.getLogger("oslo_config.cfg")
-    oslo_log.addHandler(notes)
+    oslo_log.addHandler(quiet)
     oslo_log.propagate = False
     try:
-        return _read(conf, files, notes)
+        return _read(conf, files)
     finally:
-        oslo_log.removeHandler(notes)
+        oslo_log.removeHandler(quiet)
         oslo_log.propagate = True
 
 
-class _DeprecationNotes(logging.Handler):
-    """Collects oslo.config's deprecation warnings instead of letting them hit stderr."""
+class _Quiet(logging.Handler):
+    """Keeps oslo.config's deprecation warnings off stderr: they become `PciConfig.notes`."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message not in self.messages:
-            self.messages.append(message)
+        """Drop the record."""
 
 
-def _read(conf: cfg.ConfigOpts, files: Sequence[Path], notes: _DeprecationNotes) -> PciConfig:
+_DEPRECATED = 'Deprecated: Option "{old}" from group "{old_group}" is deprecated. '
+_DEPRECATED += 'Use option "{name}" from group "{group}".'
+
+
+def _deprecation_notes(files: Sequence[Path]) -> tuple[str, ...]:
+    """oslo.config's warning, word for word, for each deprecated name that `files` use.
+
+    Not taken from oslo's log: oslo.log sends each deprecation once per
+    process, so a second load would lose its notes.
+    """
+    notes: list[str] = []
+    for path in files:
+        sections: dict[str, dict[str, Any]] = {}
+        cfg.ConfigParser(str(path), sections).parse()
+        for opt in pci_options():
+            for old in opt.deprecated_opts:
+                old_group = old.group or "DEFAULT"
+                if old.name not in sections.get(old_group, {}):
+                    continue
+                note = _DEPRECATED.format(
+                    old=old.name, old_group=old_group, name=opt.name, group=PCI_GROUP
+                )
+                if note not in notes:
+                    notes.append(note)
+    return tuple(notes)
+
+
+def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
     try:
         conf(
             args=[],
@@ -123,11 +181,12 @@ def _read(conf: cfg.ConfigOpts, files: Sequence[Path], notes: _DeprecationNotes)
         raise ConfigFileError(exc.config_file, f"not an INI file: {exc.msg}") from exc
     except cfg.Error as exc:
         raise ConfigFileError(", ".join(map(str, files)), str(exc)) from exc
+    where = ", ".join(map(str, files))
     try:
-        report_in_placement = bool(conf.pci.report_in_placement)
+        report_in_placement = bool(_option(conf, "report_in_placement", where))
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
-            path=", ".join(map(str, files)),
+            path=where,
             section=PCI_GROUP,
             key="report_in_placement",
             value=_raw_value(exc),
@@ -136,11 +195,27 @@ def _read(conf: cfg.ConfigOpts, files: Sequence[Path], notes: _DeprecationNotes)
         ) from exc
     return PciConfig(
         files=tuple(files),
-        device_spec=tuple(conf.pci.device_spec),
-        alias=tuple(conf.pci.alias),
+        device_spec=tuple(_option(conf, "device_spec", where)),
+        alias=tuple(_option(conf, "alias", where)),
         report_in_placement=report_in_placement,
-        notes=tuple(notes.messages),
+        notes=_deprecation_notes(files),
     )
+
+
+def _option(conf: cfg.ConfigOpts, key: str, where: str) -> Any:
+    """The value of `[pci] key`; oslo.config's `$name` substitution errors become ours."""
+    hint = (
+        "oslo.config reads $name as the value of option name; offpath knows only "
+        "the [pci] options, so write $$ for a literal $"
+    )
+    try:
+        return conf.pci[key]
+    except (cfg.NoSuchOptError, cfg.TemplateSubstitutionError) as exc:
+        raise ConfigFileError(where, f"[pci] {key}: {exc}", hint=hint) from exc
+    except RecursionError as exc:
+        # "$device_spec" inside device_spec: oslo.config substitutes forever.
+        problem = f"[pci] {key}: a $name substitution refers back to itself"
+        raise ConfigFileError(where, problem, hint=hint) from exc
 
 
 def _raw_value(exc: Exception) -> str:
