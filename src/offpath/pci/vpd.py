@@ -55,7 +55,9 @@ or a missing end tag; salvage keeps the last two, flagged, so that
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -184,11 +186,25 @@ def decode_vpd(data: bytes, *, strict: bool = True) -> VpdRecord:
 
 
 def read_vpd_file(path: Path, *, strict: bool) -> VpdRecord:
-    """Decode the VPD file at `path`; InputFileError if it cannot be read."""
+    """Decode the VPD file at `path`; InputFileError if it is no regular file or cannot be read."""
     try:
-        data = path.read_bytes()
+        # Non-blocking, so that a FIFO without a writer cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise InputFileError(path, f"cannot read VPD: {exc.strerror or exc}") from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputFileError(path, "cannot read VPD: Is a directory")
+        if not stat.S_ISREG(mode):
+            # sysfs `vpd` files are regular; a FIFO or /dev/zero would never end.
+            raise InputFileError(path, "cannot read VPD: not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read VPD: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
     return decode_vpd(data, strict=strict)
 
 
