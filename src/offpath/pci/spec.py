@@ -196,7 +196,8 @@ def parse_spec(
     # decides remote_managed leniently; with D3 the accepted words are the
     # same, and any other value is refused here.
     for tag in STRICT_BOOL_TAGS:
-        if tag in tags:
+        # A JSON null is no value, left as is, as Nova leaves it.
+        if tags.get(tag) is not None:
             try:
                 tags[tag] = bool_word(strict_bool(tags[tag]))
             except ValueError as exc:
