@@ -42,12 +42,12 @@ def read_nodedev_xml(uri: str = DEFAULT_URI) -> NodedevDump:
     libvirt.registerErrorHandler(_silence, None)
     try:
         conn = libvirt.open(uri)
-    except libvirt.libvirtError as exc:
+    except (libvirt.libvirtError, SystemError) as exc:
         raise LibvirtUnavailable(uri, f"cannot connect: {_message(exc)}") from exc
     try:
         try:
             listed: list[Any] = conn.listAllDevices(LIST_FLAGS)
-        except libvirt.libvirtError as exc:
+        except (libvirt.libvirtError, SystemError) as exc:
             raise LibvirtUnavailable(uri, f"cannot list node devices: {_message(exc)}") from exc
         documents: dict[str, str] = {}
         unreadable: dict[str, str] = {}
@@ -55,7 +55,7 @@ def read_nodedev_xml(uri: str = DEFAULT_URI) -> NodedevDump:
             name = str(device.name())
             try:
                 documents[name] = str(device.XMLDesc(0))
-            except libvirt.libvirtError as exc:
+            except (libvirt.libvirtError, SystemError) as exc:
                 # A device can vanish between the listing and the read (a VF
                 # being destroyed): that one device is left out, not the host.
                 unreadable[name] = _message(exc)
@@ -78,5 +78,12 @@ def discover_libvirt(uri: str = DEFAULT_URI) -> tuple[PciDevice, ...]:
 
 
 def _message(exc: Any) -> str:
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, SystemError) and isinstance(cause, UnicodeDecodeError):
+        # libvirt-python fails to decode an error message holding non-UTF-8
+        # bytes (a test:// URI naming a binary file quotes it) and raises
+        # SystemError instead of libvirtError.
+        lines = bytes(cause.object).decode("utf-8", "replace").splitlines()
+        return lines[0] if lines else str(cause)
     text = exc.get_error_message() if hasattr(exc, "get_error_message") else None
     return str(text or exc)
