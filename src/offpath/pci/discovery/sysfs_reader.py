@@ -17,13 +17,14 @@ each small file read once with raw os calls, and a PF's VPD, netdev and
 
 # Raw os calls and f-string paths, not pathlib: the reader must stay fast
 # (2,048 VFs in well under a second), and pathlib costs several times more.
-# ruff: noqa: PTH112, PTH115, PTH119, PTH120, PTH123, PTH208
+# ruff: noqa: PTH115, PTH119, PTH120, PTH123, PTH208
 
 from __future__ import annotations
 
 import contextlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -95,14 +96,25 @@ class _Scan:
 def discover_sysfs(sysfs_root: Path) -> tuple[PciDevice, ...]:
     """Every PCI function under `sysfs_root`, by address; unreadable ones carry `exclusion`."""
     devices_dir = f"{sysfs_root}/bus/pci/devices"
-    if not os.path.isdir(sysfs_root):
-        raise SysfsRootInvalid(sysfs_root, "no such directory")
+    check_sysfs_root(sysfs_root)
     try:
         names = sorted(os.listdir(devices_dir))
     except OSError as exc:
         raise SysfsRootInvalid(sysfs_root, f"cannot list bus/pci/devices: {_why(exc)}") from exc
     scan = _Scan(devices_dir, _vdpa_parents(os.fspath(sysfs_root)))
     return tuple(_device(scan, name) for name in names)
+
+
+def check_sysfs_root(sysfs_root: Path) -> None:
+    """SysfsRootInvalid unless `sysfs_root` is a directory, saying what it is instead."""
+    try:
+        mode = sysfs_root.stat().st_mode
+    except FileNotFoundError:
+        raise SysfsRootInvalid(sysfs_root, "no such directory") from None
+    except OSError as exc:
+        raise SysfsRootInvalid(sysfs_root, _why(exc).lower()) from exc
+    if not stat.S_ISDIR(mode):
+        raise SysfsRootInvalid(sysfs_root, "not a directory")
 
 
 def _vdpa_parents(root: str) -> dict[str, str]:
