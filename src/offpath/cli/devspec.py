@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from offpath.cli.elision import elide
 from offpath.config import PciConfig, load_pci_config
 from offpath.jsonvalue import JsonValue
 from offpath.pci.section_check import SectionReport, check_pci_section
@@ -27,6 +28,8 @@ ConfigFiles = Annotated[
     typer.Option(
         "--config-file",
         help="nova.conf-style file with a [pci] section; repeat for several (later wins).",
+        # offpath's own check says what is wrong, with a hint and exit code 2.
+        readable=False,
     ),
 ]
 SysfsRoot = Annotated[
@@ -76,10 +79,10 @@ def print_text(report: SectionReport, config: PciConfig) -> None:
         what = "spec" if problem.option == "device_spec" else "alias"
         typer.echo(
             f"{what} #{problem.index} error [{problem.error.code}] at "
-            f"{config.locate(problem.raw)}: {problem.error.message}"
+            f"{config.locate(problem.raw)}: {elide(problem.error.message)}"
         )
         if problem.error.hint:
-            typer.echo(f"    hint: {problem.error.hint}")
+            typer.echo(f"    hint: {elide(problem.error.hint)}")
     for note in config.notes:
         typer.echo(f"note: {note}")
     if not report.specs and not report.problems:

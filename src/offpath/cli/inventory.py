@@ -15,10 +15,10 @@ from rich.text import Text
 
 from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
 from offpath.config import PciConfig, load_pci_config
-from offpath.errors import ConfigValueError, SysfsRootInvalid
+from offpath.errors import ConfigValueError
 from offpath.jsonvalue import JsonValue
 from offpath.pci.device import PciDevice
-from offpath.pci.discovery.sysfs_reader import discover_sysfs
+from offpath.pci.discovery.sysfs_reader import check_sysfs_root, discover_sysfs
 from offpath.pci.inventory import InventoryRow, group_rows, inventory_rows
 from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
@@ -49,6 +49,8 @@ def inventory(
         typer.Option(
             "--config-file",
             help="nova.conf-style file with a \\[pci] section; repeat for several (later wins).",
+            # offpath's own check says what is wrong, with a hint and exit code 2.
+            readable=False,
         ),
     ] = None,
     source: Annotated[
@@ -60,8 +62,7 @@ def inventory(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """List this host's network PCI functions: spec, tags, pool, usable or why not."""
-    if not sysfs_root.is_dir():
-        raise SysfsRootInvalid(sysfs_root, "no such directory")
+    check_sysfs_root(sysfs_root)
     specs = load_specs(config_file or [], sysfs_root=sysfs_root)
     if source is Source.LIBVIRT:
         devices = discover_libvirt(libvirt_uri)

@@ -12,6 +12,7 @@ import sys
 import typer
 
 from offpath.cli import devspec, inventory, sim, vpd
+from offpath.cli.elision import elide
 from offpath.errors import InvalidInput, OffpathError
 
 app = typer.Typer(
@@ -29,9 +30,9 @@ app.command("inventory")(inventory.inventory)
 
 def report_error(exc: OffpathError) -> int:
     """Print an OffpathError the way the CLI promises; return its exit code."""
-    print(f"error [{exc.code}]: {exc.message}", file=sys.stderr)
+    print(f"error [{exc.code}]: {elide(exc.message)}", file=sys.stderr)
     if exc.hint:
-        print(f"  hint: {exc.hint}", file=sys.stderr)
+        print(f"  hint: {elide(exc.hint)}", file=sys.stderr)
     return 2 if isinstance(exc, InvalidInput) else 1
 
 

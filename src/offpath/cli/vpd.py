@@ -25,7 +25,10 @@ def decode(
     vpd_file: Annotated[
         Path,
         typer.Argument(
-            metavar="FILE", help="Binary VPD, e.g. /sys/bus/pci/devices/0000:03:00.0/vpd."
+            metavar="FILE",
+            help="Binary VPD, e.g. /sys/bus/pci/devices/0000:03:00.0/vpd.",
+            # offpath's own check says what is wrong, with a hint and exit code 2.
+            readable=False,
         ),
     ],
     as_json: Annotated[
