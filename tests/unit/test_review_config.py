@@ -7,13 +7,16 @@ wrong problem before the review (see notes/review.md).
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from offpath.config import load_pci_config
-from offpath.errors import ConfigFileError
+from offpath.errors import ConfigFileError, OffpathError
 
 PROC_MEM = Path("/proc/self/mem")
 
@@ -169,3 +172,50 @@ def test_a_second_load_still_notes_the_deprecated_names(tmp_path: Path) -> None:
         'Deprecated: Option "passthrough_whitelist" from group "pci" is deprecated. '
         'Use option "device_spec" from group "pci".',
     )
+
+
+_INI_PIECES = st.sampled_from(
+    [
+        "[pci]",
+        "[DEFAULT]",
+        "[libvirt]",
+        "device_spec = ",
+        "passthrough_whitelist = ",
+        "pci_passthrough_whitelist = ",
+        "alias = ",
+        "pci_alias = ",
+        "report_in_placement = ",
+        '{"vendor_id": "15b3"}',
+        "$",
+        "${",
+        "$$",
+        "%",
+        "=",
+        ":",
+        "#",
+        " ",
+        "\t",
+        "true",
+        "maybe",
+        "\ufeff",
+    ]
+)
+_INI_LINES = st.lists(
+    st.lists(st.one_of(_INI_PIECES, st.text(max_size=4)), max_size=4).map("".join), max_size=8
+).map("\n".join)
+
+
+_INI_BYTES = _INI_LINES.map(lambda text: text.encode("utf-8", "replace"))
+
+
+@settings(max_examples=60)
+@given(data=st.one_of(st.binary(max_size=200), _INI_BYTES))
+def test_any_file_content_gives_a_config_or_an_offpath_error(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch, "nova.conf")
+        path.write_bytes(data)
+        try:
+            config = load_pci_config([path])
+        except OffpathError:
+            return
+    assert all(isinstance(value, str) for value in (*config.device_spec, *config.alias))
