@@ -36,6 +36,7 @@ class Source(StrEnum):
 
 
 def inventory(
+    *,
     sysfs_root: Annotated[
         Path,
         typer.Option(
@@ -60,6 +61,14 @@ def inventory(
         str, typer.Option("--libvirt-uri", help="libvirt URI for --source libvirt.")
     ] = DEFAULT_URI,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also show, per device, every spec tried in order and its verdict "
+            '(JSON: a "tried" list per device).',
+        ),
+    ] = False,
 ) -> None:
     """List this host's network PCI functions: spec, tags, pool, usable or why not."""
     check_sysfs_root(sysfs_root)
@@ -71,9 +80,11 @@ def inventory(
     rows = inventory_rows(devices, specs)
     host = host_name(sysfs_root)
     if as_json:
-        typer.echo(json.dumps(inventory_as_json(host, rows), indent=2))
-    else:
-        print_table(host, rows, source=source, configured=bool(specs))
+        typer.echo(json.dumps(inventory_as_json(host, rows, explain=explain), indent=2))
+        return
+    print_table(host, rows, source=source, configured=bool(specs))
+    if explain:
+        print_explanations(rows)
 
 
 def load_specs(files: list[Path], *, sysfs_root: Path) -> DeviceSpecList:
@@ -132,9 +143,30 @@ def row_as_json(row: InventoryRow) -> dict[str, JsonValue]:
     }
 
 
-def inventory_as_json(host: str, rows: tuple[InventoryRow, ...]) -> dict[str, JsonValue]:
-    """The whole `inventory --json` document."""
-    return {"host": host, "devices": [row_as_json(row) for row in rows]}
+def tried_as_json(row: InventoryRow) -> list[JsonValue]:
+    """Every spec tried for the row's device, in order: index, matched, reason."""
+    return [{"spec_index": v.index, "matched": v.matched, "reason": v.reason} for v in row.verdicts]
+
+
+def inventory_as_json(
+    host: str, rows: tuple[InventoryRow, ...], *, explain: bool = False
+) -> dict[str, JsonValue]:
+    """The whole `inventory --json` document; `explain` adds "tried" to each device."""
+    devices: list[JsonValue] = []
+    for row in rows:
+        device = row_as_json(row)
+        if explain:
+            device["tried"] = tried_as_json(row)
+        devices.append(device)
+    return {"host": host, "devices": devices}
+
+
+def print_explanations(rows: tuple[InventoryRow, ...]) -> None:
+    """Per device, each spec tried in config order and why it matched or not (D9)."""
+    typer.echo("specs tried, in order (first match wins):")
+    for row in rows:
+        verdicts = "; ".join(v.reason for v in row.verdicts) or "no spec tried"
+        typer.echo(f"  {row.device.address}: {verdicts}")
 
 
 def _tags_text(row: InventoryRow) -> str:

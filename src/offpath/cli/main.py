@@ -7,6 +7,7 @@ never as a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -36,9 +37,24 @@ def report_error(exc: OffpathError) -> int:
     return 2 if isinstance(exc, InvalidInput) else 1
 
 
+def report_bug(exc: Exception) -> int:
+    """Print an unexpected exception as one line (a bug, not bad input); exit code 1."""
+    print(f"error [internal]: {type(exc).__name__}: {elide(str(exc))}", file=sys.stderr)
+    print(
+        "  hint: this is a bug in offpath; run again with OFFPATH_DEBUG=1 for the "
+        "traceback and report it",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def run() -> None:
     """Console-script entry point."""
     try:
         app(standalone_mode=True)
     except OffpathError as exc:
         sys.exit(report_error(exc))
+    except Exception as exc:
+        if os.environ.get("OFFPATH_DEBUG"):
+            raise
+        sys.exit(report_bug(exc))
