@@ -32,6 +32,14 @@ def apply_fault(host: SimHost, fault: Fault) -> SimHost:
             hint=f"the PFs are {', '.join(str(pf.address) for pf in host.pfs)}; "
             "their VFs are listed in offpath-sim.json",
         )
+    if Fault(fault.kind, address) in host.faults:
+        # Checked first: a repeated fault would otherwise be blamed on the
+        # damage its first copy did ("has no VPD to damage").
+        raise SimFaultInvalid(
+            str(fault),
+            f"{fault.kind} is already applied to {address}",
+            hint="give each fault once, or name another address with KIND@ADDR",
+        )
     if target is Target.PF and not isinstance(found, SimPf):
         raise SimFaultInvalid(str(fault), f"{address} is a VF; this fault applies to a PF")
     if target is Target.VF and not isinstance(found, SimVf):

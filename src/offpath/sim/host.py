@@ -15,6 +15,7 @@ writes the tree (`tree_writer`) and the manifest. The records are `model`'s.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,12 +93,23 @@ def plan_host(
     return host
 
 
+# RFC 1123 host names, plus '_' which real inventories contain.
+_HOSTNAME: Final = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+    r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*"
+)
+
+
 def _check_options(
     profile: HostProfile, hostname: str, vfs: int, pfs: int, numa_nodes: int
 ) -> None:
-    if not hostname or any(ch.isspace() or ch == "/" for ch in hostname):
+    if not _HOSTNAME.fullmatch(hostname):
         raise SimOptionInvalid(
-            "--hostname", repr(hostname), "is not a host name", hint="use e.g. compute-01"
+            "--hostname",
+            repr(hostname),
+            "is not a host name (letters, digits, '-', '_' and dots; at most 253 characters, "
+            "63 per label)",
+            hint="use e.g. compute-01",
         )
     if not 0 <= vfs <= profile.sriov_totalvfs:
         raise SimOptionInvalid(
