@@ -6,6 +6,7 @@ production, a generated tree in tests).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from offpath.errors import OffpathError, PciDeviceNotFoundById
 from offpath.pci.address import PciAddress
 
 DEFAULT_SYSFS_ROOT = Path("/sys")
+_PCI_ID = re.compile(r"[0-9a-f]{4}")
 
 
 def device_dir(sysfs_root: Path, address: PciAddress | str) -> Path:
@@ -77,7 +79,13 @@ def _read_id(sysfs_root: Path, address: PciAddress, name: str) -> str:
         ) from exc
     if not text:
         raise PciDeviceNotFoundById(str(address), detail=f"{path} is empty")
-    return text.lower().removeprefix("0x")
+    found = text.lower().removeprefix("0x")
+    if not _PCI_ID.fullmatch(found):
+        # repr() so that control bytes from a damaged tree never reach a terminal raw.
+        raise PciDeviceNotFoundById(
+            str(address), detail=f"{path} holds {text[:40]!r}, not a PCI id of 4 hex digits"
+        )
+    return found
 
 
 def vf_product_id(sysfs_root: Path, pf: PciAddress) -> str:

@@ -216,3 +216,13 @@ def test_pci_ids_of_an_absent_device(empty_sysfs_root: Path) -> None:
 def test_function_by_ifname_never_raises(shared_sysfs_root: Path, ifname: str) -> None:
     found = function_by_ifname(shared_sysfs_root, ifname)
     assert found is None or isinstance(found.address, PciAddress)
+
+
+def test_garbage_in_an_id_file_is_not_found_and_quoted(tmp_path: Path) -> None:
+    pf = tmp_path / "bus" / "pci" / "devices" / "0000:03:00.0"
+    pf.mkdir(parents=True)
+    (pf / "sriov_vf_device").write_bytes(b"\x1b[31mzz\x00\n")
+    with pytest.raises(PciDeviceNotFoundById) as info:
+        vf_product_id(tmp_path, PciAddress.parse("0000:03:00.0"))
+    assert "\x1b" not in info.value.hint
+    assert "not a PCI id of 4 hex digits" in info.value.hint
