@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
 from offpath.errors import NodeDevXmlError
+from offpath.pci.nodedev_document import device_root
 from offpath.pci.vpd import ChecksumStatus, VpdRecord
 
 # Read-only field elements in libvirt's order, and the VpdRecord attribute each fills.
@@ -40,14 +41,7 @@ _READONLY_ELEMENTS = (
 
 def vpd_from_nodedev_xml(xml: str) -> VpdRecord | None:
     """The VPD of a node device's `<capability type='pci'>`; None when it has none."""
-    try:
-        # Local libvirt output is trusted: no need for a hardened parser.
-        root = ET.fromstring(xml)
-    except (ET.ParseError, ValueError) as exc:
-        raise NodeDevXmlError(f"not well-formed XML: {exc}") from exc
-    if root.tag != "device":
-        raise NodeDevXmlError(f"the root element is <{root.tag}>, not <device>")
-    for capability in root.iterfind("capability[@type='pci']"):
+    for capability in device_root(xml).iterfind("capability[@type='pci']"):
         vpd = capability.find("capability[@type='vpd']")
         if vpd is not None:
             return vpd_from_capability(vpd)

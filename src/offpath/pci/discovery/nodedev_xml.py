@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape
 
 from offpath.errors import NodeDevXmlError, OffpathError
 from offpath.pci.device import DevType, PciDevice
+from offpath.pci.nodedev_document import device_root
 from offpath.pci.vpd import VpdRecord
 from offpath.pci.vpd_xml import vpd_from_capability, vpd_to_capability_xml
 
@@ -87,13 +88,7 @@ def nodedev_name(address: str) -> str:
 
 def parse_nodedev(xml: str) -> NodeDevice:
     """One `<device>` document as `virNodeDevice.XMLDesc()` returns it."""
-    try:
-        # libvirt's own output on the local host: a hardened parser buys nothing.
-        root = ET.fromstring(xml)
-    except (ET.ParseError, ValueError) as exc:
-        raise NodeDevXmlError(f"not well-formed XML: {exc}") from exc
-    if root.tag != "device":
-        raise NodeDevXmlError(f"the root element is <{root.tag}>, not <device>")
+    root = device_root(xml)
     name = _text(root.find("name"))
     if not name:
         raise NodeDevXmlError("a <device> without a <name>")
