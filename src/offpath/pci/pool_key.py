@@ -71,7 +71,7 @@ def pool_key(device: PciDevice, spec: DeviceSpec) -> PoolKey:
     }
     props.update((k, v) for k, v in spec.pool_tags().items() if k not in DEVICE_KEYS)
     # VFs pool per parent PF: placement sees one provider per PF.
-    props["address"] = device.parent_addr or device.address
+    props["address"] = device.pool_address
     if device.parent_ifname:
         props["parent_ifname"] = device.parent_ifname
     if device.dev_type in REMOTE_MANAGED_DEFAULTED and props.get("remote_managed") is None:
