@@ -21,10 +21,13 @@ from jsonschema.exceptions import best_match
 from offpath.errors import PciInvalidAlias
 from offpath.jsonvalue import JsonValue
 from offpath.pci.booleans import bool_word, strict_bool
+from offpath.pci.device import DevType
+from offpath.pci.request import NumaPolicy
 
-NUMA_POLICIES: Final = ("required", "legacy", "preferred", "socket")
-DEFAULT_NUMA_POLICY: Final = "legacy"
-ALIAS_DEVICE_TYPES: Final = ("type-PCI", "type-PF", "type-VF")
+NUMA_POLICIES: Final = tuple(policy.value for policy in NumaPolicy)
+DEFAULT_NUMA_POLICY: Final = NumaPolicy.LEGACY.value
+# Nova's alias schema leaves vdpa out (spec §4.4).
+ALIAS_DEVICE_TYPES: Final = tuple(t.value for t in (DevType.PCI, DevType.PF, DevType.VF))
 
 _ID_PATTERN: Final = "^([0-9a-fA-F]{4})$"
 _TOO_DEEP: Final = "nested too deeply"
