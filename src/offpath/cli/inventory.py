@@ -22,8 +22,8 @@ from offpath.pci.discovery.sysfs_reader import check_sysfs_root, discover_sysfs
 from offpath.pci.inventory import InventoryRow, group_rows, inventory_rows
 from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
+from offpath.sim.host import MANIFEST
 
-SIM_MANIFEST: Final = "offpath-sim.json"
 # Rich wraps at 80 columns when not on a terminal; a table this wide needs more.
 PIPE_WIDTH: Final = 200
 
@@ -114,7 +114,7 @@ def load_specs(files: list[Path], *, sysfs_root: Path) -> DeviceSpecList:
 def host_name(sysfs_root: Path) -> str:
     """The simulated host's name when the root is a simulator tree, else this machine's."""
     try:
-        manifest = json.loads((sysfs_root / SIM_MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((sysfs_root / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return socket.gethostname()
     name = manifest.get("hostname") if isinstance(manifest, dict) else None
