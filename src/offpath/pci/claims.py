@@ -29,7 +29,7 @@ from offpath.errors import (
     PciDevicePFInvalidStatus,
     PciDeviceVFInvalidStatus,
 )
-from offpath.pci.device import DevType, PciDevice
+from offpath.pci.device import CHILD_TYPES, DevType, PciDevice
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ IN_USE: Final = frozenset({DeviceStatus.CLAIMED, DeviceStatus.ALLOCATED})
 GONE: Final = frozenset({DeviceStatus.REMOVED, DeviceStatus.DELETED})
 _PARENT_OK: Final = (DeviceStatus.AVAILABLE, DeviceStatus.UNCLAIMABLE, DeviceStatus.UNAVAILABLE)
 _BLOCKED: Final = frozenset({DeviceStatus.UNCLAIMABLE, DeviceStatus.UNAVAILABLE})
-_DEPENDENT_TYPES: Final = frozenset({DevType.VF, DevType.VDPA})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +106,7 @@ class DeviceStates:
 
     def parent(self, state: DeviceState) -> DeviceState | None:
         """The tracked PF of a VF or vDPA device still on the host, else None."""
-        if state.dev_type not in _DEPENDENT_TYPES or state.parent_addr is None:
+        if state.dev_type not in CHILD_TYPES or state.parent_addr is None:
             return None
         parent = self.devices.get(state.parent_addr)
         return None if parent is None or parent.status in GONE else parent

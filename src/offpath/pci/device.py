@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from offpath.pci.vpd import VpdRecord
 
@@ -18,6 +19,10 @@ class DevType(StrEnum):
     PF = "type-PF"
     VF = "type-VF"
     VDPA = "vdpa"
+
+
+# Functions that live under a PF: in use, they exclude it, and it them (D7).
+CHILD_TYPES: Final = frozenset({DevType.VF, DevType.VDPA})
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,16 +38,13 @@ from offpath.errors import (
     PciDeviceVFInvalidStatus,
 )
 from offpath.jsonvalue import JsonValue
-from offpath.pci.device import DevType, PciDevice
+from offpath.pci.device import CHILD_TYPES, DevType, PciDevice
 from offpath.pci.numa import NumaCell
 from offpath.pci.pool_filter import filter_pools, one_pool_per_rp, request_rp_uuids
 from offpath.pci.pool_key import PoolKey, pool_key
 from offpath.pci.prop_match import spec_matches
 from offpath.pci.request import PciRequest
 from offpath.pci.spec_list import DeviceSpecList
-
-# Functions that live under a PF and exclude it while in use.
-CHILD_TYPES: Final = frozenset({DevType.VF, DevType.VDPA})
 
 REMOTE_MANAGED_PROBE: Final[Mapping[str, JsonValue]] = MappingProxyType({"remote_managed": "True"})
 

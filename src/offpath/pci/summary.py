@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from offpath.pci.device import DevType
+from offpath.pci.device import CHILD_TYPES, DevType
 from offpath.pci.numa import NumaCell, fit_numa
 from offpath.pci.pool_filter import PoolFilter, one_pool_per_rp, request_rp_uuids
 from offpath.pci.pool_key import PoolKey
-from offpath.pci.pools import CHILD_TYPES, PciPools
+from offpath.pci.pools import PciPools
 from offpath.pci.request import PciRequest
 
 _CHILD_TYPE_VALUES = frozenset(t.value for t in CHILD_TYPES)
