@@ -27,12 +27,16 @@ def _read_first_line(path: Path) -> str:
         return handle.readline().strip()
 
 
-def sriov_totalvfs(sysfs_root: Path, address: PciAddress | str) -> int | None:
-    """The PF's `sriov_totalvfs`, or None when absent or unreadable."""
+def _totalvfs(function_dir: Path) -> int | None:
     try:
-        return int(_read_first_line(device_dir(sysfs_root, address) / "sriov_totalvfs"))
+        return int(_read_first_line(function_dir / "sriov_totalvfs"))
     except (OSError, ValueError):
         return None
+
+
+def sriov_totalvfs(sysfs_root: Path, address: PciAddress | str) -> int | None:
+    """The PF's `sriov_totalvfs`, or None when absent or unreadable."""
+    return _totalvfs(device_dir(sysfs_root, address))
 
 
 def is_physical_function(sysfs_root: Path, address: PciAddress) -> bool:
@@ -62,11 +66,7 @@ def function_by_ifname(sysfs_root: Path, ifname: str) -> Netdev | None:
     except (OSError, OffpathError):
         # A name too long for the file system, or a link that is no PCI address.
         return None
-    try:
-        totalvfs = int(_read_first_line(link / "sriov_totalvfs"))
-    except (OSError, ValueError):
-        totalvfs = 0
-    return Netdev(address, totalvfs > 0)
+    return Netdev(address, (_totalvfs(link) or 0) > 0)
 
 
 def _read_id(sysfs_root: Path, address: PciAddress, name: str) -> str:
