@@ -258,7 +258,6 @@ def _numa_text(node: int | None) -> str:
 
 def _truncation_point(image: bytes) -> int:
     """In the middle of the SN value when there is one, else in the middle of VPD-R."""
-    at = image.find(b"SN")
     # Walk keywords properly so a value that happens to contain "SN" is not taken for it.
     pos = 3 + (image[1] | image[2] << 8)
     stop = min(len(image), pos + 3 + (image[pos + 1] | image[pos + 2] << 8))
