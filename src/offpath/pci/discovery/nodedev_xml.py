@@ -353,15 +353,20 @@ def nodedev_xml_for(devices: Iterable[PciDevice], *, with_vdpa: bool = True) -> 
     return "\n".join(lines) + "\n"
 
 
-def _address_attrs(address: str) -> str:
+def _address_parts(address: str) -> tuple[str, str, str, str]:
+    """The hex domain, bus, slot and function of `dddd:bb:ss.f`."""
     domain, bus, rest = address.split(":")
     slot, function = rest.split(".")
+    return domain, bus, slot, function
+
+
+def _address_attrs(address: str) -> str:
+    domain, bus, slot, function = _address_parts(address)
     return f"domain='0x{domain}' bus='0x{bus}' slot='0x{slot}' function='0x{function}'"
 
 
 def _pci_device_xml(device: PciDevice, vfs: list[PciDevice]) -> list[str]:
-    domain, bus, rest = device.address.split(":")
-    slot, function = rest.split(".")
+    domain, bus, slot, function = _address_parts(device.address)
     parent = nodedev_name(device.parent_addr) if device.parent_addr else "computer"
     lines = [
         "  <device>",
