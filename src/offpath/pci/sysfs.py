@@ -14,7 +14,8 @@ from offpath.errors import OffpathError, PciDeviceNotFoundById
 from offpath.pci.address import PciAddress
 
 DEFAULT_SYSFS_ROOT = Path("/sys")
-_PCI_ID = re.compile(r"[0-9a-f]{4}")
+# A vendor, device or subsystem id as sysfs prints it, once lowercased and without "0x".
+PCI_ID = re.compile(r"[0-9a-f]{4}")
 
 
 def device_dir(sysfs_root: Path, address: PciAddress | str) -> Path:
@@ -80,7 +81,7 @@ def _read_id(sysfs_root: Path, address: PciAddress, name: str) -> str:
     if not text:
         raise PciDeviceNotFoundById(str(address), detail=f"{path} is empty")
     found = text.lower().removeprefix("0x")
-    if not _PCI_ID.fullmatch(found):
+    if not PCI_ID.fullmatch(found):
         # repr() so that control bytes from a damaged tree never reach a terminal raw.
         raise PciDeviceNotFoundById(
             str(address), detail=f"{path} holds {text[:40]!r}, not a PCI id of 4 hex digits"

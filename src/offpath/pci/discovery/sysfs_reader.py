@@ -31,6 +31,7 @@ from typing import Final
 
 from offpath.errors import OffpathError, SysfsRootInvalid
 from offpath.pci.device import DevType, PciDevice
+from offpath.pci.sysfs import PCI_ID
 from offpath.pci.vpd import VpdRecord, decode_vpd
 
 NO_NUMA: Final = -1
@@ -190,7 +191,7 @@ def _excluded(address: str, reason: str, vendor_id: str = "", product_id: str = 
 
 def _read_id(path: str, name: str) -> str:
     text = _read_text(f"{path}/{name}").lower().removeprefix("0x")
-    if len(text) != 4 or any(c not in "0123456789abcdef" for c in text):
+    if not PCI_ID.fullmatch(text):
         raise ValueError(f"{name} is {text!r}, not 4 hex digits")
     return text
 
