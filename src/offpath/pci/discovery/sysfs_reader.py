@@ -78,8 +78,11 @@ def _link_name(path: str) -> str:
     return os.path.basename(os.readlink(path).rstrip("/"))
 
 
-def _why(exc: OSError) -> str:
-    return exc.strerror or str(exc)
+def _why(exc: Exception) -> str:
+    """An OSError's reason without its errno and path; other errors as they print."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
 
 
 @dataclass(slots=True)
@@ -165,8 +168,7 @@ def _device(scan: _Scan, address: str) -> PciDevice:
         vendor_id = _read_id(path, "vendor")
         product_id = _read_id(path, "device")
     except (OSError, ValueError) as exc:
-        problem = _why(exc) if isinstance(exc, OSError) else str(exc)
-        return _excluded(address, f"cannot read its vendor/device ids: {problem}")
+        return _excluded(address, f"cannot read its vendor/device ids: {_why(exc)}")
     try:
         return _read_device(
             scan, address, path, entries, vendor_id=vendor_id, product_id=product_id
@@ -174,8 +176,7 @@ def _device(scan: _Scan, address: str) -> PciDevice:
     except (OSError, ValueError, OffpathError) as exc:
         # Decision D8: whatever breaks while reading one device excludes that
         # device only, never the whole inventory.
-        problem = _why(exc) if isinstance(exc, OSError) else str(exc)
-        return _excluded(address, f"cannot be read: {problem}", vendor_id, product_id)
+        return _excluded(address, f"cannot be read: {_why(exc)}", vendor_id, product_id)
 
 
 def _excluded(address: str, reason: str, vendor_id: str = "", product_id: str = "") -> PciDevice:
