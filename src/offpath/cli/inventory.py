@@ -17,9 +17,8 @@ from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
 from offpath.config import PciConfig, load_pci_config
 from offpath.errors import ConfigValueError
 from offpath.jsonvalue import JsonValue
-from offpath.pci.device import PciDevice
 from offpath.pci.discovery.sysfs_reader import check_sysfs_root, discover_sysfs
-from offpath.pci.inventory import InventoryRow, group_rows, inventory_rows
+from offpath.pci.inventory import InventoryGroup, InventoryRow, group_rows, inventory_rows
 from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
 from offpath.sim.host import MANIFEST
@@ -173,12 +172,15 @@ def _tags_text(row: InventoryRow) -> str:
     return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(row.tags.items()))
 
 
-def _group_title(dev: PciDevice | None, serial: str | None, pf_address: str | None) -> str:
+def _group_title(group: InventoryGroup) -> str:
+    serial, pf_address = group.card_serial_number, group.pf_address
     card = f"card {serial}" if serial else "card without a serial number"
     if pf_address is None:
         return f"{card}, not under a PF"
     parts = [card, f"PF {pf_address}"]
-    if dev is not None and dev.address == pf_address:
+    # The PF's own row comes first when the group has one.
+    dev = group.rows[0].device
+    if dev.address == pf_address:
         if dev.netdev:
             parts.append(dev.netdev)
         if dev.mac_address:
@@ -222,8 +224,7 @@ def print_table(
     pools: dict[str, int] = {}
     pool_sizes: dict[int, int] = {}
     for group in group_rows(rows):
-        head = group.rows[0].device
-        table = _group_table(_group_title(head, group.card_serial_number, group.pf_address))
+        table = _group_table(_group_title(group))
         for row in group.rows:
             dev = row.device
             pool_ref = ""
