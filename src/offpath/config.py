@@ -82,7 +82,8 @@ _FILE_KINDS = (
 )
 
 
-def _check_readable(path: Path) -> None:
+def check_config_file(path: Path) -> None:
+    """Refuse a config file oslo.config would choke on: missing, special, unreadable, not UTF-8."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -117,7 +118,7 @@ def _check_readable(path: Path) -> None:
 def load_pci_config(files: Sequence[Path]) -> PciConfig:
     """Read `[pci]` from `files` (later files win, as with nova's --config-file)."""
     for path in files:
-        _check_readable(path)
+        check_config_file(path)
     conf = cfg.ConfigOpts()
     conf.register_opts(pci_options(), group=PCI_GROUP)
     quiet = _Quiet()

@@ -621,3 +621,137 @@ class PciDeviceAlreadyTracked(Conflict):
         )
         self.host = host
         self.address = address
+
+
+# -- the control plane: databases, cells, services, scheduling ------------------
+
+
+class DatabaseUrlInvalid(InvalidInput):
+    """A database URL that SQLAlchemy cannot use."""
+
+    code = "db.url.invalid"
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"database URL {url!r} cannot be used: {problem}",
+            hint="use an SQLAlchemy URL: sqlite:////path/file.sqlite, "
+            "postgresql+psycopg://user:pass@host/db or mysql+pymysql://user:pass@host/db",
+        )
+        self.url = url
+
+
+class DatabaseUnavailable(Unavailable):
+    """A database does not answer, or refused the connection."""
+
+    code = "db.unavailable"
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"database {url} cannot be reached: {problem}",
+            hint="check that the database server runs and the URL, user and password are right",
+        )
+        self.url = url
+        self.problem = problem
+
+
+class DatabaseSchemaOutdated(Unavailable):
+    """A database's schema is older (or newer) than this offpath's."""
+
+    code = "db.schema.outdated"
+
+    def __init__(self, url: str, kind: str, found: str | None, wanted: str) -> None:
+        state = "was never synced" if found is None else f"is at revision {found}"
+        super().__init__(
+            f"{kind} database {url} {state}; this offpath needs revision {wanted}",
+            hint="run `offpath db sync` (with the same --config-file or --state-dir)",
+        )
+        self.url = url
+
+
+class CellExists(Conflict):
+    """A cell of that name is already registered."""
+
+    code = "cell.exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"cell {name!r} already exists",
+            hint="`offpath cell list` shows the cells; pick another --name",
+        )
+        self.name = name
+
+
+class CellNotFound(NotFound):
+    """No cell of that name or uuid."""
+
+    code = "cell.not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"cell {name!r} not found", hint="`offpath cell list` shows the cells")
+        self.name = name
+
+
+class ForbiddenWithRemoteManagedPorts(InvalidInput):
+    """A compute service somewhere is too old for remote-managed ports (Nova's message)."""
+
+    code = "compute.remote_managed.upgrade_unfinished"
+
+    def __init__(self, minimum: int, needed: int) -> None:
+        super().__init__(
+            "Remote-managed ports are not supported until an upgrade is fully finished.",
+            hint=f"the oldest compute service reports version {minimum}, remote-managed ports "
+            f"need {needed}: upgrade every `offpath agent` (`offpath service list` shows them)",
+        )
+        self.minimum = minimum
+        self.needed = needed
+
+
+class NoComputeServices(Unavailable):
+    """No compute service is registered in any cell, so no version can be checked."""
+
+    code = "compute.none_registered"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no compute service is registered in any cell",
+            hint="start `offpath agent` on the hosts (`offpath service list` shows what runs)",
+        )
+
+
+class NoValidHost(Conflict):
+    """No host can serve a request; the message says why each was rejected (Nova's prefix)."""
+
+    code = "scheduler.no_valid_host"
+
+    def __init__(self, summary: str) -> None:
+        super().__init__(
+            f"No valid host was found. {summary}".rstrip(),
+            hint="`offpath schedule explain` shows why each host was rejected",
+        )
+        self.summary = summary
+
+
+class InstanceNotFound(NotFound):
+    """No such instance (Nova's message)."""
+
+    code = "instance.not_found"
+
+    def __init__(self, instance_uuid: str) -> None:
+        super().__init__(
+            f"Instance {instance_uuid} could not be found.",
+            hint="check the instance uuid; a deleted instance is gone for good",
+        )
+        self.instance_uuid = instance_uuid
+
+
+class RpcTransportInvalid(InvalidInput):
+    """A transport_url oslo.messaging cannot use."""
+
+    code = "rpc.transport_url.invalid"
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"transport_url {url!r} cannot be used: {problem}",
+            hint="use rabbit://user:pass@host:5672/ for RabbitMQ, or fake:// in one process",
+        )
+        self.url = url

@@ -1,0 +1,1 @@
+"""Alembic migration trees: `api` for the API database, `cell` for each cell database."""

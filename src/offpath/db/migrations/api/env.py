@@ -1,0 +1,17 @@
+"""Alembic environment of the api database; offpath passes the connection in."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from offpath.db.api_schema import ApiBase
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=ApiBase.metadata,
+    render_as_batch=True,
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,171 @@
+"""Configuration of offpath's services, read from nova.conf-shaped files with oslo.config.
+
+Option names and defaults are Nova's where Nova has the option, so an
+operator's nova.conf means the same here: `[DEFAULT] host`, `transport_url`,
+`service_down_time`, `report_interval`, `update_resources_interval`,
+`[api_database] connection`, `[database] connection`, `[libvirt]
+connection_uri`. With no file at all, everything lives in a state directory:
+SQLite files and oslo.messaging's in-process transport, for one process.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from oslo_config import cfg
+from sqlalchemy.engine import make_url
+
+from offpath.config import check_config_file
+from offpath.errors import ConfigFileError, ConfigValueError
+
+DEFAULT_STATE_DIR: Final = Path(".offpath")
+EMBEDDED_TRANSPORT: Final = "fake://"
+
+
+def _options() -> dict[str, list[cfg.Opt]]:
+    return {
+        "DEFAULT": [
+            cfg.StrOpt("host", default=socket.gethostname(), help="This host's name."),
+            cfg.StrOpt("transport_url", help="oslo.messaging URL of the message queue."),
+            cfg.IntOpt("service_down_time", default=60, min=1, help="Seconds without heartbeat."),
+            cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between heartbeats."),
+            cfg.IntOpt(
+                "update_resources_interval",
+                default=60,
+                min=0,
+                help="Seconds between inventory reports (0: Nova's default of 60).",
+            ),
+            cfg.IntOpt("rpc_response_timeout", default=60, min=1, help="Seconds for an RPC call."),
+        ],
+        "api_database": [cfg.StrOpt("connection", help="SQLAlchemy URL of the API database.")],
+        "database": [cfg.StrOpt("connection", help="SQLAlchemy URL of this cell's database.")],
+        "libvirt": [cfg.StrOpt("connection_uri", default="", help="libvirt URI.")],
+        "offpath": [
+            cfg.FloatOpt(
+                "cell_timeout",
+                default=10.0,
+                min=0.1,
+                help="Seconds a query that spans cells waits for each cell.",
+            )
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """Everything a service process reads from its config files."""
+
+    files: tuple[Path, ...]
+    state_dir: Path
+    host: str
+    transport_url: str
+    api_database_url: str
+    cell_database_url: str
+    cell0_database_url: str
+    libvirt_uri: str
+    service_down_time: int
+    report_interval: int
+    update_resources_interval: int
+    rpc_response_timeout: int
+    cell_timeout: float
+
+    @property
+    def embedded(self) -> bool:
+        """True when every part runs in one process (in-process transport)."""
+        return self.transport_url == EMBEDDED_TRANSPORT
+
+
+def _sqlite(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def _cell0_url(url: str) -> str:
+    """Nova's convention: cell0's database is the cell's, named with a `_cell0` suffix."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(database)
+        return _sqlite(path.with_name(f"{path.stem}_cell0{path.suffix}"))
+    return parsed.set(database=f"{database}_cell0").render_as_string(hide_password=False)
+
+
+def load_service_config(
+    files: Sequence[Path], *, state_dir: Path = DEFAULT_STATE_DIR
+) -> ServiceConfig:
+    """Read the service options of `files` (later files win); defaults under `state_dir`."""
+    for path in files:
+        check_config_file(path)
+    conf = cfg.ConfigOpts()
+    for group, opts in _options().items():
+        conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+    where = ", ".join(map(str, files)) or "(no config file)"
+    try:
+        conf(
+            args=[],
+            project="offpath",
+            default_config_files=[str(p) for p in files],
+            default_config_dirs=[],
+            use_env=False,
+        )
+        values = {
+            "host": conf.host,
+            "transport_url": conf.transport_url,
+            "service_down_time": conf.service_down_time,
+            "report_interval": conf.report_interval,
+            "update_resources_interval": conf.update_resources_interval or 60,
+            "rpc_response_timeout": conf.rpc_response_timeout,
+            "api": conf.api_database.connection,
+            "cell": conf.database.connection,
+            "libvirt": conf.libvirt.connection_uri,
+            "cell_timeout": conf.offpath.cell_timeout,
+        }
+    except cfg.ConfigFileParseError as exc:
+        raise ConfigFileError(exc.config_file, f"not an INI file: {exc.msg}") from exc
+    except cfg.ConfigFileValueError as exc:
+        raise ConfigValueError(
+            path=where,
+            section="DEFAULT",
+            key=_key_of(exc),
+            value=str(exc),
+            problem="not a valid value",
+            hint="see the option's type in `offpath --help`; numbers are whole seconds",
+        ) from exc
+    except (cfg.Error, RecursionError) as exc:
+        raise ConfigFileError(where, str(exc) or type(exc).__name__) from exc
+    state_dir = state_dir.resolve()
+    return ServiceConfig(
+        files=tuple(files),
+        state_dir=state_dir,
+        host=_text(values["host"]),
+        transport_url=_text(values["transport_url"]) or EMBEDDED_TRANSPORT,
+        api_database_url=_text(values["api"]) or _sqlite(state_dir / "api.sqlite"),
+        cell_database_url=_text(values["cell"]) or _sqlite(state_dir / "cell1.sqlite"),
+        cell0_database_url=(
+            _cell0_url(_text(values["cell"]))
+            if values["cell"]
+            else _sqlite(state_dir / "cell0.sqlite")
+        ),
+        libvirt_uri=_text(values["libvirt"]) or "test:///default",
+        service_down_time=int(values["service_down_time"]),
+        report_interval=int(values["report_interval"]),
+        update_resources_interval=int(values["update_resources_interval"]),
+        rpc_response_timeout=int(values["rpc_response_timeout"]),
+        cell_timeout=float(values["cell_timeout"]),
+    )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _key_of(exc: Exception) -> str:
+    text = str(exc)
+    for opts in _options().values():
+        for opt in opts:
+            if opt.name in text:
+                return opt.name
+    return "?"
