@@ -755,3 +755,80 @@ class RpcTransportInvalid(InvalidInput):
             hint="use rabbit://user:pass@host:5672/ for RabbitMQ, or fake:// in one process",
         )
         self.url = url
+
+
+class HostChangedConcurrently(Conflict):
+    """Another transaction changed a host's devices between our read and our write."""
+
+    code = "scheduler.host_changed"
+
+    def __init__(self, host: str, detail: str) -> None:
+        super().__init__(
+            f"host {host} changed while it was being claimed from: {detail}",
+            hint="retry; the scheduler tries the alternates and then selects again",
+        )
+        self.host = host
+
+
+class FlavorExtraSpecInvalid(InvalidInput):
+    """A flavor extra spec whose value offpath cannot read."""
+
+    code = "flavor.extra_spec.invalid"
+
+    def __init__(self, flavor: str, key: str, value: str, expected: str) -> None:
+        super().__init__(
+            f"flavor {flavor!r}: extra spec {key}={value!r} is invalid",
+            hint=f"{key} takes {expected}",
+        )
+        self.key = key
+
+
+class PciRequestAliasNotDefined(InvalidInput):
+    """A flavor names a PCI alias that `[pci] alias` does not define (Nova's message)."""
+
+    code = "pci.alias.not_defined"
+
+    def __init__(self, alias: str) -> None:
+        super().__init__(
+            f"PCI alias {alias} is not defined",
+            hint="define it in the conductor's [pci] alias, or fix the flavor's "
+            "pci_passthrough:alias",
+        )
+        self.alias = alias
+
+
+class PortInUse(Conflict):
+    """A requested port is bound to another instance (Nova's message)."""
+
+    code = "port.in_use"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(
+            f"Port {port_id} is still in use.",
+            hint="detach it from the server that uses it, or create another port",
+        )
+        self.port_id = port_id
+
+
+class PortNotFound(NotFound):
+    """A requested port does not exist (Neutron's message)."""
+
+    code = "port.not_found"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(
+            f"Port {port_id} could not be found.", hint="check the port id in the request"
+        )
+        self.port_id = port_id
+
+
+class NetworkNotFound(NotFound):
+    """A port's network does not exist (Neutron's message)."""
+
+    code = "network.not_found"
+
+    def __init__(self, network_id: str) -> None:
+        super().__init__(
+            f"Network {network_id} could not be found.", hint="check the port's network_id"
+        )
+        self.network_id = network_id
