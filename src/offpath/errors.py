@@ -27,6 +27,7 @@
     │   ├── VifTypeUnsupported        port.vif_type.unsupported
     │   ├── VifObjectInvalid          port.osvif.invalid
     │   ├── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
+    │   ├── PrimitiveInvalid          record.primitive.invalid (a record's RPC/database form)
     │   └── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
@@ -540,6 +541,20 @@ class GuestInterfaceXmlInvalid(InvalidInput):
             f"hostdev interface XML: {problem}",
             hint="give an <interface type='hostdev'> element as libvirt writes it",
         )
+        self.problem = problem
+
+
+class PrimitiveInvalid(InvalidInput):
+    """A record's primitive form (sent over RPC, stored in a database) cannot be read back."""
+
+    code = "record.primitive.invalid"
+
+    def __init__(self, record: str, problem: str) -> None:
+        super().__init__(
+            f"{record} primitive: {problem}",
+            hint="the sender and the reader of this record must run compatible offpath versions",
+        )
+        self.record = record
         self.problem = problem
 
 
