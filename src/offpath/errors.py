@@ -28,10 +28,19 @@
     │   ├── VifObjectInvalid          port.osvif.invalid
     │   ├── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
     │   ├── PrimitiveInvalid          record.primitive.invalid (a record's RPC/database form)
-    │   └── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
+    │   ├── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
+    │   ├── DatabaseUrlInvalid        db.url.invalid
+    │   ├── RpcTransportInvalid       rpc.transport_url.invalid
+    │   ├── ForbiddenWithRemoteManagedPorts compute.remote_managed.upgrade_unfinished
+    │   ├── FlavorExtraSpecInvalid    flavor.extra_spec.invalid
+    │   └── PciRequestAliasNotDefined pci.alias.not_defined
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
-    │   └── PciDeviceNotFound         pci.device.not_on_host
+    │   ├── PciDeviceNotFound         pci.device.not_on_host
+    │   ├── CellNotFound              cell.not_found
+    │   ├── InstanceNotFound          instance.not_found
+    │   ├── PortNotFound              port.not_found
+    │   └── NetworkNotFound           network.not_found
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -41,9 +50,16 @@
     │   ├── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
     │   ├── PciDeviceRequestFailed    pci.request.failed (no pool can serve the requests)
     │   ├── PciDevicePoolEmpty        pci.pool.empty     (removing a device no pool holds)
-    │   └── PciDeviceAlreadyTracked   pci.pool.duplicate (a second device at one address)
+    │   ├── PciDeviceAlreadyTracked   pci.pool.duplicate (a second device at one address)
+    │   ├── CellExists                cell.exists
+    │   ├── NoValidHost               scheduler.no_valid_host (with why each host was rejected)
+    │   ├── HostChangedConcurrently   scheduler.host_changed (a claim lost a race)
+    │   └── PortInUse                 port.in_use
     └── Unavailable                   a service offpath needs does not answer
-        └── LibvirtUnavailable        libvirt.unavailable
+        ├── LibvirtUnavailable        libvirt.unavailable
+        ├── DatabaseUnavailable       db.unavailable
+        ├── DatabaseSchemaOutdated    db.schema.outdated (run `offpath db sync`)
+        └── NoComputeServices         compute.none_registered
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.

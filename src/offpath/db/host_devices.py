@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
@@ -115,7 +115,7 @@ def write_states(session: Session, host: HostDevices, after: DeviceStates) -> in
     return changed
 
 
-def _same_owner(owner: str | None) -> object:
+def _same_owner(owner: str | None) -> ColumnElement[bool]:
     if owner is None:
         return PciDeviceRow.instance_uuid.is_(None)
     return PciDeviceRow.instance_uuid == owner

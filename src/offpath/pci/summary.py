@@ -182,6 +182,14 @@ class SummaryCatalog:
 
     # -- questions ------------------------------------------------------
 
+    def matches_any(self, summary: HostSummary, compiled: CompiledRequests) -> bool:
+        """True when every request has a pool of the right kind on the host, free or not."""
+        plan = compiled.plan(summary.shape)
+        return all(
+            any(plan.kind_ok[index][p] for p in plan.spec_positions[index])
+            for index in range(len(compiled.requests))
+        )
+
     def support(
         self,
         summary: HostSummary,

@@ -170,4 +170,3 @@ class Scheduler:
                 last = exc
         assert last is not None
         raise last
-
