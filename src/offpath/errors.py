@@ -54,7 +54,8 @@
     │   ├── CellExists                cell.exists
     │   ├── NoValidHost               scheduler.no_valid_host (with why each host was rejected)
     │   ├── HostChangedConcurrently   scheduler.host_changed (a claim lost a race)
-    │   └── PortInUse                 port.in_use
+    │   ├── PortInUse                 port.in_use
+    │   └── TransactionConflict       db.conflict (a deadlock or serialization failure)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -863,3 +864,16 @@ class NetworkNotFound(NotFound):
             f"Network {network_id} could not be found.", hint="check the port's network_id"
         )
         self.network_id = network_id
+
+
+class TransactionConflict(Conflict):
+    """The database aborted a transaction that lost a race (a deadlock or serialization failure)."""
+
+    code = "db.conflict"
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"database {url} aborted a transaction that raced another: {problem}",
+            hint="retry the request; nothing of the aborted transaction was kept",
+        )
+        self.url = url

@@ -90,7 +90,8 @@ def write_states(session: Session, host: HostDevices, after: DeviceStates) -> in
     transaction changed one of them first.
     """
     changed = 0
-    for state in after:
+    # One order for every writer, so two transactions never wait on each other in a cycle.
+    for state in sorted(after, key=lambda s: s.address):
         before = host.states.devices.get(state.address)
         if before == state or before is None:
             continue
