@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from offpath.cli.options import AsJson, OptionalConfigFiles, SysfsRoot
 from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
 from offpath.config import PciConfig, load_pci_config
 from offpath.errors import ConfigValueError
 from offpath.jsonvalue import JsonValue
-from offpath.pci.discovery.sysfs_reader import check_sysfs_root, discover_sysfs
+from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.inventory import InventoryGroup, InventoryRow, group_rows, inventory_rows
 from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
@@ -36,30 +37,19 @@ class Source(StrEnum):
 
 def inventory(
     *,
-    sysfs_root: Annotated[
-        Path,
-        typer.Option(
-            "--sysfs-root",
-            help="Directory that plays /sys: devices (with --source sysfs), PF detection "
-            "and devname lookup for the specs.",
-        ),
-    ] = DEFAULT_SYSFS_ROOT,
-    config_file: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--config-file",
-            help="nova.conf-style file with a \\[pci] section; repeat for several (later wins).",
-            # offpath's own check says what is wrong, with a hint and exit code 2.
-            readable=False,
-        ),
-    ] = None,
+    sysfs_root: SysfsRoot = DEFAULT_SYSFS_ROOT,
+    config_file: OptionalConfigFiles = None,
     source: Annotated[
-        Source, typer.Option("--source", help="Read devices from sysfs or from libvirt.")
+        Source,
+        typer.Option(
+            "--source", metavar="sysfs|libvirt", help="Read devices from sysfs or libvirt."
+        ),
     ] = Source.SYSFS,
     libvirt_uri: Annotated[
-        str, typer.Option("--libvirt-uri", help="libvirt URI for --source libvirt.")
+        str,
+        typer.Option("--libvirt-uri", metavar="URI", help="libvirt URI for --source libvirt."),
     ] = DEFAULT_URI,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: AsJson = False,
     explain: Annotated[
         bool,
         typer.Option(
@@ -69,8 +59,11 @@ def inventory(
         ),
     ] = False,
 ) -> None:
-    """List this host's network PCI functions: spec, tags, pool, usable or why not."""
-    check_sysfs_root(sysfs_root)
+    """List this host's network PCI functions and why each is usable or not.
+
+    Per device: the spec that selects it, its tags and pool, and the reason
+    when it cannot be used.
+    """
     specs = load_specs(config_file or [], sysfs_root=sysfs_root)
     if source is Source.LIBVIRT:
         devices = discover_libvirt(libvirt_uri)
