@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from offpath.cli.elision import elide
 from offpath.cli.options import AsJson, ConfigFiles, SysfsRoot
+from offpath.cli.output import print_json
 from offpath.config import PciConfig, load_pci_config
 from offpath.errors import InvalidInput
 from offpath.jsonvalue import JsonValue
@@ -97,7 +96,7 @@ def check(
         report_in_placement=config.report_in_placement,
     )
     if as_json:
-        typer.echo(json.dumps(report_as_json(report, config), indent=2))
+        print_json(report_as_json(report, config))
     else:
         print_text(report, config)
     raise typer.Exit(0 if report.ok else InvalidInput.exit_code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from enum import Enum
@@ -11,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from offpath.cli.output import print_json
 from offpath.jsonvalue import JsonValue
 from offpath.pci.vpd import VpdRecord, read_vpd_file
 
@@ -46,7 +46,7 @@ def decode(
     """Decode a VPD file and print its fields; exit 2 if it is malformed or unreadable."""
     record = read_vpd_file(vpd_file, strict=not salvage)
     if as_json:
-        typer.echo(json.dumps(vpd_as_json(record), indent=2))
+        print_json(vpd_as_json(record))
     else:
         for line in vpd_lines(record):
             typer.echo(line)
