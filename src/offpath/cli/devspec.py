@@ -9,9 +9,7 @@ from offpath.cli.options import AsJson, ConfigFiles, SysfsRoot
 from offpath.cli.output import print_json
 from offpath.config import PciConfig, load_pci_config
 from offpath.errors import InvalidInput
-from offpath.jsonvalue import JsonValue
 from offpath.pci.section_check import SectionReport, check_pci_section
-from offpath.pci.spec import DeviceSpec
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
 
 app = typer.Typer(no_args_is_help=True)
@@ -20,33 +18,6 @@ app = typer.Typer(no_args_is_help=True)
 @app.callback()
 def devspec() -> None:
     """Check [pci] device_spec and alias entries."""
-
-
-def spec_as_json(spec: DeviceSpec) -> dict[str, JsonValue]:
-    """The JSON shape of one spec in `devspec check --json` (a contract)."""
-    return {
-        "index": spec.index,
-        "vendor_id": spec.vendor_id,
-        "product_id": spec.product_id,
-        "address": (
-            dict(spec.address.as_json())
-            if spec.address is not None and (spec.address_given or spec.devname)
-            else None
-        ),
-        "devname": spec.devname,
-        "tags": dict(spec.tags),
-        "remote_managed": spec.remote_managed,
-    }
-
-
-def report_as_json(report: SectionReport, config: PciConfig) -> dict[str, JsonValue]:
-    """The whole `devspec check --json` document."""
-    return {
-        "specs": [spec_as_json(s) for s in report.specs],
-        "aliases": [a.as_json() for a in report.aliases],
-        "errors": [p.as_json(config.locate(p.raw)) for p in report.problems],
-        "notes": list(config.notes),
-    }
 
 
 def print_text(report: SectionReport, config: PciConfig) -> None:
@@ -96,7 +67,7 @@ def check(
         report_in_placement=config.report_in_placement,
     )
     if as_json:
-        print_json(report_as_json(report, config))
+        print_json(report.as_json(locate=config.locate, notes=config.notes))
     else:
         print_text(report, config)
     raise typer.Exit(0 if report.ok else InvalidInput.exit_code)

@@ -19,9 +19,14 @@ from offpath.cli.output import UNBOUNDED_WIDTH, print_json, table_console
 from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
 from offpath.config import PciConfig, load_pci_config
 from offpath.errors import ConfigValueError
-from offpath.jsonvalue import JsonValue
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
-from offpath.pci.inventory import InventoryGroup, InventoryRow, group_rows, inventory_rows
+from offpath.pci.inventory import (
+    InventoryGroup,
+    InventoryRow,
+    group_rows,
+    inventory_as_json,
+    inventory_rows,
+)
 from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
 from offpath.sim.host import MANIFEST
@@ -111,46 +116,6 @@ def host_name(sysfs_root: Path) -> str:
         return socket.gethostname()
     name = manifest.get("hostname") if isinstance(manifest, dict) else None
     return name if isinstance(name, str) and name else socket.gethostname()
-
-
-def row_as_json(row: InventoryRow) -> dict[str, JsonValue]:
-    """One device of `inventory --json` (the key set is a contract)."""
-    dev = row.device
-    return {
-        "address": dev.address,
-        "dev_type": str(dev.dev_type),
-        "vendor_id": dev.vendor_id,
-        "product_id": dev.product_id,
-        "parent_addr": dev.parent_addr,
-        "numa_node": dev.numa_node,
-        "vf_num": dev.vf_num,
-        "pf_mac_address": dev.pf_mac_address,
-        "card_serial_number": dev.card_serial_number,
-        "netdev": dev.netdev,
-        "driver": dev.driver,
-        "spec_index": row.spec_index,
-        "tags": dict(row.tags),
-        "usable": row.usable,
-        "reason": None if row.usable else row.reason,
-    }
-
-
-def tried_as_json(row: InventoryRow) -> list[JsonValue]:
-    """Every spec tried for the row's device, in order: index, matched, reason."""
-    return [{"spec_index": v.index, "matched": v.matched, "reason": v.reason} for v in row.verdicts]
-
-
-def inventory_as_json(
-    host: str, rows: tuple[InventoryRow, ...], *, explain: bool = False
-) -> dict[str, JsonValue]:
-    """The whole `inventory --json` document; `explain` adds "tried" to each device."""
-    devices: list[JsonValue] = []
-    for row in rows:
-        device = row_as_json(row)
-        if explain:
-            device["tried"] = tried_as_json(row)
-        devices.append(device)
-    return {"host": host, "devices": devices}
 
 
 def print_explanations(console: Console, rows: tuple[InventoryRow, ...]) -> None:
