@@ -50,7 +50,7 @@ def check(
     sysfs_root: SysfsRoot = DEFAULT_SYSFS_ROOT,
     as_json: AsJson = False,
 ) -> None:
-    """Check every [pci] device_spec and alias; exit 2 (invalid input) if one is invalid."""
+    """Check every [pci] device_spec and alias. Exit 2 (invalid input) if one is invalid."""
     config = load_pci_config(config_file)
     if not (sysfs_root / "bus" / "pci" / "devices").is_dir():
         # Without a PCI tree no address is a PF and no devname resolves; say

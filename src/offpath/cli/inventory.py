@@ -63,7 +63,7 @@ def inventory(
         ),
     ] = False,
 ) -> None:
-    """List this host's network PCI functions and why each is usable or not.
+    """List this host's network PCI functions, usable or why not.
 
     Per device: the spec that selects it, its tags and pool, and the reason
     when it cannot be used.

@@ -58,7 +58,7 @@ def host(
         list[str] | None, typer.Option(metavar="KIND[@ADDRESS]", help=_fault_help())
     ] = None,
 ) -> None:
-    """Write a host's sysfs tree (devices, VPD, netdevs) and its manifest offpath-sim.json."""
+    """Write a simulated host's sysfs tree. It holds devices, VPD, netdevs and offpath-sim.json."""
     written = write_host(
         load_profile(profile),
         out,

@@ -13,7 +13,7 @@ from offpath.jsonvalue import JsonValue
 from offpath.pci.vpd import VpdRecord, read_vpd_file
 
 app = typer.Typer(
-    help="Read PCI Vital Product Data (VPD): card name, part and serial numbers.",
+    help="Read PCI VPD: card name, part number, serial number.",
     no_args_is_help=True,
 )
 
@@ -41,7 +41,7 @@ def decode(
         ),
     ] = False,
 ) -> None:
-    """Decode a VPD file and print its fields; exit 2 if it is malformed or unreadable."""
+    """Decode a VPD file and print its fields. Exit 2 if it is malformed or unreadable."""
     record = read_vpd_file(vpd_file, strict=not salvage)
     if as_json:
         print_json(record.as_json())

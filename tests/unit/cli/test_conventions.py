@@ -203,3 +203,13 @@ def test_help_epilog_lists_every_exit_code() -> None:
 
 def test_the_module_docstring_holds_the_same_exit_code_table() -> None:
     assert exit_code_rows(main.__doc__ or "") == exit_code_rows(help_of())
+
+
+GROUPS = [path for path, command in COMMANDS.items() if hasattr(command, "commands")]
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=IDS.get)
+def test_a_groups_command_list_is_not_cut_at_80_columns(path: tuple[str, ...]) -> None:
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+    listing = result.output.split("Commands:\n")[1].split("\n\n")[0]
+    assert "..." not in listing
