@@ -35,6 +35,7 @@ from typing import Any
 from offpath.pci.device import DevType, PciDevice
 from offpath.pci.pools import PciPools
 from offpath.pci.request import PciRequest
+from offpath.pci.selection import select_devices
 from offpath.pci.spec_list import DeviceSpecList
 from offpath.pci.summary import HostSummary, SummaryCatalog
 
@@ -139,7 +140,11 @@ def layout_pools(layout: Layout, device_specs: DeviceSpecList) -> PciPools:
     devices = host_devices()
     in_use = set(layout.in_use)
     taken = [d for d in devices if d.address in in_use]
-    return PciPools.build(device_specs, devices, taken=taken, host=layout.name)
+    return PciPools.build(
+        select_devices(devices, device_specs),
+        taken=select_devices(taken, device_specs),
+        host=layout.name,
+    )
 
 
 def available_rows(layout: Layout) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Place one remote-managed port on a (simulated) host, end to end through the pure core.
 
-Discovery -> device specs -> pools -> PCI request from the port -> claim ->
+Discovery -> device specs select devices -> pools -> PCI request from the port -> claim ->
 binding profile for the DPU backend -> os-vif object -> guest interface XML
 -> which plug events the spawn waits for. No database, no HTTP: what the
 compute agent will do for each port, shown step by step.
@@ -18,6 +18,7 @@ from offpath.config import load_pci_config
 from offpath.pci.address import PciAddress
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.pools import PciPools
+from offpath.pci.selection import select_devices
 from offpath.pci.spec_list import DeviceSpecList
 from offpath.ports.events import EventSettings, Operation, wait_plan
 from offpath.ports.guest_interface import HostdevInterface, interface_xml
@@ -39,7 +40,9 @@ def main(sysfs_root: Path, nova_conf: Path) -> None:
     config = load_pci_config([nova_conf])
     specs = DeviceSpecList.from_values(config.device_spec, sysfs_root=sysfs_root)
     devices = discover_sysfs(sysfs_root)
-    pools = PciPools.build(specs, devices, host="compute-dpu-01")
+    # The specs are matched once, here at discovery; pools never read sysfs again.
+    selected = {one.device.address: one for one in select_devices(devices, specs)}
+    pools = PciPools.build(selected.values(), host="compute-dpu-01")
     print(f"discovered {len(devices)} PCI functions; {pools.free_count} free in pools")
 
     network = Network(id=NETWORK_ID, network_type="geneve")
@@ -50,8 +53,8 @@ def main(sysfs_root: Path, nova_conf: Path) -> None:
     print(f"host can serve it: {pools.support([request])}")
 
     (vf,) = pools.consume([request])
-    spec = specs.first_match(vf)
-    assert spec is not None  # consume only hands out devices a spec selected
+    # consume only hands out devices a spec selected
+    spec = next(spec for spec in specs if spec.index == selected[vf.address].spec_index)
     card = vf.card_serial_number
     print(f"claimed {vf.address} (VF {vf.vf_num} of PF {vf.parent_addr}, card {card})")
 

@@ -27,6 +27,7 @@
     │   ├── VifTypeUnsupported        port.vif_type.unsupported
     │   ├── VifObjectInvalid          port.osvif.invalid
     │   ├── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
+    │   ├── PrimitiveInvalid          record.primitive.invalid (a record's RPC/database form)
     │   └── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
@@ -546,6 +547,20 @@ class GuestInterfaceXmlInvalid(InvalidInput):
         self.problem = problem
 
 
+class PrimitiveInvalid(InvalidInput):
+    """A record's primitive form (sent over RPC, stored in a database) cannot be read back."""
+
+    code = "record.primitive.invalid"
+
+    def __init__(self, record: str, problem: str) -> None:
+        super().__init__(
+            f"{record} primitive: {problem}",
+            hint="the sender and the reader of this record must run compatible offpath versions",
+        )
+        self.record = record
+        self.problem = problem
+
+
 class SysfsRootInvalid(InvalidInput):
     """The directory given to play `/sys` is missing or holds no PCI devices."""
 
@@ -809,3 +824,80 @@ class RpcRemoteError(Unavailable):
         self.method = method
         self.error_type = error_type
         self.remote_code = remote_code
+
+
+class HostChangedConcurrently(Conflict):
+    """Another transaction changed a host's devices between our read and our write."""
+
+    code = "scheduler.host_changed"
+
+    def __init__(self, host: str, detail: str) -> None:
+        super().__init__(
+            f"host {host} changed while it was being claimed from: {detail}",
+            hint="retry; the scheduler tries the alternates and then selects again",
+        )
+        self.host = host
+
+
+class FlavorExtraSpecInvalid(InvalidInput):
+    """A flavor extra spec whose value offpath cannot read."""
+
+    code = "flavor.extra_spec.invalid"
+
+    def __init__(self, flavor: str, key: str, value: str, expected: str) -> None:
+        super().__init__(
+            f"flavor {flavor!r}: extra spec {key}={value!r} is invalid",
+            hint=f"{key} takes {expected}",
+        )
+        self.key = key
+
+
+class PciRequestAliasNotDefined(InvalidInput):
+    """A flavor names a PCI alias that `[pci] alias` does not define (Nova's message)."""
+
+    code = "pci.alias.not_defined"
+
+    def __init__(self, alias: str) -> None:
+        super().__init__(
+            f"PCI alias {alias} is not defined",
+            hint="define it in the conductor's [pci] alias, or fix the flavor's "
+            "pci_passthrough:alias",
+        )
+        self.alias = alias
+
+
+class PortInUse(Conflict):
+    """A requested port is bound to another instance (Nova's message)."""
+
+    code = "port.in_use"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(
+            f"Port {port_id} is still in use.",
+            hint="detach it from the server that uses it, or create another port",
+        )
+        self.port_id = port_id
+
+
+class PortNotFound(NotFound):
+    """A requested port does not exist (Neutron's message)."""
+
+    code = "port.not_found"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(
+            f"Port {port_id} could not be found.", hint="check the port id in the request"
+        )
+        self.port_id = port_id
+
+
+class NetworkNotFound(NotFound):
+    """A port's network does not exist (Neutron's message)."""
+
+    code = "network.not_found"
+
+    def __init__(self, network_id: str) -> None:
+        super().__init__(
+            f"Network {network_id} could not be found.", hint="check the port's network_id"
+        )
+        self.network_id = network_id

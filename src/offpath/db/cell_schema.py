@@ -64,7 +64,7 @@ class ComputeNodeRow(CellBase):
     supports_remote_managed: Mapped[bool] = mapped_column(Boolean, default=False)
     # [[cell id, socket or null], ...]
     numa_cells: Mapped[list[list[int | None]]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
 
 class PciDeviceRow(CellBase):
@@ -74,6 +74,7 @@ class PciDeviceRow(CellBase):
     __table_args__ = (
         UniqueConstraint("compute_node_id", "address"),
         Index("ix_pci_devices_instance_uuid", "instance_uuid"),
+        Index("ix_pci_devices_compute_node_id_status", "compute_node_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -83,6 +84,7 @@ class PciDeviceRow(CellBase):
     product_id: Mapped[str] = mapped_column(String(4))
     dev_type: Mapped[str] = mapped_column(String(16))
     parent_addr: Mapped[str | None] = mapped_column(String(16))
+    parent_ifname: Mapped[str | None] = mapped_column(String(64))
     numa_node: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     instance_uuid: Mapped[str | None] = mapped_column(String(36))

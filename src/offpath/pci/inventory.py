@@ -90,7 +90,7 @@ def inventory_row(
     tags = dict(spec.tags)
     if excluded is not None:
         return InventoryRow(dev, spec.index, tags, None, False, excluded.reason, verdicts=verdicts)
-    pool = dict(pool_key(dev, spec).props)
+    pool = dict(pool_key(dev, spec.pool_tags()).props)
     if spec.remote_managed:
         rejected = remote_managed_exclusion(dev)
         if rejected is not None:

@@ -12,7 +12,6 @@ from typing import Final
 
 from offpath.jsonvalue import JsonValue
 from offpath.pci.device import DevType, PciDevice
-from offpath.pci.spec import DeviceSpec
 
 # Pools of these types get remote_managed "false" unless their spec says otherwise.
 REMOTE_MANAGED_DEFAULTED: Final = frozenset({DevType.VF, DevType.PF, DevType.VDPA})
@@ -61,15 +60,15 @@ class PoolKey:
         return None if value is None else str(value)
 
 
-def pool_key(device: PciDevice, spec: DeviceSpec) -> PoolKey:
-    """The key of the pool `device` joins under its matching `spec`."""
+def pool_key(device: PciDevice, tags: Mapping[str, JsonValue]) -> PoolKey:
+    """The key of the pool `device` joins with the pool `tags` of the spec that selected it."""
     props: dict[str, JsonValue] = {
         "product_id": device.product_id,
         "vendor_id": device.vendor_id,
         "numa_node": device.numa_node,
         "dev_type": device.dev_type.value,
     }
-    props.update((k, v) for k, v in spec.pool_tags().items() if k not in DEVICE_KEYS)
+    props.update((k, v) for k, v in tags.items() if k not in DEVICE_KEYS)
     # VFs pool per parent PF: placement sees one provider per PF.
     props["address"] = device.pool_address
     if device.parent_ifname:

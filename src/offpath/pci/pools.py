@@ -44,7 +44,7 @@ from offpath.pci.pool_filter import filter_pools, one_pool_per_rp, request_rp_uu
 from offpath.pci.pool_key import PoolKey, pool_key
 from offpath.pci.prop_match import spec_matches
 from offpath.pci.request import PciRequest
-from offpath.pci.spec_list import DeviceSpecList
+from offpath.pci.selection import SelectedDevice
 
 REMOTE_MANAGED_PROBE: Final[Mapping[str, JsonValue]] = MappingProxyType({"remote_managed": "True"})
 
@@ -128,21 +128,14 @@ def describe_requests(requests: Sequence[PciRequest]) -> str:
 
 
 class PciPools:
-    """The pools of one host, built from its devices and `[pci] device_spec`.
+    """The pools of one host, built from the devices its `[pci] device_spec` selected.
 
     Not thread-safe: `support` tries the requests on the pools and undoes them.
     """
 
-    def __init__(
-        self,
-        specs: DeviceSpecList,
-        *,
-        host: str = "",
-        host_cells: Sequence[NumaCell] = (),
-    ) -> None:
+    def __init__(self, *, host: str = "", host_cells: Sequence[NumaCell] = ()) -> None:
         self.host = host
         self.host_cells = tuple(host_cells)
-        self._specs = specs
         self._pools: list[Pool] = []
         self._by_key: dict[PoolKey, Pool] = {}
         self._entries: dict[str, _Entry] = {}
@@ -152,30 +145,27 @@ class PciPools:
     @classmethod
     def build(
         cls,
-        specs: DeviceSpecList,
-        devices: Iterable[PciDevice],
+        selected: Iterable[SelectedDevice],
         *,
-        taken: Iterable[PciDevice] = (),
+        taken: Iterable[SelectedDevice] = (),
         host: str = "",
         host_cells: Sequence[NumaCell] = (),
     ) -> PciPools:
-        """Pools of a host's `devices`; those in `taken` (by address) are in use.
+        """Pools of a host's `selected` devices; those in `taken` (by address) are in use.
 
-        Pools are created in `devices` order whatever is in use, so hosts with
+        Pools are created in `selected` order whatever is in use, so hosts with
         the same hardware share a pool order; a taken device missing from
-        `devices` is tracked after them.
+        `selected` is tracked after them.
         """
-        pools = cls(specs, host=host, host_cells=host_cells)
+        pools = cls(host=host, host_cells=host_cells)
         held = list(taken)
-        for device in devices:
-            pools.add_device(device)
-        for device in held:
-            if device.address not in pools._entries:
-                pools.add_device(device)
-        for device in held:
-            entry = pools._entries.get(device.address)
-            if entry is not None:
-                pools._hold(entry)
+        for one in selected:
+            pools.add_device(one)
+        for one in held:
+            if one.device.address not in pools._entries:
+                pools.add_device(one)
+        for one in held:
+            pools._hold(pools._entries[one.device.address])
         return pools
 
     # -- views ---------------------------------------------------------
@@ -229,14 +219,12 @@ class PciPools:
 
     # -- inventory changes ----------------------------------------------
 
-    def add_device(self, device: PciDevice) -> None:
+    def add_device(self, selected: SelectedDevice) -> None:
         """Track a device as free, or as blocked when its PF or a VF of it is in use."""
-        spec = self._specs.first_match(device)
-        if spec is None:
-            return
+        device = selected.device
         if device.address in self._entries:
             raise PciDeviceAlreadyTracked(self.host, device.address)
-        key = pool_key(device, spec)
+        key = pool_key(device, selected.tags)
         pool = self._by_key.get(key)
         if pool is None:
             pool = Pool(key)
@@ -255,13 +243,12 @@ class PciPools:
         else:
             pool._attach(entry)
 
-    def remove_device(self, device: PciDevice) -> None:
+    def remove_device(self, selected: SelectedDevice) -> None:
         """Stop tracking a device that left the host; its pool goes with its last device."""
+        device = selected.device
         entry = self._entries.get(device.address)
         if entry is None:
-            if self._specs.first_match(device) is not None:
-                raise PciDevicePoolEmpty(self.host, device.address)
-            return
+            raise PciDevicePoolEmpty(self.host, device.address)
         if entry.hold is _Hold.TAKEN:
             raise PciDeviceInvalidStatus(
                 self.host,
@@ -269,10 +256,25 @@ class PciPools:
                 status=entry.hold.value,
                 expected=(_Hold.FREE.value, _Hold.BLOCKED.value),
             )
+        self._untrack(entry)
+
+    def update_device(self, selected: SelectedDevice) -> None:
+        """Move a free device whose dev_type changed (a VF turned PF) to its new pool."""
+        device = selected.device
+        entry = self._entries.get(device.address)
+        if entry is None or entry.hold is not _Hold.FREE:
+            return
+        if entry.pool.key.dev_type == device.dev_type.value:
+            return
+        self._untrack(entry)
+        self.add_device(selected)
+
+    def _untrack(self, entry: _Entry) -> None:
+        address = entry.device.address
         pool = entry.pool
         if entry.hold is _Hold.FREE:
             pool._detach(entry)
-        del self._entries[device.address]
+        del self._entries[address]
         parent = entry.device.parent_addr
         if parent is not None and parent in self._children:
             siblings = self._children[parent]
@@ -283,16 +285,6 @@ class PciPools:
         if pool._members == 0:
             self._pools.remove(pool)
             del self._by_key[pool.key]
-
-    def update_device(self, device: PciDevice) -> None:
-        """Move a free device whose dev_type changed (a VF turned PF) to its new pool."""
-        entry = self._entries.get(device.address)
-        if entry is None or entry.hold is not _Hold.FREE:
-            return
-        if entry.pool.key.dev_type == device.dev_type.value:
-            return
-        self.remove_device(entry.device)
-        self.add_device(device)
 
     # -- requests -------------------------------------------------------
 

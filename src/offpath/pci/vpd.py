@@ -65,6 +65,8 @@ from pathlib import Path
 from typing import Final
 
 from offpath.errors import InputFileError, VpdError
+from offpath.jsonvalue import JsonValue
+from offpath.primitive import PrimitiveFields
 
 
 class ChecksumStatus(StrEnum):
@@ -101,6 +103,48 @@ class VpdRecord:
         if self.checksum is ChecksumStatus.INVALID:
             return None
         return self.serial_number or None
+
+    def to_primitive(self) -> dict[str, JsonValue]:
+        """Its JSON-safe form, which `from_primitive` reads back to an equal record."""
+        return {
+            "card_name": self.card_name,
+            "part_number": self.part_number,
+            "change_level": self.change_level,
+            "fabric_geography": self.fabric_geography,
+            "location": self.location,
+            "manufacture_id": self.manufacture_id,
+            "pci_geography": self.pci_geography,
+            "serial_number": self.serial_number,
+            "ro_vendor_fields": dict(self.ro_vendor_fields),
+            "asset_tag": self.asset_tag,
+            "rw_vendor_fields": dict(self.rw_vendor_fields),
+            "rw_system_fields": dict(self.rw_system_fields),
+            "checksum": self.checksum.value,
+            "damage": list(self.damage),
+        }
+
+    @classmethod
+    def from_primitive(cls, data: object) -> VpdRecord:
+        """The record `to_primitive` wrote; PrimitiveInvalid if `data` is not one."""
+        read = PrimitiveFields("VpdRecord", data)
+        return cls(
+            card_name=read.optional_text("card_name"),
+            part_number=read.optional_text("part_number"),
+            change_level=read.optional_text("change_level"),
+            fabric_geography=read.optional_text("fabric_geography"),
+            location=read.optional_text("location"),
+            manufacture_id=read.optional_text("manufacture_id"),
+            pci_geography=read.optional_text("pci_geography"),
+            serial_number=read.optional_text("serial_number"),
+            ro_vendor_fields=read.text_map("ro_vendor_fields"),
+            asset_tag=read.optional_text("asset_tag"),
+            rw_vendor_fields=read.text_map("rw_vendor_fields"),
+            rw_system_fields=read.text_map("rw_system_fields"),
+            checksum=read.optional_choice(
+                "checksum", ChecksumStatus, default=ChecksumStatus.ABSENT
+            ),
+            damage=read.texts("damage"),
+        )
 
 
 IDENTIFIER_TAG: Final = 0x82

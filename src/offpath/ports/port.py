@@ -19,3 +19,6 @@ class Port:
     vnic_type: VnicType = VnicType.NORMAL
     binding_profile: Mapping[str, JsonValue] = field(default_factory=dict)
     numa_affinity_policy: NumaPolicy | None = None
+    # Who uses the port: a bound port belongs to `device_id` on `binding_host_id`.
+    device_id: str = ""
+    binding_host_id: str | None = None

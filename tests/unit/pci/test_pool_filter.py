@@ -16,6 +16,7 @@ from offpath.pci.pool_key import PoolKey
 from offpath.pci.pools import PciPools
 from offpath.pci.request import NumaPolicy, PciRequest
 from offpath.pci.spec_list import DeviceSpecList
+from tests.unit.pci.selections import pools_of
 
 # The specs below select by vendor and product only, so no sysfs is read.
 NO_SYSFS = Path("/nonexistent-sysfs-root")
@@ -66,7 +67,7 @@ def device(
 
 def host() -> PciPools:
     """Every kind of pool once: PF, plain and remote-managed VFs, vDPA, three type-PCI."""
-    return PciPools.build(
+    return pools_of(
         SPECS,
         [
             device(PF0, "a2d6", DevType.PF),
@@ -211,7 +212,7 @@ def test_live_migratable_step_on_pools(spec: dict[str, JsonValue], kept: list[st
         device(f"0000:0{i}:00.0", product, DevType.PCI, vendor="10de")
         for i, product in enumerate(names)
     ]
-    pools = PciPools.build(GPU_SPECS, devices, host=HOST)
+    pools = pools_of(GPU_SPECS, devices, host=HOST)
     result = filter_pools(pools.pools, request({"vendor_id": "10de", **spec}))
     assert [names[str(p.key.props["product_id"])] for p in result or []] == kept
 
@@ -221,7 +222,7 @@ def test_live_migratable_step_on_pools(spec: dict[str, JsonValue], kept: list[st
 
 def numa_host() -> PciPools:
     cells = (NumaCell(0, socket=0), NumaCell(1, socket=0), NumaCell(2, socket=1))
-    return PciPools.build(
+    return pools_of(
         SPECS,
         [
             device("0000:03:00.2", "101e", DevType.VF, parent=PF0, numa=0),
@@ -262,7 +263,7 @@ def test_numa_step_on_pools(
 
 
 def rp_host() -> PciPools:
-    pools = PciPools.build(
+    pools = pools_of(
         SPECS,
         [
             device("0000:03:00.2", "101e", DevType.VF, parent=PF0),

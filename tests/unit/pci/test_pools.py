@@ -14,8 +14,10 @@ from offpath.pci.device import DevType, PciDevice
 from offpath.pci.pool_key import PoolKey, pool_key
 from offpath.pci.pools import PciPools
 from offpath.pci.request import PciRequest
+from offpath.pci.selection import select_devices
 from offpath.pci.spec import DeviceSpec
 from offpath.pci.spec_list import DeviceSpecList
+from tests.unit.pci.selections import pools_of, selected
 
 # The specs below select by vendor and product only, so no sysfs is read.
 NO_SYSFS = Path("/nonexistent-sysfs-root")
@@ -71,7 +73,7 @@ def pci(address: str = "0000:05:00.0", *, serial: str | None = None) -> PciDevic
 def key_of(device: PciDevice, spec_list: DeviceSpecList = SPECS) -> dict[str, JsonValue]:
     spec = spec_list.first_match(device)
     assert spec is not None
-    return dict(pool_key(device, spec).props)
+    return dict(pool_key(device, spec.pool_tags()).props)
 
 
 def counts(pools: PciPools) -> list[tuple[str | None, str | None, int]]:
@@ -128,7 +130,7 @@ def test_remote_managed_default(
 def test_a_null_remote_managed_tag_is_defaulted_too() -> None:
     # Config parsing refuses null (D3); a spec built in code may still carry it.
     spec = DeviceSpec(0, "15b3", "101e", None, None, {"remote_managed": None}, source="")
-    assert pool_key(vf("0000:03:00.2"), spec).props["remote_managed"] == "false"
+    assert pool_key(vf("0000:03:00.2"), spec.pool_tags()).props["remote_managed"] == "false"
 
 
 def test_placement_only_tags_are_not_pool_keys() -> None:
@@ -164,30 +166,30 @@ def test_pool_keys_with_one_more_property_differ() -> None:
 
 
 def test_vfs_of_one_pf_with_the_same_tags_share_a_pool() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2"), vf("0000:03:00.3")], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2"), vf("0000:03:00.3")], host=HOST)
     assert counts(pools) == [("type-VF", PF0, 2)]
 
 
 def test_vfs_of_two_pfs_get_two_pools() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2"), vf("0000:03:08.2", PF1)], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2"), vf("0000:03:08.2", PF1)], host=HOST)
     assert counts(pools) == [("type-VF", PF0, 1), ("type-VF", PF1, 1)]
 
 
 def test_remote_managed_and_plain_vfs_of_one_pf_get_two_pools() -> None:
     devices = [vf("0000:03:00.2", serial=SERIAL), vf("0000:03:00.3")]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     assert [p.key.props["remote_managed"] for p in pools] == ["true", "false"]
 
 
 def test_a_vf_without_serial_falls_to_the_next_spec() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2", serial=None)], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2", serial=None)], host=HOST)
     assert pools.pools[0].key.props["physical_network"] == "physnet1"
 
 
 def test_pools_are_ordered_by_number_of_keys_then_creation() -> None:
     plain_pci = pci("0000:05:00.0")  # 5 keys: no remote_managed
     devices = [vf("0000:03:00.2"), pf(PF1), plain_pci, vf("0000:03:08.2", PF1)]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     assert counts(pools) == [
         ("type-PCI", "0000:05:00.0", 1),
         ("type-VF", PF0, 1),
@@ -198,76 +200,75 @@ def test_pools_are_ordered_by_number_of_keys_then_creation() -> None:
 
 def test_devices_without_a_matching_spec_are_ignored() -> None:
     stranger = PciDevice("0000:07:00.0", "1af4", "1000", DevType.PCI)
-    pools = PciPools.build(SPECS, [stranger], host=HOST)
+    pools = pools_of(SPECS, [stranger], host=HOST)
     assert len(pools) == 0
 
 
-def test_removing_a_device_without_a_matching_spec_is_ignored() -> None:
-    pools = PciPools.build(SPECS, [], host=HOST)
-    pools.remove_device(PciDevice("0000:07:00.0", "1af4", "1000", DevType.PCI))
-    assert len(pools) == 0
+def test_a_device_without_a_matching_spec_has_no_selection_to_add_or_remove() -> None:
+    # Pools only ever see selected devices: what no spec selects is left out at discovery.
+    assert select_devices([PciDevice("0000:07:00.0", "1af4", "1000", DevType.PCI)], SPECS) == ()
 
 
 # -- inventory changes ----------------------------------------------------------
 
 
 def test_add_device_appends_to_its_pool() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2")], host=HOST)
-    pools.add_device(vf("0000:03:00.3"))
+    pools = pools_of(SPECS, [vf("0000:03:00.2")], host=HOST)
+    pools.add_device(selected(vf("0000:03:00.3"), SPECS))
     assert [d.address for d in pools.pools[0].devices] == ["0000:03:00.2", "0000:03:00.3"]
 
 
 def test_adding_a_tracked_address_again_is_refused() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2")], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2")], host=HOST)
     with pytest.raises(PciDeviceAlreadyTracked) as caught:
-        pools.add_device(vf("0000:03:00.2"))
+        pools.add_device(selected(vf("0000:03:00.2"), SPECS))
     assert caught.value.message == "PCI device compute-1:0000:03:00.2 is already in the pools"
 
 
 def test_remove_device_decrements_its_pool() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2"), vf("0000:03:00.3")], host=HOST)
-    pools.remove_device(vf("0000:03:00.2"))
+    pools = pools_of(SPECS, [vf("0000:03:00.2"), vf("0000:03:00.3")], host=HOST)
+    pools.remove_device(selected(vf("0000:03:00.2"), SPECS))
     assert counts(pools) == [("type-VF", PF0, 1)]
 
 
 def test_removing_the_last_device_drops_the_pool() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2"), pci()], host=HOST)
-    pools.remove_device(vf("0000:03:00.2"))
+    pools = pools_of(SPECS, [vf("0000:03:00.2"), pci()], host=HOST)
+    pools.remove_device(selected(vf("0000:03:00.2"), SPECS))
     assert counts(pools) == [("type-PCI", "0000:05:00.0", 1)]
 
 
 def test_removing_an_unknown_device_is_nova_s_empty_pool_error() -> None:
-    pools = PciPools.build(SPECS, [], host=HOST)
+    pools = pools_of(SPECS, [], host=HOST)
     with pytest.raises(PciDevicePoolEmpty) as caught:
-        pools.remove_device(vf("0000:03:00.2"))
+        pools.remove_device(selected(vf("0000:03:00.2"), SPECS))
     assert caught.value.message == (
         "Attempt to consume PCI device compute-1:0000:03:00.2 from empty pool"
     )
 
 
 def test_a_device_in_use_cannot_be_removed() -> None:
-    pools = PciPools.build(SPECS, [], taken=[pci()], host=HOST)
+    pools = pools_of(SPECS, [], taken=[pci()], host=HOST)
     with pytest.raises(PciDeviceInvalidStatus, match="is claimed instead of available"):
-        pools.remove_device(pci())
+        pools.remove_device(selected(pci(), SPECS))
 
 
 def test_a_vf_turned_pf_moves_to_a_pf_pool() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2"), vf("0000:03:00.3")], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2"), vf("0000:03:00.3")], host=HOST)
     turned = PciDevice("0000:03:00.3", "15b3", "101e", DevType.PF, numa_node=0)
-    pools.update_device(turned)
+    pools.update_device(selected(turned, SPECS))
     assert counts(pools) == [("type-VF", PF0, 1), ("type-PF", "0000:03:00.3", 1)]
 
 
 def test_update_with_the_same_dev_type_changes_nothing() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2")], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2")], host=HOST)
     before = pools.snapshot()
-    pools.update_device(vf("0000:03:00.2", numa=1))
+    pools.update_device(selected(vf("0000:03:00.2", numa=1), SPECS))
     assert pools.snapshot() == before
 
 
 def test_free_devices_lists_every_pool_in_order() -> None:
     devices = [vf("0000:03:00.2"), pci(), vf("0000:03:00.3")]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     assert [d.address for d in pools.free_devices()] == [
         "0000:05:00.0",
         "0000:03:00.2",
@@ -279,21 +280,21 @@ def test_free_devices_lists_every_pool_in_order() -> None:
 
 
 def test_remote_managed_pools_are_present_with_a_remote_managed_vf() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2", serial=SERIAL)], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2", serial=SERIAL)], host=HOST)
     assert pools.has_remote_managed_pools()
 
 
 def test_remote_managed_pools_are_absent_with_plain_vfs_only() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2"), pf()], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2"), pf()], host=HOST)
     assert not pools.has_remote_managed_pools()
 
 
 def test_an_exhausted_remote_managed_pool_still_counts_as_present() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2", serial=SERIAL)], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2", serial=SERIAL)], host=HOST)
     pools.consume([PciRequest(1, ({"remote_managed": "True"},), "r1")])
     assert (pools.pools[0].count, pools.has_remote_managed_pools()) == (0, True)
 
 
 def test_remote_managed_pools_count_when_every_such_vf_was_taken_at_start() -> None:
-    pools = PciPools.build(SPECS, [], taken=[vf("0000:03:00.2", serial=SERIAL)], host=HOST)
+    pools = pools_of(SPECS, [], taken=[vf("0000:03:00.2", serial=SERIAL)], host=HOST)
     assert pools.has_remote_managed_pools()

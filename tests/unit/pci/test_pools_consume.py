@@ -21,6 +21,7 @@ from offpath.pci.numa import NumaCell
 from offpath.pci.pools import PciPools
 from offpath.pci.request import NumaPolicy, PciRequest
 from offpath.pci.spec_list import DeviceSpecList
+from tests.unit.pci.selections import pools_of, selected
 
 # The specs below select by vendor and product only, so no sysfs is read.
 NO_SYSFS = Path("/nonexistent-sysfs-root")
@@ -74,7 +75,7 @@ def one_family(*, vfs: int = 2, rm_vfs: int = 0) -> PciPools:
     devices = [pf()]
     devices += [vf(f"0000:03:00.{2 + i}") for i in range(vfs)]
     devices += [vf(f"0000:03:01.{i}", serial=SERIAL) for i in range(rm_vfs)]
-    return PciPools.build(SPECS, devices, host=HOST)
+    return pools_of(SPECS, devices, host=HOST)
 
 
 def addresses(devices: list[PciDevice]) -> list[str]:
@@ -95,7 +96,7 @@ def test_consume_takes_from_the_end_of_the_pool() -> None:
 
 def test_consume_walks_pools_in_order_taking_what_each_has() -> None:
     devices = [vf("0000:03:00.2"), vf("0000:81:00.2", PF1), vf("0000:81:00.3", PF1)]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     taken = pools.consume([PciRequest(3, VF_ANY.spec, "r")])
     assert addresses(taken) == ["0000:03:00.2", "0000:81:00.3", "0000:81:00.2"]
 
@@ -107,13 +108,13 @@ def test_consume_serves_requests_in_order() -> None:
 
 
 def test_a_consumed_pool_stays_listed_at_zero() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2")], host=HOST)
+    pools = pools_of(SPECS, [vf("0000:03:00.2")], host=HOST)
     pools.consume([VF_ANY])
     assert [p.count for p in pools] == [0]
 
 
 def test_a_failed_request_is_nova_s_request_failed() -> None:
-    pools = PciPools.build(SPECS, [], host=HOST)
+    pools = pools_of(SPECS, [], host=HOST)
     with pytest.raises(PciDeviceRequestFailed) as caught:
         pools.consume([RM])
     assert caught.value.message == (
@@ -124,14 +125,14 @@ def test_a_failed_request_is_nova_s_request_failed() -> None:
 
 def test_consume_uses_numa_cells() -> None:
     devices = [vf("0000:03:00.2", numa=0), vf("0000:81:00.2", PF1, numa=1)]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     required = PciRequest(1, VF_ANY.spec, "r", numa_policy=NumaPolicy.REQUIRED)
     assert addresses(pools.consume([required], [NumaCell(1)])) == ["0000:81:00.2"]
 
 
 def test_consume_follows_placement_per_rp() -> None:
     devices = [vf("0000:03:00.2"), vf("0000:81:00.2", PF1), vf("0000:81:00.3", PF1)]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     pools.assign_rp_uuids({PF0: "rp-0", PF1: "rp-1"})
     req = PciRequest(2, ({"vendor_id": "15b3", "rp_uuids": "rp-1,rp-1"},), "r", alias_name="a")
     assert addresses(pools.consume([req])) == ["0000:81:00.3", "0000:81:00.2"]
@@ -147,7 +148,7 @@ def test_two_pools_on_one_rp_fail_a_placement_request() -> None:
 
 def test_support_reads_the_scheduler_s_provider_mapping() -> None:
     devices = [vf("0000:03:00.2"), vf("0000:81:00.2", PF1)]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     pools.assign_rp_uuids({PF0: "rp-0", PF1: "rp-1"})
     req = PciRequest(2, ({"vendor_id": "15b3"},), "r", alias_name="a")
     verdicts = (
@@ -191,7 +192,7 @@ def test_d7_taking_a_pf_makes_its_vfs_unavailable() -> None:
 
 
 def test_d7_taking_a_vdpa_device_makes_its_pf_unavailable() -> None:
-    pools = PciPools.build(SPECS, [pf(), vdpa("0000:03:00.6")], host=HOST)
+    pools = pools_of(SPECS, [pf(), vdpa("0000:03:00.6")], host=HOST)
     pools.consume([VDPA_ANY])
     assert not pools.support([PF_ANY])
 
@@ -221,7 +222,7 @@ def test_d7_14_10_support_knows_a_pf_and_its_vf_exclude_each_other() -> None:
 
 def test_d7_14_10_support_agrees_with_consume_when_another_pf_can_serve() -> None:
     devices = [pf(), vf("0000:03:00.2"), pf(PF1)]
-    pools = PciPools.build(SPECS, devices, host=HOST)
+    pools = pools_of(SPECS, devices, host=HOST)
     assert (pools.support([VF_ANY, PF_ANY]), addresses(pools.consume([VF_ANY, PF_ANY]))) == (
         True,
         ["0000:03:00.2", PF1],
@@ -230,18 +231,18 @@ def test_d7_14_10_support_agrees_with_consume_when_another_pf_can_serve() -> Non
 
 def test_d7_a_request_for_pfs_or_vfs_never_takes_a_pf_with_its_vf() -> None:
     either = PciRequest(2, ({"dev_type": "type-PF"}, {"dev_type": "type-VF"}), "r", alias_name="a")
-    pools = PciPools.build(SPECS, [pf(), vf("0000:03:00.2")], host=HOST)
+    pools = pools_of(SPECS, [pf(), vf("0000:03:00.2")], host=HOST)
     assert not pools.support([either])
 
 
 def test_d7_devices_taken_at_start_block_their_dependents() -> None:
-    pools = PciPools.build(SPECS, [pf(), vf("0000:03:00.2")], taken=[vf("0000:03:00.3")])
+    pools = pools_of(SPECS, [pf(), vf("0000:03:00.2")], taken=[vf("0000:03:00.3")])
     assert free(pools) == ["0000:03:00.2"]
 
 
 def test_d7_a_vf_added_under_a_pf_in_use_is_unavailable() -> None:
-    pools = PciPools.build(SPECS, [vf("0000:03:00.2")], taken=[pf()])
-    pools.add_device(vf("0000:03:00.3"))
+    pools = pools_of(SPECS, [vf("0000:03:00.2")], taken=[pf()])
+    pools.add_device(selected(vf("0000:03:00.3"), SPECS))
     assert free(pools) == []
 
 
@@ -256,7 +257,7 @@ def test_d7_a_pf_and_its_vf_cannot_both_be_taken_at_start(
     taken: list[PciDevice], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        PciPools.build(SPECS, [], taken=taken, host=HOST)
+        pools_of(SPECS, [], taken=taken, host=HOST)
 
 
 # -- D7 / §14.11: a failed consume changes nothing -------------------------------------------
@@ -272,7 +273,7 @@ def test_d7_14_11_a_failed_consume_restores_the_dependents_it_blocked() -> None:
 
 def test_d7_14_11_a_walk_that_runs_short_fails_and_changes_nothing() -> None:
     either = PciRequest(2, ({"dev_type": "type-PF"}, {"dev_type": "type-VF"}), "r", alias_name="a")
-    pools = PciPools.build(SPECS, [pf(), vf("0000:03:00.2")], host=HOST)
+    pools = pools_of(SPECS, [pf(), vf("0000:03:00.2")], host=HOST)
     before = pools.snapshot()
     with pytest.raises(PciDeviceRequestFailed):
         pools.consume([either])

@@ -24,6 +24,7 @@ from offpath.pci.pools import PciPools
 from offpath.pci.request import NumaPolicy, PciRequest
 from offpath.pci.spec_list import DeviceSpecList
 from offpath.pci.summary import HostSummary, SummaryCatalog
+from tests.unit.pci.selections import pools_of
 
 # The specs below select by vendor and product only, so no sysfs is read.
 NO_SYSFS = Path("/nonexistent-sysfs-root")
@@ -63,7 +64,7 @@ class Inventory:
     host_cells: tuple[NumaCell, ...]
 
     def build(self) -> PciPools:
-        pools = PciPools.build(
+        pools = pools_of(
             SPECS, self.devices, taken=self.taken, host="h", host_cells=self.host_cells
         )
         pools.assign_rp_uuids(self.rps)

@@ -40,7 +40,7 @@ def test_a_null_remote_managed_vf_pool_defaults_to_false(tmp_path: Path) -> None
         dev_type=DevType.VF,
         parent_addr="0000:03:00.0",
     )
-    assert pool_key(vf, spec).props["remote_managed"] == "false"
+    assert pool_key(vf, spec.pool_tags()).props["remote_managed"] == "false"
 
 
 def test_a_null_one_time_use_needs_no_placement(tmp_path: Path) -> None:

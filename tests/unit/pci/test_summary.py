@@ -15,6 +15,7 @@ from offpath.pci.pools import PciPools
 from offpath.pci.request import NumaPolicy, PciRequest
 from offpath.pci.spec_list import DeviceSpecList
 from offpath.pci.summary import SummaryCatalog
+from tests.unit.pci.selections import pools_of, selected
 
 # The specs below select by vendor and product only, so no sysfs is read.
 NO_SYSFS = Path("/nonexistent-sysfs-root")
@@ -62,7 +63,7 @@ def host(*, rm_vfs: int = 2, plain_vfs: int = 2, pf1: bool = True, taken: int = 
         devices.append(
             PciDevice("0000:81:00.1", "15b3", "101e", DevType.VF, parent_addr=PF1, numa_node=1)
         )
-    return PciPools.build(SPECS, devices, taken=devices[:taken], host_cells=CELLS)
+    return pools_of(SPECS, devices, taken=devices[:taken], host_cells=CELLS)
 
 
 def test_hosts_with_the_same_pools_share_one_shape() -> None:
@@ -180,7 +181,7 @@ def test_refresh_moves_to_a_new_shape_when_a_pool_appears() -> None:
     catalog = SummaryCatalog()
     summary = catalog.summarize(pools)
     before = summary.shape
-    pools.add_device(PciDevice(PF1, "15b3", "a2d6", DevType.PF, numa_node=1))
+    pools.add_device(selected(PciDevice(PF1, "15b3", "a2d6", DevType.PF, numa_node=1), SPECS))
     catalog.refresh(summary, pools)
     assert (summary.shape is before, list(summary.counts)) == (False, [2, 1, 2, 1])
 

@@ -12,13 +12,13 @@ from offpath.jsonvalue import JsonValue
 from offpath.pci.alias import parse_aliases
 from offpath.pci.device import DevType, PciDevice
 from offpath.pci.pool_filter import PoolFilter, filter_pools
-from offpath.pci.pools import PciPools
 from offpath.pci.request import NumaPolicy, PciRequest
 from offpath.pci.spec_list import DeviceSpecList
 from offpath.ports.network import Network, Segment
 from offpath.ports.pci_request import request_from_port, requests_from_alias
 from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
+from tests.unit.pci.selections import pools_of
 
 PORT_ID = "7f3c6f0e-1b7e-4a51-9f1a-3f4f1c0b2a11"
 OVERLAY = Network("net-geneve", network_type="geneve")
@@ -221,7 +221,7 @@ def vf(address: str, parent: str) -> PciDevice:
     )
 
 
-POOLS = PciPools.build(
+POOLS = pools_of(
     SPECS,
     [vf("0000:82:00.2", "0000:82:00.0"), vf("0000:03:00.2", "0000:03:00.0")],
 )

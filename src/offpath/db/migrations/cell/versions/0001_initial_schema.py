@@ -33,6 +33,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("host", name=op.f("uq_compute_nodes_host")),
         sa.UniqueConstraint("uuid", name=op.f("uq_compute_nodes_uuid")),
     )
+    with op.batch_alter_table("compute_nodes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_compute_nodes_updated_at"), ["updated_at"], unique=False
+        )
+
     op.create_table(
         "instances",
         sa.Column("uuid", sa.String(length=36), nullable=False),
@@ -145,6 +150,7 @@ def upgrade() -> None:
         sa.Column("product_id", sa.String(length=4), nullable=False),
         sa.Column("dev_type", sa.String(length=16), nullable=False),
         sa.Column("parent_addr", sa.String(length=16), nullable=True),
+        sa.Column("parent_ifname", sa.String(length=64), nullable=True),
         sa.Column("numa_node", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("instance_uuid", sa.String(length=36), nullable=True),
@@ -165,6 +171,9 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("pci_devices", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_pci_devices_compute_node_id_status", ["compute_node_id", "status"], unique=False
+        )
         batch_op.create_index("ix_pci_devices_instance_uuid", ["instance_uuid"], unique=False)
 
     op.create_table(
@@ -200,6 +209,7 @@ def downgrade() -> None:
     op.drop_table("instance_actions_events")
     with op.batch_alter_table("pci_devices", schema=None) as batch_op:
         batch_op.drop_index("ix_pci_devices_instance_uuid")
+        batch_op.drop_index("ix_pci_devices_compute_node_id_status")
 
     op.drop_table("pci_devices")
     with op.batch_alter_table("instance_pci_requests", schema=None) as batch_op:
@@ -220,5 +230,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_instances_host"))
 
     op.drop_table("instances")
+    with op.batch_alter_table("compute_nodes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_compute_nodes_updated_at"))
+
     op.drop_table("compute_nodes")
     # ### end Alembic commands ###

@@ -1,0 +1,1 @@
+"""The conductor: boots and deletes orchestrated across the API and cell databases."""

@@ -1,0 +1,408 @@
+"""Boot and delete, as Nova's conductor runs them: validate, gate, request, schedule, claim, cast.
+
+A boot is keyed by its instance uuid: a retried boot finds the instance
+mapping already there and answers with what happened the first time, so it
+never allocates twice. The claim, the instance record and its PCI requests
+commit in one cell transaction. A boot that fails releases every claim and
+leaves the instance in ERROR, in cell0 when no host took it, with a fault
+whose message says why each host was rejected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from offpath.conductor.port_directory import PortDirectory
+from offpath.conductor.version_gate import check_remote_managed_supported
+from offpath.db.api_schema import CellRow, InstanceMappingRow, RequestSpecRow
+from offpath.db.cell_schema import (
+    InstanceActionEventRow,
+    InstanceActionRow,
+    InstanceFaultRow,
+    InstancePciRequestRow,
+    InstanceRow,
+    PciDeviceRow,
+)
+from offpath.db.cells import Cell, CellDatabases, find_cell
+from offpath.db.columns import utcnow
+from offpath.db.device_claims import Claim, free_instance_devices
+from offpath.db.engine import reading, writing
+from offpath.errors import InstanceNotFound, OffpathError, PortInUse
+from offpath.pci.alias import PciAlias
+from offpath.pci.flavor import Flavor, flavor_pci_requests
+from offpath.pci.request import PciRequest
+from offpath.ports.pci_request import request_from_port
+from offpath.ports.vnic import VnicType
+from offpath.scheduler.host_state import HostState
+from offpath.scheduler.request import PlacementRequest
+from offpath.scheduler.scheduler import Scheduler
+
+LOG = logging.getLogger(__name__)
+
+BUILDING = "building"
+ACTIVE = "active"
+ERROR = "error"
+DELETED = "deleted"
+SPAWNING = "spawning"
+
+
+class ComputeCasts(Protocol):
+    """What the conductor sends a host's agent: the compute RPC API's casts."""
+
+    def build_instance(self, host: str, build: dict[str, object]) -> None:
+        """Cast: build the instance with its claimed devices."""
+        ...
+
+    def terminate_instance(self, host: str, instance_uuid: str) -> None:
+        """Cast: tear the instance down."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BootRequest:
+    """A server create: its uuid (the idempotency key), owner, flavor and ports."""
+
+    instance_uuid: str
+    name: str
+    project_id: str
+    flavor: Flavor
+    port_ids: tuple[str, ...] = ()
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceView:
+    """An instance as a caller sees it after a boot or delete."""
+
+    uuid: str
+    cell: str
+    host: str | None
+    vm_state: str
+    task_state: str | None
+    fault: str | None
+    devices: tuple[str, ...] = ()
+
+
+class InstanceConductor:
+    """Boots and deletes instances over the API database, the cells and the scheduler."""
+
+    def __init__(
+        self,
+        cells: CellDatabases,
+        scheduler: Scheduler,
+        ports: PortDirectory,
+        *,
+        aliases: Mapping[str, PciAlias] | None = None,
+        compute: ComputeCasts | None = None,
+        cell_timeout: float = 10.0,
+    ) -> None:
+        self.cells = cells
+        self.scheduler = scheduler
+        self.ports = ports
+        self.aliases = dict(aliases or {})
+        self.compute = compute
+        self.cell_timeout = cell_timeout
+
+    # -- boot -------------------------------------------------------------
+
+    def boot(self, request: BootRequest) -> InstanceView:
+        """Create the instance: placed and claimed, or in ERROR with a fault saying why."""
+        known = self._mapping(request.instance_uuid)
+        if known is not None:
+            return self.show(request.instance_uuid)
+        placement, pci_requests = self._prepare(request)
+        if not self._map(request, placement):
+            return self.show(request.instance_uuid)
+        try:
+            host, claim = self._schedule(request, placement, pci_requests)
+        except OffpathError as exc:
+            self._bury(request, exc)
+            return self.show(request.instance_uuid)
+        self._set_cell(request.instance_uuid, host.cell)
+        if self.compute is not None:
+            try:
+                self.compute.build_instance(host.host, _build_message(request, claim))
+            except OffpathError as exc:
+                self._fail_after_claim(request.instance_uuid, host.cell, exc)
+        return self.show(request.instance_uuid)
+
+    def _prepare(self, request: BootRequest) -> tuple[PlacementRequest, list[PciRequest]]:
+        """Validate the ports, run the version gate, build every PCI request."""
+        pci_requests: list[PciRequest] = []
+        remote_managed = False
+        flavor_policy = request.flavor.numa_policy
+        for port_id in request.port_ids:
+            port = self.ports.show_port(port_id)
+            if port.device_id and port.device_id != request.instance_uuid:
+                raise PortInUse(port_id)
+            if port.vnic_type is VnicType.REMOTE_MANAGED:
+                remote_managed = True
+            network = self.ports.show_network(port.network_id)
+            found = request_from_port(port, network, flavor_numa_policy=flavor_policy)
+            if found is not None:
+                pci_requests.append(found)
+        if remote_managed:
+            check_remote_managed_supported(self.cells, timeout=self.cell_timeout)
+        pci_requests.extend(flavor_pci_requests(request.flavor, self.aliases))
+        placement = PlacementRequest(
+            tuple(pci_requests), remote_managed=remote_managed, numa_nodes=request.flavor.numa_nodes
+        )
+        return placement, pci_requests
+
+    def _map(self, request: BootRequest, placement: PlacementRequest) -> bool:
+        """Record the mapping and request spec; False when a concurrent retry got there first."""
+        try:
+            return self._insert_mapping(request, placement)
+        except IntegrityError:
+            return False
+
+    def _insert_mapping(self, request: BootRequest, placement: PlacementRequest) -> bool:
+        with writing(self.cells.api) as session:
+            if session.scalars(
+                select(InstanceMappingRow).where(
+                    InstanceMappingRow.instance_uuid == request.instance_uuid
+                )
+            ).first():
+                return False
+            session.add(
+                InstanceMappingRow(
+                    instance_uuid=request.instance_uuid, project_id=request.project_id
+                )
+            )
+            session.add(
+                RequestSpecRow(
+                    instance_uuid=request.instance_uuid,
+                    spec={
+                        "flavor": request.flavor.to_primitive(),
+                        "port_ids": list(request.port_ids),
+                        "remote_managed": placement.remote_managed,
+                        "numa_nodes": placement.numa_nodes,
+                    },
+                )
+            )
+        return True
+
+    def _schedule(
+        self, request: BootRequest, placement: PlacementRequest, pci_requests: list[PciRequest]
+    ) -> tuple[HostState, Claim]:
+        def record(session: Session, host: HostState, claim: Claim) -> None:
+            _add_instance(session, request, host=host.host, vm_state=BUILDING, task=SPAWNING)
+            for pci in pci_requests:
+                session.add(_request_row(request.instance_uuid, pci))
+            _add_action(session, request, "create", "conductor_schedule_and_build_instances")
+
+        placed, _ = self.scheduler.schedule_and_claim(
+            placement, instance_uuid=request.instance_uuid, on_claimed=record
+        )
+        return placed.host, placed.claim
+
+    def _bury(self, request: BootRequest, exc: OffpathError) -> None:
+        """Keep a boot no host took in cell0, in ERROR, with the reason as its fault."""
+        cell0 = next(cell for cell in self.cells.cells() if cell.is_cell0)
+        with writing(self.cells.engine(cell0)) as session:
+            _add_instance(session, request, host=None, vm_state=ERROR, task=None)
+            _add_fault(session, request.instance_uuid, exc)
+            _add_action(
+                session,
+                request,
+                "create",
+                "conductor_schedule_and_build_instances",
+                result="Error",
+                details=exc.message,
+            )
+        self._set_cell(request.instance_uuid, cell0)
+
+    def _fail_after_claim(self, instance_uuid: str, cell: Cell, exc: OffpathError) -> None:
+        LOG.warning("instance %s: build not sent (%s); releasing its claims", instance_uuid, exc)
+        with writing(self.cells.engine(cell)) as session:
+            free_instance_devices(session, instance_uuid)
+            row = session.get(InstanceRow, instance_uuid)
+            if row is not None:
+                row.vm_state = ERROR
+                row.task_state = None
+                row.host = None
+            _add_fault(session, instance_uuid, exc)
+
+    def _set_cell(self, instance_uuid: str, cell: Cell) -> None:
+        with writing(self.cells.api) as session:
+            mapping = session.scalars(
+                select(InstanceMappingRow).where(InstanceMappingRow.instance_uuid == instance_uuid)
+            ).one()
+            cell_id = session.scalars(select(CellRow.id).where(CellRow.uuid == cell.uuid)).one()
+            mapping.cell_id = cell_id
+
+    # -- delete -----------------------------------------------------------
+
+    def delete(self, instance_uuid: str) -> InstanceView:
+        """Free the instance's devices, drop its requests, and tell its host; idempotent."""
+        cell = self._cell_of(instance_uuid)
+        host: str | None = None
+        with writing(self.cells.engine(cell)) as session:
+            row = session.get(InstanceRow, instance_uuid)
+            if row is None:
+                raise InstanceNotFound(instance_uuid)
+            if row.vm_state == DELETED:
+                return _view(row, cell, session)
+            free_instance_devices(session, instance_uuid)
+            session.execute(
+                delete(InstancePciRequestRow).where(
+                    InstancePciRequestRow.instance_uuid == instance_uuid
+                )
+            )
+            host = row.host
+            row.vm_state = DELETED
+            row.task_state = None
+            row.deleted_at = row.updated_at = utcnow()
+            session.add(
+                InstanceActionRow(
+                    instance_uuid=instance_uuid,
+                    action="delete",
+                    request_id="",
+                    project_id=row.project_id,
+                    finish_time=utcnow(),
+                )
+            )
+        if host is not None and self.compute is not None:
+            try:
+                self.compute.terminate_instance(host, instance_uuid)
+            except OffpathError as exc:
+                # The devices are free already; the agent cleans up what is
+                # left of the guest when it next sees the instance is gone.
+                LOG.warning("instance %s: terminate not sent to %s: %s", instance_uuid, host, exc)
+        return self.show(instance_uuid)
+
+    # -- reads ------------------------------------------------------------
+
+    def show(self, instance_uuid: str) -> InstanceView:
+        """The instance as its cell records it (still scheduling: in no cell yet)."""
+        mapping = self._mapping(instance_uuid)
+        if mapping is None:
+            raise InstanceNotFound(instance_uuid)
+        if mapping.cell_id is None:
+            return InstanceView(instance_uuid, "", None, BUILDING, "scheduling", None)
+        cell = self._cell_of(instance_uuid)
+        with reading(self.cells.engine(cell)) as session:
+            row = session.get(InstanceRow, instance_uuid)
+            if row is None:
+                raise InstanceNotFound(instance_uuid)
+            return _view(row, cell, session)
+
+    def _mapping(self, instance_uuid: str) -> InstanceMappingRow | None:
+        with reading(self.cells.api) as session:
+            return session.scalars(
+                select(InstanceMappingRow).where(InstanceMappingRow.instance_uuid == instance_uuid)
+            ).first()
+
+    def _cell_of(self, instance_uuid: str) -> Cell:
+        with reading(self.cells.api) as session:
+            found = session.execute(
+                select(CellRow.uuid)
+                .join(InstanceMappingRow, InstanceMappingRow.cell_id == CellRow.id)
+                .where(InstanceMappingRow.instance_uuid == instance_uuid)
+            ).first()
+            if found is None:
+                raise InstanceNotFound(instance_uuid)
+            return find_cell(session, found[0])
+
+
+def _add_instance(
+    session: Session, request: BootRequest, *, host: str | None, vm_state: str, task: str | None
+) -> None:
+    session.add(
+        InstanceRow(
+            uuid=request.instance_uuid,
+            project_id=request.project_id,
+            name=request.name,
+            host=host,
+            vm_state=vm_state,
+            task_state=task,
+            flavor=request.flavor.to_primitive(),
+        )
+    )
+    session.flush()
+
+
+def _add_fault(session: Session, instance_uuid: str, exc: OffpathError) -> None:
+    session.add(
+        InstanceFaultRow(
+            instance_uuid=instance_uuid,
+            code=500,
+            message=exc.message[:255],
+            details=f"{exc.code}: {exc.message}",
+        )
+    )
+
+
+def _add_action(
+    session: Session,
+    request: BootRequest,
+    action: str,
+    event: str,
+    *,
+    result: str = "Success",
+    details: str | None = None,
+) -> None:
+    now = utcnow()
+    row = InstanceActionRow(
+        instance_uuid=request.instance_uuid,
+        action=action,
+        request_id=request.request_id,
+        project_id=request.project_id,
+        finish_time=now,
+        message=None if result == "Success" else result,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        InstanceActionEventRow(
+            action_id=row.id, event=event, result=result, details=details, finish_time=now
+        )
+    )
+
+
+def _request_row(instance_uuid: str, request: PciRequest) -> InstancePciRequestRow:
+    return InstancePciRequestRow(
+        instance_uuid=instance_uuid,
+        request_id=request.request_id,
+        count=request.count,
+        spec=[dict(spec) for spec in request.spec],
+        requester_id=request.requester_id,
+        alias_name=request.alias_name,
+        numa_policy=request.numa_policy.value if request.numa_policy else None,
+    )
+
+
+def _build_message(request: BootRequest, claim: Claim) -> dict[str, object]:
+    return {
+        "instance_uuid": request.instance_uuid,
+        "name": request.name,
+        "flavor": request.flavor.to_primitive(),
+        "port_ids": list(request.port_ids),
+        "devices": [
+            {"request_id": d.request_id, "selected": d.selected.to_primitive()}
+            for d in claim.devices
+        ],
+    }
+
+
+def _view(row: InstanceRow, cell: Cell, session: Session) -> InstanceView:
+    fault = session.scalars(
+        select(InstanceFaultRow.message)
+        .where(InstanceFaultRow.instance_uuid == row.uuid)
+        .order_by(InstanceFaultRow.id.desc())
+    ).first()
+    devices = tuple(
+        session.scalars(
+            select(PciDeviceRow.address)
+            .where(PciDeviceRow.instance_uuid == row.uuid)
+            .order_by(PciDeviceRow.address)
+        )
+    )
+    return InstanceView(row.uuid, cell.name, row.host, row.vm_state, row.task_state, fault, devices)

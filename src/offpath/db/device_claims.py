@@ -1,0 +1,134 @@
+"""Claiming and freeing a host's PCI devices for an instance, atomically, in its cell database.
+
+A claim reads the host (its devices and generation), lets the core's pools
+choose devices and the core's claim model work out every status that
+changes (the PF of a claimed VF, the VFs of a claimed PF), then writes
+each change as `UPDATE ... WHERE status = <what was read>` and moves the
+host's generation only if it is still the one read. Any lost race raises
+HostChangedConcurrently and the transaction rolls back whole: a request
+gets all its devices or none. `SELECT ... FOR UPDATE` is never relied on
+(SQLite ignores it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
+from offpath.db.host_devices import (
+    bump_generation,
+    find_node,
+    load_host,
+    selected_of,
+    write_states,
+)
+from offpath.errors import PciDeviceRequestFailed
+from offpath.pci.claims import DeviceStatus
+from offpath.pci.numa import NumaCell
+from offpath.pci.pools import PciPools, describe_requests
+from offpath.pci.request import PciRequest
+from offpath.pci.selection import SelectedDevice
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDevice:
+    """A device claimed for one of an instance's requests."""
+
+    request_id: str
+    selected: SelectedDevice
+
+    @property
+    def address(self) -> str:
+        """The device's PCI address."""
+        return self.selected.device.address
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a claim took on a host, and the host's generation after it."""
+
+    host: str
+    generation: int
+    devices: tuple[ClaimedDevice, ...]
+
+
+def claim_devices(
+    session: Session,
+    host_name: str,
+    requests: Sequence[PciRequest],
+    *,
+    instance_uuid: str,
+    numa_cells: Sequence[NumaCell] | None = None,
+) -> Claim:
+    """Claim devices on `host_name` for every request, or raise and change nothing.
+
+    A retried claim for the same instance returns what it already holds.
+    """
+    node = find_node(session, host_name)
+    if node is None:
+        raise PciDeviceRequestFailed(describe_requests(requests), host=host_name)
+    host = load_host(session, node)
+    held = [s for s in host.states if s.instance_uuid == instance_uuid]
+    if held:
+        wanted = {r.request_id for r in requests}
+        devices = tuple(
+            ClaimedDevice(s.request_id or "", selected_of(host.rows[s.address]))
+            for s in held
+            if s.request_id in wanted
+        )
+        return Claim(host.host, host.generation, devices)
+    if not requests:
+        return Claim(host.host, host.generation, ())
+    pools = PciPools.build(
+        host.selected(statuses=(DeviceStatus.AVAILABLE,)),
+        host=host.host,
+        host_cells=host.numa_cells,
+    )
+    taken = iter(pools.consume(requests, numa_cells))
+    claimed: list[ClaimedDevice] = []
+    states = host.states
+    by_address = {s.device.address: s for s in host.selected()}
+    for request in requests:
+        for device in islice(taken, request.count):
+            states = states.claim(
+                device.address, instance_uuid=instance_uuid, request_id=request.request_id
+            )
+            claimed.append(ClaimedDevice(request.request_id, by_address[device.address]))
+    write_states(session, host, states)
+    generation = bump_generation(session, host)
+    return Claim(host.host, generation, tuple(claimed))
+
+
+def free_instance_devices(session: Session, instance_uuid: str) -> dict[str, int]:
+    """Free every device `instance_uuid` holds, on any host; {host: new generation}."""
+    node_ids = set(
+        session.scalars(
+            select(PciDeviceRow.compute_node_id).where(PciDeviceRow.instance_uuid == instance_uuid)
+        )
+    )
+    generations: dict[str, int] = {}
+    for node_id in sorted(node_ids):
+        node = session.get(ComputeNodeRow, node_id)
+        if node is None:
+            continue
+        host = load_host(session, node)
+        states = host.states
+        for state in host.states:
+            if state.instance_uuid == instance_uuid and state.in_use:
+                states = states.free(state.address, instance_uuid=instance_uuid)
+        write_states(session, host, states)
+        # A device reported gone while held leaves with its last user.
+        gone = [
+            row.id
+            for row in host.rows.values()
+            if row.missing and states.get(row.address).status is DeviceStatus.AVAILABLE
+        ]
+        if gone:
+            session.execute(delete(PciDeviceRow).where(PciDeviceRow.id.in_(gone)))
+        generations[host.host] = bump_generation(session, host)
+    return generations
