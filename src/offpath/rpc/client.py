@@ -11,16 +11,18 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 import oslo_messaging
 
 from offpath import errors
 from offpath.errors import OffpathError, RpcRemoteError, RpcTimeout, RpcUnavailable
-from offpath.jsonvalue import JsonValue
 from offpath.rpc.context import RequestContext
 from offpath.rpc.serializer import NotJson
 from offpath.rpc.transport import CONNECTION_ERRORS, Rpc, describe, redacted
+
+# What oslo.messaging appends to the message of an exception rebuilt from a reply.
+_REMOTE_TRACEBACK: Final = "Traceback (most recent call last):"
 
 
 class RpcClient:
@@ -54,7 +56,7 @@ class RpcClient:
         self,
         ctx: RequestContext,
         method: str,
-        args: Mapping[str, JsonValue],
+        args: Mapping[str, object],
         *,
         server: str | None = None,
         version: str | None = None,
@@ -70,7 +72,7 @@ class RpcClient:
         self,
         ctx: RequestContext,
         method: str,
-        args: Mapping[str, JsonValue],
+        args: Mapping[str, object],
         *,
         server: str | None = None,
         version: str | None = None,
@@ -106,10 +108,11 @@ class RpcClient:
         except CONNECTION_ERRORS as exc:
             raise RpcUnavailable(redacted(self._rpc.url), describe(exc)) from None
         except Exception as exc:
-            if not self._rpc.in_process:
-                raise
             # In one process the endpoint's own exception reaches the caller
-            # unwrapped; it is told the same way as one from RabbitMQ.
+            # unwrapped; over RabbitMQ a built-in one is rebuilt with the
+            # remote traceback in its message. Both are told as remote.
+            if not (self._rpc.in_process or _REMOTE_TRACEBACK in str(exc)):
+                raise
             raise self._remote(method, type(exc).__name__, str(exc)) from None
 
     def _remote(self, method: str, error_type: str, detail: str) -> RpcRemoteError:

@@ -24,11 +24,12 @@ class RpcServer:
         self.topic = topic
         self.server = server
         self._rpc = rpc
+        # No executor named: oslo.messaging picks threading unless eventlet
+        # monkey-patched the process, which offpath never does.
         self._server: Any = oslo_messaging.get_rpc_server(
             rpc.transport,
             oslo_messaging.Target(topic=topic, server=server),
             list(endpoints),
-            executor="threading",
             serializer=rpc.serializer,
             access_policy=oslo_messaging.DefaultRPCAccessPolicy,
         )

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import amqp.exceptions
 import kombu.exceptions
 import oslo_messaging
+import oslo_messaging.opts
 from oslo_config import cfg
 
 from offpath.errors import ConfigFileError, RpcTransportInvalid, RpcUnavailable
