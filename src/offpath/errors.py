@@ -28,7 +28,8 @@
     │   ├── VifObjectInvalid          port.osvif.invalid
     │   ├── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
     │   ├── PrimitiveInvalid          record.primitive.invalid (a record's RPC/database form)
-    │   └── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
+    │   ├── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
+    │   └── OptionsConflict           cli.options.conflict (two options that exclude each other)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   └── PciDeviceNotFound         pci.device.not_on_host
@@ -773,6 +774,18 @@ class RpcTransportInvalid(InvalidInput):
             hint="use rabbit://user:pass@host:5672/ for RabbitMQ, or fake:// in one process",
         )
         self.url = url
+
+
+class OptionsConflict(InvalidInput):
+    """Two command-line options that exclude each other were both given."""
+
+    code = "cli.options.conflict"
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(
+            f"{first} and {second} cannot be used together", hint=f"give {first} or {second}"
+        )
+        self.options = (first, second)
 
 
 class RpcUnavailable(Unavailable):
