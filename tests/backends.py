@@ -30,12 +30,12 @@ def _unavailable(backend: str, problem: object) -> None:
 
 
 @contextmanager
-def scratch_database(backend: str, tmp_path: Path) -> Iterator[str]:
+def scratch_database(backend: str, tmp_path: Path, *, name: str | None = None) -> Iterator[str]:
     """A new, empty database on `backend`, dropped afterwards; its SQLAlchemy URL."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / f'db-{uuid.uuid4().hex[:8]}.sqlite'}"
+        yield f"sqlite:///{tmp_path / f'{name or uuid.uuid4().hex[:8]}.sqlite'}"
         return
-    name = f"offpath_t_{uuid.uuid4().hex[:12]}"
+    name = name or f"offpath_t_{uuid.uuid4().hex[:12]}"
     if backend == "postgresql":
         try:
             admin = psycopg.connect(

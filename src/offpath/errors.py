@@ -29,10 +29,19 @@
     │   ├── GuestInterfaceXmlInvalid  libvirt.interface_xml.invalid
     │   ├── PrimitiveInvalid          record.primitive.invalid (a record's RPC/database form)
     │   ├── SysfsRootInvalid          pci.sysfs.root  (the directory that plays /sys)
+    │   ├── DatabaseUrlInvalid        db.url.invalid
+    │   ├── RpcTransportInvalid       rpc.transport_url.invalid
+    │   ├── ForbiddenWithRemoteManagedPorts compute.remote_managed.upgrade_unfinished
+    │   ├── FlavorExtraSpecInvalid    flavor.extra_spec.invalid
+    │   ├── PciRequestAliasNotDefined pci.alias.not_defined
     │   └── OptionsConflict           cli.options.conflict (two options that exclude each other)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
-    │   └── PciDeviceNotFound         pci.device.not_on_host
+    │   ├── PciDeviceNotFound         pci.device.not_on_host
+    │   ├── CellNotFound              cell.not_found
+    │   ├── InstanceNotFound          instance.not_found
+    │   ├── PortNotFound              port.not_found
+    │   └── NetworkNotFound           network.not_found
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -42,9 +51,17 @@
     │   ├── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
     │   ├── PciDeviceRequestFailed    pci.request.failed (no pool can serve the requests)
     │   ├── PciDevicePoolEmpty        pci.pool.empty     (removing a device no pool holds)
-    │   └── PciDeviceAlreadyTracked   pci.pool.duplicate (a second device at one address)
+    │   ├── PciDeviceAlreadyTracked   pci.pool.duplicate (a second device at one address)
+    │   ├── CellExists                cell.exists
+    │   ├── NoValidHost               scheduler.no_valid_host (with why each host was rejected)
+    │   ├── HostChangedConcurrently   scheduler.host_changed (a claim lost a race)
+    │   ├── PortInUse                 port.in_use
+    │   └── TransactionConflict       db.conflict (a deadlock or serialization failure)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
+        ├── DatabaseUnavailable       db.unavailable
+        ├── DatabaseSchemaOutdated    db.schema.outdated (run `offpath db sync`)
+        ├── NoComputeServices         compute.none_registered
         ├── RpcUnavailable            rpc.unavailable (the message queue cannot be reached)
         ├── RpcTimeout                rpc.timeout     (no service answered a call in time)
         └── RpcRemoteError            rpc.remote      (the called service failed)
@@ -914,3 +931,16 @@ class NetworkNotFound(NotFound):
             f"Network {network_id} could not be found.", hint="check the port's network_id"
         )
         self.network_id = network_id
+
+
+class TransactionConflict(Conflict):
+    """The database aborted a transaction that lost a race (a deadlock or serialization failure)."""
+
+    code = "db.conflict"
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"database {url} aborted a transaction that raced another: {problem}",
+            hint="retry the request; nothing of the aborted transaction was kept",
+        )
+        self.url = url

@@ -33,8 +33,8 @@ from offpath.db.cell_schema import (
 from offpath.db.cells import Cell, CellDatabases, find_cell
 from offpath.db.columns import utcnow
 from offpath.db.device_claims import Claim, free_instance_devices
-from offpath.db.engine import reading, writing
-from offpath.errors import InstanceNotFound, OffpathError, PortInUse
+from offpath.db.engine import reading, write_retrying, writing
+from offpath.errors import HostChangedConcurrently, InstanceNotFound, OffpathError, PortInUse
 from offpath.pci.alias import PciAlias
 from offpath.pci.flavor import Flavor, flavor_pci_requests
 from offpath.pci.request import PciRequest
@@ -221,7 +221,8 @@ class InstanceConductor:
 
     def _fail_after_claim(self, instance_uuid: str, cell: Cell, exc: OffpathError) -> None:
         LOG.warning("instance %s: build not sent (%s); releasing its claims", instance_uuid, exc)
-        with writing(self.cells.engine(cell)) as session:
+
+        def work(session: Session) -> None:
             free_instance_devices(session, instance_uuid)
             row = session.get(InstanceRow, instance_uuid)
             if row is not None:
@@ -229,6 +230,8 @@ class InstanceConductor:
                 row.task_state = None
                 row.host = None
             _add_fault(session, instance_uuid, exc)
+
+        write_retrying(self.cells.engine(cell), work, retry_on=HostChangedConcurrently)
 
     def _set_cell(self, instance_uuid: str, cell: Cell) -> None:
         with writing(self.cells.api) as session:
@@ -243,13 +246,13 @@ class InstanceConductor:
     def delete(self, instance_uuid: str) -> InstanceView:
         """Free the instance's devices, drop its requests, and tell its host; idempotent."""
         cell = self._cell_of(instance_uuid)
-        host: str | None = None
-        with writing(self.cells.engine(cell)) as session:
+
+        def work(session: Session) -> str | None:
             row = session.get(InstanceRow, instance_uuid)
             if row is None:
                 raise InstanceNotFound(instance_uuid)
             if row.vm_state == DELETED:
-                return _view(row, cell, session)
+                return None
             free_instance_devices(session, instance_uuid)
             session.execute(
                 delete(InstancePciRequestRow).where(
@@ -269,6 +272,9 @@ class InstanceConductor:
                     finish_time=utcnow(),
                 )
             )
+            return host
+
+        host = write_retrying(self.cells.engine(cell), work, retry_on=HostChangedConcurrently)
         if host is not None and self.compute is not None:
             try:
                 self.compute.terminate_instance(host, instance_uuid)

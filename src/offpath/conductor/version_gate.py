@@ -1,4 +1,4 @@
-"""The remote-managed version gate: refused until every compute service, in every cell, is new enough.
+"""The remote-managed version gate: refused until every compute service in every cell is new enough.
 
 As Nova checks it: the minimum non-zero compute service version over all
 cells, asked concurrently; a cell that errors or does not answer in time is

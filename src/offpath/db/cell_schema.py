@@ -24,6 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from offpath.db.api_schema import NAMING
 from offpath.db.columns import UtcDateTime, utcnow
+from offpath.jsonvalue import JsonValue
 
 
 class CellBase(DeclarativeBase):
@@ -90,9 +91,9 @@ class PciDeviceRow(CellBase):
     instance_uuid: Mapped[str | None] = mapped_column(String(36))
     request_id: Mapped[str | None] = mapped_column(String(36))
     spec_index: Mapped[int] = mapped_column(Integer)
-    tags: Mapped[dict[str, object]] = mapped_column(JSON)
+    tags: Mapped[dict[str, JsonValue]] = mapped_column(JSON)
     # The whole discovered record, as the agent sent it.
-    device: Mapped[dict[str, object]] = mapped_column(JSON)
+    device: Mapped[dict[str, JsonValue]] = mapped_column(JSON)
     # Reported gone while in use: kept until freed, then removed.
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
 

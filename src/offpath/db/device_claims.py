@@ -28,7 +28,7 @@ from offpath.db.host_devices import (
     write_states,
 )
 from offpath.errors import PciDeviceRequestFailed
-from offpath.pci.claims import DeviceStatus
+from offpath.pci.claims import IN_USE, DeviceStatus
 from offpath.pci.numa import NumaCell
 from offpath.pci.pools import PciPools, describe_requests
 from offpath.pci.request import PciRequest
@@ -85,7 +85,8 @@ def claim_devices(
     if not requests:
         return Claim(host.host, host.generation, ())
     pools = PciPools.build(
-        host.selected(statuses=(DeviceStatus.AVAILABLE,)),
+        host.selected(),
+        taken=host.selected(statuses=IN_USE),
         host=host.host,
         host_cells=host.numa_cells,
     )

@@ -9,10 +9,12 @@ first, instead of waiting its turn. PostgreSQL (psycopg 3) and MariaDB
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -20,7 +22,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.orm import Session
 
-from offpath.errors import DatabaseUnavailable, DatabaseUrlInvalid
+from offpath.errors import DatabaseUnavailable, DatabaseUrlInvalid, TransactionConflict
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 _BEGIN_OPTION: Final = "offpath_begin"
@@ -110,7 +114,23 @@ def writing(engine: Engine) -> Iterator[Session]:
             with session.begin():
                 yield session
         except SqlOperationalError as exc:
+            if _is_conflict(exc):
+                raise TransactionConflict(redacted(str(engine.url)), describe(exc)) from None
             raise DatabaseUnavailable(redacted(str(engine.url)), describe(exc)) from None
+
+
+# PostgreSQL's deadlock and serialization failures, MySQL's deadlock and lock
+# wait timeout: the transaction lost a race and may be run again.
+_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+_CONFLICT_MYSQL_CODES = frozenset({1213, 1205})
+
+
+def _is_conflict(exc: SqlOperationalError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _CONFLICT_SQLSTATES:
+        return True
+    args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
+    return bool(args) and args[0] in _CONFLICT_MYSQL_CODES
 
 
 def describe(exc: BaseException) -> str:
@@ -119,3 +139,19 @@ def describe(exc: BaseException) -> str:
     return (
         " ".join(line.strip() for line in text.splitlines() if line.strip()) or type(exc).__name__
     )
+
+
+def write_retrying(
+    engine: Engine, work: Callable[[Session], T], *, retry_on: type[Exception], attempts: int = 20
+) -> T:
+    """Run `work` in a write transaction, again when it loses a race (`retry_on`, a deadlock)."""
+    for attempt in range(attempts):
+        try:
+            with writing(engine) as session:
+                return work(session)
+        except (retry_on, TransactionConflict):
+            if attempt == attempts - 1:
+                raise
+            # Back off a little, with jitter, so racing writers stop colliding.
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+    raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
@@ -90,7 +90,8 @@ def write_states(session: Session, host: HostDevices, after: DeviceStates) -> in
     transaction changed one of them first.
     """
     changed = 0
-    for state in after:
+    # One order for every writer, so two transactions never wait on each other in a cycle.
+    for state in sorted(after, key=lambda s: s.address):
         before = host.states.devices.get(state.address)
         if before == state or before is None:
             continue
@@ -115,7 +116,7 @@ def write_states(session: Session, host: HostDevices, after: DeviceStates) -> in
     return changed
 
 
-def _same_owner(owner: str | None) -> object:
+def _same_owner(owner: str | None) -> ColumnElement[bool]:
     if owner is None:
         return PciDeviceRow.instance_uuid.is_(None)
     return PciDeviceRow.instance_uuid == owner

@@ -12,12 +12,14 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
 from offpath.db.columns import utcnow
+from offpath.db.engine import write_retrying
 from offpath.db.host_devices import bump_generation, find_node, load_host, selected_of
+from offpath.errors import HostChangedConcurrently
 from offpath.pci.claims import IN_USE, DeviceStatus
 from offpath.pci.host_report import HostReport
 from offpath.pci.pools import PciPools
@@ -117,4 +119,11 @@ def apply_report(session: Session, report: HostReport) -> ReportOutcome:
         removed,
         tuple(missing),
         node.supports_remote_managed,
+    )
+
+
+def report_inventory(engine: Engine, report: HostReport) -> ReportOutcome:
+    """`apply_report` in its own transaction, run again when a concurrent claim moved the host."""
+    return write_retrying(
+        engine, lambda session: apply_report(session, report), retry_on=HostChangedConcurrently
     )

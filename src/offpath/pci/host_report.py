@@ -16,7 +16,7 @@ from offpath.pci.selection import SelectedDevice
 
 @dataclass(frozen=True, slots=True)
 class HostReport:
-    """One host's selected devices, NUMA cells, and whether its driver can serve remote-managed ports."""
+    """A host's selected devices, NUMA cells, and whether its driver serves remote-managed ports."""
 
     host: str
     devices: tuple[SelectedDevice, ...]

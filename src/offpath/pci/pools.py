@@ -6,7 +6,9 @@ Decision D7: PF/VF exclusivity holds in `support` and `consume` alike. Taking
 a VF makes its parent PF unavailable, taking a PF makes its VFs unavailable,
 and a PF with a VF in use is never free. A failed `consume` and every
 `support` leave the pools exactly as they were; `free` puts devices and the
-dependents they had blocked back in place.
+dependents they had blocked back in place. Which members of a PF's family a
+take blocks or a free gives back is the rule of `family`, which the claim
+states and the summaries apply too; devices are held with the claim statuses.
 
 Where Nova is silent or inconsistent, offpath chooses:
 
@@ -22,8 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from itertools import count as counter
 from types import MappingProxyType
 from typing import Final
@@ -38,7 +39,9 @@ from offpath.errors import (
     PciDeviceVFInvalidStatus,
 )
 from offpath.jsonvalue import JsonValue
+from offpath.pci.claims import DeviceStatus
 from offpath.pci.device import CHILD_TYPES, DevType, PciDevice
+from offpath.pci.family import excluded_by, hangs_from, kept_from_use, released_by
 from offpath.pci.numa import NumaCell
 from offpath.pci.pool_filter import filter_pools, one_pool_per_rp, request_rp_uuids
 from offpath.pci.pool_key import PoolKey, pool_key
@@ -49,11 +52,11 @@ from offpath.pci.selection import SelectedDevice
 REMOTE_MANAGED_PROBE: Final[Mapping[str, JsonValue]] = MappingProxyType({"remote_managed": "True"})
 
 
-class _Hold(Enum):
-    FREE = "available"
-    TAKEN = "claimed"
-    # Nova's word for a PF with a VF in use, or a VF under a PF in use.
-    BLOCKED = "unavailable"
+# The claim model's statuses; a consume holds a device CLAIMED and its family
+# UNAVAILABLE (Nova's word for a PF with a VF in use, or a VF under a PF in use).
+FREE: Final = DeviceStatus.AVAILABLE
+TAKEN: Final = DeviceStatus.CLAIMED
+BLOCKED: Final = DeviceStatus.UNAVAILABLE
 
 
 @dataclass(slots=True, eq=False)
@@ -61,8 +64,39 @@ class _Entry:
     device: PciDevice
     seq: int
     pool: Pool
-    hold: _Hold = _Hold.FREE
-    blockers: set[str] = field(default_factory=set)
+    hold: DeviceStatus = FREE
+
+
+def _is_free(entry: _Entry) -> bool:
+    return entry.hold is FREE
+
+
+def _is_taken(entry: _Entry) -> bool:
+    return entry.hold is TAKEN
+
+
+class _EntryFamily:
+    """The PF/VF links of tracked entries, as the exclusivity rule (`family`) reads them."""
+
+    __slots__ = ("_children", "_entries")
+
+    def __init__(self, entries: dict[str, _Entry], children: dict[str, list[_Entry]]) -> None:
+        self._entries = entries
+        self._children = children
+
+    def pf_of(self, entry: _Entry, /) -> _Entry | None:
+        device = entry.device
+        if not device.parent_addr:
+            return None
+        parent = self._entries.get(device.parent_addr)
+        if parent is None or not hangs_from(device.dev_type, parent.device.dev_type):
+            return None
+        return parent
+
+    def children_of(self, entry: _Entry, /) -> Sequence[_Entry]:
+        if entry.device.dev_type is not DevType.PF:
+            return ()
+        return self._children.get(entry.device.address, ())
 
 
 def _seq(entry: _Entry) -> int:
@@ -103,11 +137,11 @@ class Pool:
 
 
 # Pools compared by value: (key, free device addresses, rp) per pool, then the
-# held devices and what blocks the blocked ones.
+# held devices and the blocked ones.
 PoolsSnapshot = tuple[
     tuple[tuple[PoolKey, tuple[str, ...], str | None], ...],
     frozenset[str],
-    frozenset[tuple[str, frozenset[str]]],
+    frozenset[str],
 ]
 
 
@@ -140,6 +174,7 @@ class PciPools:
         self._by_key: dict[PoolKey, Pool] = {}
         self._entries: dict[str, _Entry] = {}
         self._children: dict[str, list[_Entry]] = {}
+        self._family = _EntryFamily(self._entries, self._children)
         self._next_seq = counter()
 
     @classmethod
@@ -192,7 +227,7 @@ class PciPools:
 
     def taken_devices(self) -> list[PciDevice]:
         """Every device held by a consume (or given as taken), in address order."""
-        held = [e.device for e in self._entries.values() if e.hold is _Hold.TAKEN]
+        held = [e.device for e in self._entries.values() if e.hold is TAKEN]
         return sorted(held, key=lambda device: device.address)
 
     def snapshot(self) -> PoolsSnapshot:
@@ -201,10 +236,8 @@ class PciPools:
             (pool.key, tuple(e.device.address for e in pool._free), pool.rp_uuid)
             for pool in self._pools
         )
-        held = frozenset(a for a, e in self._entries.items() if e.hold is _Hold.TAKEN)
-        blocked = frozenset(
-            (a, frozenset(e.blockers)) for a, e in self._entries.items() if e.hold is _Hold.BLOCKED
-        )
+        held = frozenset(a for a, e in self._entries.items() if e.hold is TAKEN)
+        blocked = frozenset(a for a, e in self._entries.items() if e.hold is BLOCKED)
         return pools, held, blocked
 
     def has_remote_managed_pools(self) -> bool:
@@ -236,10 +269,8 @@ class PciPools:
         self._entries[device.address] = entry
         if device.dev_type in CHILD_TYPES and device.parent_addr:
             self._children.setdefault(device.parent_addr, []).append(entry)
-        blockers = self._blockers_of(device)
-        if blockers:
-            entry.hold = _Hold.BLOCKED
-            entry.blockers = blockers
+        if kept_from_use(self._family, entry, in_use=_is_taken):
+            entry.hold = BLOCKED
         else:
             pool._attach(entry)
 
@@ -249,12 +280,12 @@ class PciPools:
         entry = self._entries.get(device.address)
         if entry is None:
             raise PciDevicePoolEmpty(self.host, device.address)
-        if entry.hold is _Hold.TAKEN:
+        if entry.hold is TAKEN:
             raise PciDeviceInvalidStatus(
                 self.host,
                 device.address,
                 status=entry.hold.value,
-                expected=(_Hold.FREE.value, _Hold.BLOCKED.value),
+                expected=(FREE.value, BLOCKED.value),
             )
         self._untrack(entry)
 
@@ -262,7 +293,7 @@ class PciPools:
         """Move a free device whose dev_type changed (a VF turned PF) to its new pool."""
         device = selected.device
         entry = self._entries.get(device.address)
-        if entry is None or entry.hold is not _Hold.FREE:
+        if entry is None or entry.hold is not FREE:
             return
         if entry.pool.key.dev_type == device.dev_type.value:
             return
@@ -272,7 +303,7 @@ class PciPools:
     def _untrack(self, entry: _Entry) -> None:
         address = entry.device.address
         pool = entry.pool
-        if entry.hold is _Hold.FREE:
+        if entry.hold is FREE:
             pool._detach(entry)
         del self._entries[address]
         parent = entry.device.parent_addr
@@ -296,7 +327,7 @@ class PciPools:
         provider_mapping: Mapping[str, Sequence[str]] | None = None,
     ) -> bool:
         """True when `consume` would succeed; the pools are left exactly as they were."""
-        journal: list[_Step] = []
+        journal: list[_Entry] = []
         try:
             return self._take_all(requests, numa_cells, provider_mapping, journal) is not None
         finally:
@@ -306,7 +337,7 @@ class PciPools:
         self, requests: Sequence[PciRequest], numa_cells: Sequence[NumaCell] | None = None
     ) -> list[PciDevice]:
         """Take devices for `requests`, or raise PciDeviceRequestFailed and change nothing."""
-        journal: list[_Step] = []
+        journal: list[_Entry] = []
         try:
             taken = self._take_all(requests, numa_cells, None, journal)
         except BaseException:
@@ -324,7 +355,7 @@ class PciPools:
             entry = self._entries.get(device.address)
             if entry is None:
                 raise PciDeviceNotFound(self.host, device.address)
-            if entry.hold is not _Hold.TAKEN:
+            if entry.hold is not TAKEN:
                 raise PciDeviceInvalidStatus(
                     self.host, device.address, status=entry.hold.value, expected=("claimed",)
                 )
@@ -339,7 +370,7 @@ class PciPools:
         requests: Sequence[PciRequest],
         numa_cells: Sequence[NumaCell] | None,
         provider_mapping: Mapping[str, Sequence[str]] | None,
-        journal: list[_Step],
+        journal: list[_Entry],
     ) -> list[PciDevice] | None:
         taken: list[PciDevice] = []
         for request in requests:
@@ -376,7 +407,7 @@ class PciPools:
                     return None
         return taken
 
-    def _take_from(self, pool: Pool, how_many: int, journal: list[_Step]) -> list[PciDevice]:
+    def _take_from(self, pool: Pool, how_many: int, journal: list[_Entry]) -> list[PciDevice]:
         taken = []
         for _ in range(how_many):
             entry = pool._free[-1]
@@ -384,112 +415,48 @@ class PciPools:
             taken.append(entry.device)
         return taken
 
-    def _blockers_of(self, device: PciDevice) -> set[str]:
-        """The held devices that keep `device` from being free."""
-        if device.dev_type is DevType.PF:
-            return {
-                child.device.address
-                for child in self._children.get(device.address, ())
-                if child.hold is _Hold.TAKEN
-            }
-        parent = self._parent_of(device)
-        if parent is not None and parent.hold is _Hold.TAKEN:
-            return {parent.device.address}
-        return set()
-
-    def _parent_of(self, device: PciDevice) -> _Entry | None:
-        if device.dev_type not in CHILD_TYPES or not device.parent_addr:
-            return None
-        parent = self._entries.get(device.parent_addr)
-        if parent is None or parent.device.dev_type is not DevType.PF:
-            return None
-        return parent
-
-    def _hold(self, entry: _Entry, journal: list[_Step] | None = None) -> None:
-        """Take one free device and block its dependents."""
+    def _hold(self, entry: _Entry, journal: list[_Entry] | None = None) -> None:
+        """Take one free device and block the family members it excludes."""
         device = entry.device
-        if entry.hold is not _Hold.FREE:
-            parent = self._parent_of(device)
-            if device.dev_type is DevType.PF and entry.hold is _Hold.BLOCKED:
+        if entry.hold is not FREE:
+            parent = self._family.pf_of(entry)
+            if device.dev_type is DevType.PF and entry.hold is BLOCKED:
                 raise PciDeviceVFInvalidStatus(self.host, device.address)
-            if parent is not None and entry.hold is _Hold.BLOCKED:
+            if parent is not None and entry.hold is BLOCKED:
                 raise PciDevicePFInvalidStatus(
                     self.host,
                     parent.device.address,
                     vf_address=device.address,
                     status=parent.hold.value,
-                    expected=(_Hold.FREE.value,),
+                    expected=(FREE.value,),
                 )
             raise PciDeviceInvalidStatus(
-                self.host, device.address, status=entry.hold.value, expected=(_Hold.FREE.value,)
+                self.host, device.address, status=entry.hold.value, expected=(FREE.value,)
             )
-        entry.pool._detach(entry)
-        entry.hold = _Hold.TAKEN
-        _log(journal, _Step(_Op.TAKE, entry))
-        if device.dev_type is DevType.PF:
-            for child in self._children.get(device.address, ()):
-                if child.hold is _Hold.FREE:
-                    self._block(child, device.address, journal)
-            return
-        parent = self._parent_of(device)
-        if parent is None:
-            return
-        if parent.hold is _Hold.FREE:
-            self._block(parent, device.address, journal)
-        elif parent.hold is _Hold.BLOCKED:
-            parent.blockers.add(device.address)
-            _log(journal, _Step(_Op.ADD_BLOCKER, parent, device.address))
+        self._set(entry, TAKEN, journal)
+        for other in excluded_by(self._family, entry):
+            if other.hold is FREE:
+                self._set(other, BLOCKED, journal)
 
-    def _block(self, entry: _Entry, by: str, journal: list[_Step] | None) -> None:
+    @staticmethod
+    def _set(entry: _Entry, hold: DeviceStatus, journal: list[_Entry] | None) -> None:
         entry.pool._detach(entry)
-        entry.hold = _Hold.BLOCKED
-        entry.blockers = {by}
-        _log(journal, _Step(_Op.BLOCK, entry, by))
-
-    def _unblock(self, entry: _Entry, by: str) -> None:
-        entry.blockers.discard(by)
-        if not entry.blockers:
-            entry.hold = _Hold.FREE
-            entry.pool._attach(entry)
+        entry.hold = hold
+        if journal is not None:
+            journal.append(entry)
 
     def _release(self, entry: _Entry) -> None:
-        device = entry.device
-        entry.hold = _Hold.FREE
+        entry.hold = FREE
         entry.pool._attach(entry)
-        if device.dev_type is DevType.PF:
-            for child in self._children.get(device.address, ()):
-                if child.hold is _Hold.BLOCKED and device.address in child.blockers:
-                    self._unblock(child, device.address)
-            return
-        parent = self._parent_of(device)
-        if parent is not None and parent.hold is _Hold.BLOCKED:
-            self._unblock(parent, device.address)
+        for other in released_by(self._family, entry, free=_is_free):
+            if other.hold is BLOCKED:
+                other.hold = FREE
+                other.pool._attach(other)
 
-    def _undo(self, journal: list[_Step]) -> None:
+    @staticmethod
+    def _undo(journal: list[_Entry]) -> None:
+        # Every journalled entry was free before the walk took or blocked it.
         while journal:
-            step = journal.pop()
-            entry = step.entry
-            if step.op is _Op.ADD_BLOCKER:
-                entry.blockers.discard(step.by)
-                continue
-            entry.hold = _Hold.FREE
-            entry.blockers = set()
+            entry = journal.pop()
+            entry.hold = FREE
             entry.pool._attach(entry)
-
-
-class _Op(Enum):
-    TAKE = 1
-    BLOCK = 2
-    ADD_BLOCKER = 3
-
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    op: _Op
-    entry: _Entry
-    by: str = ""
-
-
-def _log(journal: list[_Step] | None, step: _Step) -> None:
-    if journal is not None:
-        journal.append(step)

@@ -6,7 +6,8 @@ and an array of free counts. A request compiles once; per shape it becomes
 the positions that may serve it, so testing a host is a sum over a few ints.
 Answers are the full pools' (`PciPools.support`), PF/VF exclusivity (D7)
 included: a PF pool counts 1 only while the PF and all its VFs are free, and
-a trial that takes a VF zeroes its PF, one that takes a PF zeroes its VFs.
+a trial that takes from a pool zeroes the pools it excludes (`family`): a
+VF's PF pool, a PF's VF pools.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from offpath.pci.device import CHILD_TYPES, DevType
+from offpath.pci.device import DevType
+from offpath.pci.family import excluded_by, hangs_from
 from offpath.pci.numa import NumaCell, fit_numa
 from offpath.pci.pool_filter import PoolFilter, one_pool_per_rp, request_rp_uuids
 from offpath.pci.pool_key import PoolKey
 from offpath.pci.pools import PciPools
 from offpath.pci.request import PciRequest
 
-_CHILD_TYPE_VALUES = frozenset(t.value for t in CHILD_TYPES)
 _SMALL = 0xFFFF
 _SPEC_OK = 1
 _KIND_OK = 2
@@ -35,10 +36,9 @@ class Shape:
 
     key_ids: tuple[int, ...]
     numa: tuple[object, ...]
-    # Position of the PF pool a child pool's VFs hang from, or -1.
-    parent: tuple[int, ...]
-    # Positions of the VF/vDPA pools under a PF pool (empty for other pools).
-    children: tuple[tuple[int, ...], ...]
+    # Per position, the pools that taking from it empties (`family.excluded_by`):
+    # a child pool's PF pool, a PF pool's child pools.
+    excludes: tuple[tuple[int, ...], ...]
 
 
 class HostSummary:
@@ -123,7 +123,7 @@ class CompiledRequests:
             usable = tuple(p for p in spec_positions[0] if kind_ok[0][p])
             chosen = set(usable)
             # A PF and one of its VFs both usable: taking one blocks the other.
-            if not any(shape.parent[p] in chosen for p in usable):
+            if not any(chosen.intersection(shape.excludes[p]) for p in usable):
                 fast = usable
         found = _Plan(tuple(spec_positions), tuple(kind_ok), fast)
         self._plans[shape] = found
@@ -181,6 +181,14 @@ class SummaryCatalog:
         return CompiledRequests(requests, rps, self._keys)
 
     # -- questions ------------------------------------------------------
+
+    def matches_any(self, summary: HostSummary, compiled: CompiledRequests) -> bool:
+        """True when every request has a pool of the right kind on the host, free or not."""
+        plan = compiled.plan(summary.shape)
+        return all(
+            any(plan.kind_ok[index][p] for p in plan.spec_positions[index])
+            for index in range(len(compiled.requests))
+        )
 
     def support(
         self,
@@ -260,20 +268,38 @@ class SummaryCatalog:
 
 
 def _new_shape(key_ids: tuple[int, ...], keys: Sequence[PoolKey]) -> Shape:
-    shape_keys = [keys[key_id] for key_id in key_ids]
-    pf_at = {
-        key.address: position
-        for position, key in enumerate(shape_keys)
-        if key.dev_type == DevType.PF.value
-    }
-    parent = tuple(
-        pf_at.get(key.address, -1) if key.dev_type in _CHILD_TYPE_VALUES else -1
-        for key in shape_keys
-    )
-    children = tuple(
-        tuple(c for c, p in enumerate(parent) if p == position) for position in range(len(parent))
-    )
-    return Shape(key_ids, tuple(key.numa_node for key in shape_keys), parent, children)
+    family = _PoolFamily([keys[key_id] for key_id in key_ids])
+    excludes = tuple(tuple(excluded_by(family, p)) for p in range(len(key_ids)))
+    return Shape(key_ids, tuple(key.numa_node for key in family.keys), excludes)
+
+
+class _PoolFamily:
+    """PF/VF links between the pool positions of one shape: a child pool hangs from the PF
+    pool of its address (a PF pool holds that one PF)."""
+
+    __slots__ = ("_children", "_pf", "keys")
+
+    def __init__(self, keys: Sequence[PoolKey]) -> None:
+        self.keys = keys
+        pf_at = {
+            key.address: position
+            for position, key in enumerate(keys)
+            if key.dev_type == DevType.PF.value
+        }
+        self._pf = [
+            pf_at.get(key.address) if hangs_from(key.dev_type or "", DevType.PF) else None
+            for key in keys
+        ]
+        self._children: list[list[int]] = [[] for _ in keys]
+        for position, pf in enumerate(self._pf):
+            if pf is not None:
+                self._children[pf].append(position)
+
+    def pf_of(self, position: int, /) -> int | None:
+        return self._pf[position]
+
+    def children_of(self, position: int, /) -> Sequence[int]:
+        return self._children[position]
 
 
 def _counts(pools: PciPools) -> array[int]:
@@ -358,8 +384,5 @@ def _take(shape: Shape, counts: list[int], position: int, how_many: int) -> None
     if how_many == 0:
         return
     counts[position] -= how_many
-    parent = shape.parent[position]
-    if parent >= 0:
-        counts[parent] = 0
-    for child in shape.children[position]:
-        counts[child] = 0
+    for other in shape.excludes[position]:
+        counts[other] = 0

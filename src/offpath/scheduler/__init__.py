@@ -1,1 +1,1 @@
-"""The scheduler: hosts filtered and weighed from in-memory pool summaries, devices claimed atomically."""
+"""The scheduler: hosts filtered and weighed from in-memory pool summaries; atomic claims."""

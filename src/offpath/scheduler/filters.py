@@ -31,9 +31,7 @@ class Rejection(StrEnum):
     NUMA = "NUMA policy: no cell has the devices"
 
 
-def service_rejection(
-    service: ServiceState | None, request: PlacementRequest
-) -> Rejection | None:
+def service_rejection(service: ServiceState | None, request: PlacementRequest) -> Rejection | None:
     """The service filters' verdict."""
     if service is None:
         return Rejection.NO_SERVICE
@@ -63,12 +61,13 @@ def pci_rejection(
     if not compiled.requests:
         return None
     if not catalog.support(host.summary, compiled):
-        return Rejection.NO_POOL if not catalog.matches_any(host.summary, compiled) else (
-            Rejection.TOO_FEW
-        )
-    if request.numa_nodes:
-        if not any(catalog.support(host.summary, compiled, cells) for cells in numa_choices(host, request)):
-            return Rejection.NUMA
+        if catalog.matches_any(host.summary, compiled):
+            return Rejection.TOO_FEW
+        return Rejection.NO_POOL
+    if request.numa_nodes and not any(
+        catalog.support(host.summary, compiled, cells) for cells in numa_choices(host, request)
+    ):
+        return Rejection.NUMA
     return None
 
 
@@ -89,7 +88,7 @@ def host_rejection(
 
 
 def summarize(rejections: Iterable[Rejection], *, hosts: int) -> str:
-    """"3 hosts: 2 no remote-managed pool, 1 NUMA policy: ..." for a failed boot's fault."""
+    """ "3 hosts: 2 no remote-managed pool, 1 NUMA policy: ..." for a failed boot's fault."""
     counts = Counter(rejections)
     if hosts == 0:
         return "0 hosts: no compute node has reported to any cell"

@@ -27,7 +27,7 @@ from offpath.db.columns import utcnow
 from offpath.db.engine import reading
 from offpath.db.host_devices import numa_cells_of
 from offpath.errors import OffpathError
-from offpath.pci.claims import DeviceStatus
+from offpath.pci.claims import IN_USE
 from offpath.pci.device import DevType, PciDevice
 from offpath.pci.numa import NumaCell
 from offpath.pci.pools import PciPools
@@ -125,18 +125,24 @@ class HostStateCache:
         ]
         for chunk_start in range(0, len(changed), 500):
             chunk = changed[chunk_start : chunk_start + 500]
-            free = _free_devices(session, [node.id for node in chunk])
+            tracked = _tracked_devices(session, [node.id for node in chunk])
             for node in chunk:
-                self._store(cell, node, free.get(node.id, []))
+                self._store(cell, node, *tracked.get(node.id, ([], [])))
         mark.nodes_read_at = started
         now = time.monotonic()
         if now - mark.services_read_at >= self.service_refresh:
             self._read_services(session)
             mark.services_read_at = now
 
-    def _store(self, cell: Cell, node: ComputeNodeRow, free: list[SelectedDevice]) -> None:
+    def _store(
+        self,
+        cell: Cell,
+        node: ComputeNodeRow,
+        devices: list[SelectedDevice],
+        taken: list[SelectedDevice],
+    ) -> None:
         cells = numa_cells_of(node)
-        pools = PciPools.build(free, host=node.host, host_cells=cells)
+        pools = PciPools.build(devices, taken=taken, host=node.host, host_cells=cells)
         known = self.hosts.get(node.host)
         if known is not None:
             self.catalog.refresh(known.summary, pools)
@@ -173,8 +179,10 @@ class HostStateCache:
             self.services[host] = ServiceState(version, up, disabled)
 
 
-def _free_devices(session: Session, node_ids: list[int]) -> dict[int, list[SelectedDevice]]:
-    """The available devices of some nodes, built from columns (no JSON parsing: this is hot)."""
+def _tracked_devices(
+    session: Session, node_ids: list[int]
+) -> dict[int, tuple[list[SelectedDevice], list[SelectedDevice]]]:
+    """Some nodes' devices and those of them in use, from columns (no JSON parsing: this is hot)."""
     rows = session.execute(
         select(
             PciDeviceRow.compute_node_id,
@@ -187,15 +195,16 @@ def _free_devices(session: Session, node_ids: list[int]) -> dict[int, list[Selec
             PciDeviceRow.numa_node,
             PciDeviceRow.spec_index,
             PciDeviceRow.tags,
+            PciDeviceRow.status,
         )
-        .where(
-            PciDeviceRow.compute_node_id.in_(node_ids),
-            PciDeviceRow.status == DeviceStatus.AVAILABLE.value,
-        )
+        .where(PciDeviceRow.compute_node_id.in_(node_ids))
         .order_by(PciDeviceRow.compute_node_id, PciDeviceRow.address)
     )
-    found: dict[int, list[SelectedDevice]] = defaultdict(list)
-    for node_id, address, vendor, product, dev_type, parent, ifname, numa, index, tags in rows:
+    found: dict[int, tuple[list[SelectedDevice], list[SelectedDevice]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for row in rows:
+        node_id, address, vendor, product, dev_type, parent, ifname, numa, index, tags, status = row
         device = PciDevice(
             address=address,
             vendor_id=vendor,
@@ -205,5 +214,12 @@ def _free_devices(session: Session, node_ids: list[int]) -> dict[int, list[Selec
             parent_ifname=ifname,
             numa_node=numa,
         )
-        found[node_id].append(SelectedDevice(device, index, tags))
+        selected = SelectedDevice(device, index, tags)
+        devices, taken = found[node_id]
+        devices.append(selected)
+        if status in _IN_USE:
+            taken.append(selected)
     return found
+
+
+_IN_USE = frozenset(status.value for status in IN_USE)

@@ -1,4 +1,4 @@
-"""What the scheduler is asked to place: PCI requests, the capability and version they need, NUMA."""
+"""What the scheduler is asked to place: PCI requests, capability and version needed, NUMA."""
 
 from __future__ import annotations
 

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 
 from offpath.db.device_claims import Claim, claim_devices
 from offpath.db.engine import writing
-from offpath.errors import HostChangedConcurrently, NoValidHost, PciDeviceRequestFailed
+from offpath.errors import (
+    HostChangedConcurrently,
+    NoValidHost,
+    PciDeviceRequestFailed,
+    TransactionConflict,
+)
 from offpath.pci.weigher import pci_weight
 from offpath.scheduler.filters import Rejection, host_rejection, numa_choices, summarize
 from offpath.scheduler.host_state import HostState, HostStateCache
@@ -27,6 +32,9 @@ from offpath.scheduler.request import PlacementRequest
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# A claim that raises one of these lost its host to another request.
+_LOST_RACE = (HostChangedConcurrently, PciDeviceRequestFailed, TransactionConflict)
 
 # Nova's [scheduler] max_attempts default: the chosen host and two alternates.
 MAX_ATTEMPTS = 3
@@ -139,7 +147,11 @@ class Scheduler:
             for host in chosen:
                 try:
                     return self._claim(host, request, instance_uuid, on_claimed)
-                except (HostChangedConcurrently, PciDeviceRequestFailed) as exc:
+                except (
+                    HostChangedConcurrently,
+                    PciDeviceRequestFailed,
+                    TransactionConflict,
+                ) as exc:
                     lost += 1
                     LOG.info("claim on %s lost (%s); trying the next host", host.host, exc)
                     self.cache.refresh(force_hosts=(host.host,))
@@ -170,4 +182,3 @@ class Scheduler:
                 last = exc
         assert last is not None
         raise last
-
