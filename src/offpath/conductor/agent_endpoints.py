@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from offpath.compute.rpcapi import TOPIC as COMPUTE_TOPIC
 from offpath.conductor.rpcapi import ConductorAPI
 from offpath.db.engine import writing
-from offpath.db.inventory import apply_report
+from offpath.db.inventory import report_inventory
 from offpath.db.services import heartbeat, register_service
 from offpath.errors import OffpathError, PrimitiveInvalid
 from offpath.pci.host_report import HostReport
@@ -66,8 +66,7 @@ class AgentEndpoints:
         """Replace the host's inventory with the report; the host's new generation."""
         with _expected(ctx, "report_inventory"):
             parsed = HostReport.from_primitive(report)
-            with writing(self._engine) as session:
-                outcome = apply_report(session, parsed)
+            outcome = report_inventory(self._engine, parsed)
             LOG.info(
                 "inventory of %s: %d devices, +%d ~%d -%d, generation %d [%s]",
                 parsed.host,
