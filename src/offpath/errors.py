@@ -33,7 +33,8 @@
     │   ├── RpcTransportInvalid       rpc.transport_url.invalid
     │   ├── ForbiddenWithRemoteManagedPorts compute.remote_managed.upgrade_unfinished
     │   ├── FlavorExtraSpecInvalid    flavor.extra_spec.invalid
-    │   └── PciRequestAliasNotDefined pci.alias.not_defined
+    │   ├── PciRequestAliasNotDefined pci.alias.not_defined
+    │   └── OptionsConflict           cli.options.conflict (two options that exclude each other)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -60,7 +61,10 @@
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
         ├── DatabaseSchemaOutdated    db.schema.outdated (run `offpath db sync`)
-        └── NoComputeServices         compute.none_registered
+        ├── NoComputeServices         compute.none_registered
+        ├── RpcUnavailable            rpc.unavailable (the message queue cannot be reached)
+        ├── RpcTimeout                rpc.timeout     (no service answered a call in time)
+        └── RpcRemoteError            rpc.remote      (the called service failed)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -809,6 +813,69 @@ class RpcTransportInvalid(InvalidInput):
             hint="use rabbit://user:pass@host:5672/ for RabbitMQ, or fake:// in one process",
         )
         self.url = url
+
+
+class OptionsConflict(InvalidInput):
+    """Two command-line options that exclude each other were both given."""
+
+    code = "cli.options.conflict"
+
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(
+            f"{first} and {second} cannot be used together", hint=f"give {first} or {second}"
+        )
+        self.options = (first, second)
+
+
+class RpcUnavailable(Unavailable):
+    """The message queue of a transport_url cannot be reached, or refused offpath."""
+
+    code = "rpc.unavailable"
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"message queue {url} cannot be reached: {problem}",
+            hint="check that RabbitMQ runs at [DEFAULT] transport_url and that its user, "
+            "password and virtual host are right",
+        )
+        self.url = url
+        self.problem = problem
+
+
+class RpcTimeout(Unavailable):
+    """No service answered an RPC call within its timeout."""
+
+    code = "rpc.timeout"
+
+    def __init__(self, topic: str, method: str, *, timeout: float, server: str | None) -> None:
+        where = f"{topic} on {server}" if server else topic
+        super().__init__(
+            f"no answer from {where} to {method} within {timeout:g} s",
+            hint=f"check that the {topic} service runs and uses the same transport_url "
+            "(`offpath service list` shows which services are up)",
+        )
+        self.topic = topic
+        self.method = method
+        self.server = server
+
+
+class RpcRemoteError(Unavailable):
+    """The service an RPC call reached failed to carry it out."""
+
+    code = "rpc.remote"
+
+    def __init__(
+        self, topic: str, method: str, *, error_type: str, detail: str, remote_code: str | None
+    ) -> None:
+        code = f" [{remote_code}]" if remote_code else ""
+        super().__init__(
+            f"{topic} failed {method}: {error_type}{code}: {detail}",
+            hint=f"the {topic} service's log says more",
+        )
+        self.topic = topic
+        self.method = method
+        self.error_type = error_type
+        self.remote_code = remote_code
 
 
 class HostChangedConcurrently(Conflict):

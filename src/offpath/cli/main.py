@@ -30,7 +30,7 @@ from typing import Annotated
 
 import typer
 
-from offpath.cli import devspec, inventory, sim, vpd
+from offpath.cli import agent, conductor, devspec, inventory, service, sim, vpd
 from offpath.cli.elision import elide
 from offpath.errors import KINDS, InvalidInput, OffpathError
 
@@ -64,6 +64,9 @@ app.add_typer(devspec.app, name="devspec")
 app.add_typer(vpd.app, name="vpd")
 app.add_typer(sim.app, name="sim")
 app.command("inventory")(inventory.inventory)
+app.command("agent")(agent.agent)
+app.command("conductor")(conductor.conductor)
+app.add_typer(service.app, name="service")
 
 
 def _print_version(value: bool) -> None:

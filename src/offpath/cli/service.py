@@ -1,0 +1,74 @@
+"""`offpath service list`: every service of every cell, its version and whether it is up."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offpath.db.cells import CellDatabases
+from offpath.db.engine import open_engine, reading
+from offpath.db.services import ServiceRecord, list_services
+from offpath.errors import OffpathError
+from offpath.service_config import DEFAULT_STATE_DIR, load_service_config
+
+app = typer.Typer(help="Services (agents, conductors) as their cells record them.")
+
+
+@app.command("list")
+def list_command(
+    *,
+    config_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--config-file",
+            help="nova.conf-style file: \\[api_database] connection, \\[DEFAULT] "
+            "service_down_time; repeat for several (later wins).",
+            readable=False,
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path,
+        typer.Option("--state-dir", help="Where the SQLite databases live when none is set."),
+    ] = DEFAULT_STATE_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
+) -> None:
+    """Binary, host, cell, version, up or down, and last heartbeat of every service."""
+    config = load_service_config(config_file or [], state_dir=state_dir)
+    cells = CellDatabases(open_engine(config.api_database_url))
+    try:
+        services = _every_service(cells)
+    finally:
+        cells.dispose()
+    down_time = config.service_down_time
+    if as_json:
+        rows = [s.to_json(service_down_time=down_time) for s in services]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("Binary", "Host", "Cell", "Version", "State", "Status", "Last heartbeat")
+    for service in services:
+        row = service.to_json(service_down_time=down_time)
+        table.add_row(*(str(row[key] or "-") for key in _COLUMNS))
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+_COLUMNS = ("binary", "host", "cell", "version", "state", "status", "last_seen_up")
+
+
+def _every_service(cells: CellDatabases) -> list[ServiceRecord]:
+    found: list[ServiceRecord] = []
+    for cell in cells.cells():
+        if cell.is_cell0:
+            continue
+        # One cell down must not hide the others (Nova lists the rest and warns).
+        try:
+            with reading(cells.engine(cell)) as session:
+                found.extend(list_services(session, cell=cell.name))
+        except OffpathError as exc:
+            typer.echo(f"warning: cell {cell.name} skipped: {exc.message}", err=True)
+    return found
