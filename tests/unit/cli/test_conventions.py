@@ -118,7 +118,7 @@ SYSFS_COMMANDS = [
 
 
 def test_the_commands_taking_a_sysfs_root_are_known() -> None:
-    assert sorted(SYSFS_COMMANDS) == [("devspec", "check"), ("inventory",)]
+    assert sorted(SYSFS_COMMANDS) == [("agent",), ("devspec", "check"), ("inventory",)]
 
 
 def required_options(path: tuple[str, ...]) -> list[str]:
