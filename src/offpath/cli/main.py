@@ -30,7 +30,7 @@ from typing import Annotated
 
 import typer
 
-from offpath.cli import agent, conductor, devspec, inventory, service, sim, vpd
+from offpath.cli import agent, conductor, db, devspec, inventory, schedule, service, sim, vpd
 from offpath.cli.elision import elide
 from offpath.errors import KINDS, InvalidInput, OffpathError
 
@@ -67,6 +67,9 @@ app.command("inventory")(inventory.inventory)
 app.command("agent")(agent.agent)
 app.command("conductor")(conductor.conductor)
 app.add_typer(service.app, name="service")
+app.add_typer(db.db_app, name="db")
+app.add_typer(db.cell_app, name="cell")
+app.add_typer(schedule.app, name="schedule")
 
 
 def _print_version(value: bool) -> None:
