@@ -7,9 +7,7 @@ nova.conf loads unchanged and means the same; other sections are ignored.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,8 @@ from typing import Any
 
 from oslo_config import cfg
 
-from offpath.errors import ConfigFileError, ConfigValueError
+from offpath.errors import ConfigFileError, ConfigValueError, InputFileError
+from offpath.pci import regular_file
 
 PCI_GROUP = "pci"
 
@@ -64,54 +63,40 @@ class PciConfig:
         needle = raw.strip()
         for path in self.files:
             try:
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
+                text = regular_file.read_text(path, limit=CONFIG_FILE_LIMIT, encoding="utf-8")
+            except (OSError, InputFileError):
                 continue
+            lines = text.splitlines()
             for number, line in enumerate(lines, start=1):
                 if needle and needle in line:
                     return f"{path}:{number}"
         return ", ".join(str(p) for p in self.files)
 
 
-# File types named in "is a FIFO, not a regular file".
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "FIFO"),
-    (stat.S_ISSOCK, "socket"),
-    (stat.S_ISCHR, "character device"),
-    (stat.S_ISBLK, "block device"),
-)
+# Far above any real nova.conf (Nova's full sample is a few hundred KiB), low
+# enough that a sparse or runaway file cannot take the memory.
+CONFIG_FILE_LIMIT = 64 * regular_file.MIB
 
 
 def _check_readable(path: Path) -> None:
+    """ConfigFileError unless `path` is a regular UTF-8 file oslo.config can read without a hang."""
     try:
-        mode = path.stat().st_mode
+        regular_file.read_text(path, limit=CONFIG_FILE_LIMIT, encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(path, "no such file") from None
+    except PermissionError as exc:
+        raise ConfigFileError(path, "permission denied", hint="make the file readable") from exc
     except OSError as exc:
-        # A symlink loop or an over-long name is not "no such file".
-        raise ConfigFileError(path, (exc.strerror or str(exc)).lower()) from exc
-    if stat.S_ISDIR(mode):
-        raise ConfigFileError(path, "is a directory, not a config file")
-    if not stat.S_ISREG(mode):
-        # oslo.config would block on a FIFO without writer, or read /dev/zero forever.
-        kind = next((name for test, name in _FILE_KINDS if test(mode)), "special file")
-        raise ConfigFileError(path, f"is a {kind}, not a regular file")
-    if not os.access(path, os.R_OK):
-        raise ConfigFileError(path, "permission denied", hint="make the file readable")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigFileError(path, f"cannot read it: {exc.strerror or exc}") from exc
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # oslo.config reads UTF-8 and lets the decoding error escape as is.
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigFileError(
-            f"{path}:{line}",
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            hint="nova.conf is UTF-8 text; check that this is the right file, or re-encode it",
-        ) from exc
+        # A symlink loop, an over-long name, a failing disk: not "no such file".
+        why = (exc.strerror or str(exc)).lower()
+        raise ConfigFileError(path, f"cannot read it: {why}") from exc
+    except InputFileError as exc:
+        # oslo.config would block on a FIFO, read /dev/zero forever, and let a
+        # decoding error escape as is.
+        hint = ""
+        if exc.problem.startswith("not UTF-8"):
+            hint = "nova.conf is UTF-8 text; check that this is the right file, or re-encode it"
+        raise ConfigFileError(exc.path, exc.problem, hint=hint) from exc
 
 
 def load_pci_config(files: Sequence[Path]) -> PciConfig:

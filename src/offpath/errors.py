@@ -13,7 +13,7 @@
     │   ├── PciDeviceInvalidPFRemoteManaged  pci.devspec.remote_managed_pf
     │   ├── PciInvalidAlias           pci.alias.invalid
     │   ├── VpdError                  pci.vpd.malformed
-    │   ├── InputFileError            input.file      (a file named on the command line)
+    │   ├── InputFileError            input.file      (a file offpath cannot or will not read)
     │   ├── NodeDevXmlError           libvirt.nodedev.xml (node device XML offpath cannot read)
     │   ├── VpdFieldUnencodable       sim.vpd.unencodable (a VPD field the simulator cannot write)
     │   ├── SimProfileNotFound        sim.profile.not_found
@@ -112,12 +112,14 @@ class ConfigValueError(InvalidInput):
 
 
 class InputFileError(InvalidInput):
-    """A file named on the command line cannot be read."""
+    """A file cannot be read, or is no regular file, or is too large, or is not text."""
 
     code = "input.file"
 
     def __init__(self, path: Path | str, problem: str) -> None:
         super().__init__(f"{path}: {problem}", hint="give the path of a readable regular file")
+        self.path = str(path)
+        self.problem = problem
         self.path = str(path)
 
 

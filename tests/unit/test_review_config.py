@@ -96,7 +96,7 @@ def test_a_dangling_symlink_is_a_missing_file(tmp_path: Path) -> None:
 @pytest.mark.skipif(not os.access(PROC_MEM, os.R_OK), reason="/proc/self/mem is not readable")
 def test_a_read_error_is_a_config_file_error() -> None:
     # A regular file whose read fails (EIO at offset 0): what a failing disk looks like.
-    with pytest.raises(ConfigFileError, match="cannot read it: Input/output error"):
+    with pytest.raises(ConfigFileError, match="cannot read it: input/output error"):
         load_pci_config([PROC_MEM])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,46 @@ def test_a_huge_vpd_file_is_read_only_as_far_as_vpd_reaches(root: Path) -> None:
     vpd.write_bytes(image + b"\xff" * (4 * 1024 * 1024))
     devices = {d.address: d for d in discover_sysfs(root)}
     assert devices[PF].card_serial_number is not None
+
+
+def replace(path: Path, make: Callable[[Path], None]) -> None:
+    target = path.resolve()
+    target.unlink()
+    make(target)
+
+
+def sparse_gib(path: Path) -> None:
+    with path.open("wb") as handle:
+        handle.truncate(1024**3)
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        pytest.param(os.mkfifo, "is a FIFO, not a regular file", id="fifo"),
+        pytest.param(
+            lambda p: p.symlink_to("/dev/zero"),
+            "is a character device, not a regular file",
+            id="dev-zero",
+        ),
+        pytest.param(sparse_gib, "is larger than 4 KiB, more than offpath reads", id="sparse"),
+        pytest.param(Path.mkdir, "is a directory, not a regular file", id="directory"),
+    ],
+)
+def test_a_hostile_attribute_is_a_note_and_a_hostile_id_excludes_the_device(
+    root: Path, make: Callable[[Path], None], problem: str
+) -> None:
+    replace(root / "bus/pci/devices" / PF / "numa_node", make)
+    replace(root / "bus/pci/devices" / "0000:03:00.3" / "vendor", make)
+    devices = {d.address: d for d in discover_sysfs(root)}
+    assert f"cannot read numa_node: {problem}" in devices[PF].notes
+    assert devices["0000:03:00.3"].exclusion == f"cannot read its vendor/device ids: {problem}"
+    assert devices["0000:03:00.2"].exclusion is None
+
+
+def test_a_sparse_vpd_is_read_only_as_far_as_vpd_reaches(root: Path) -> None:
+    replace(root / "bus/pci/devices" / PF / "vpd", sparse_gib)
+    devices = {d.address: d for d in discover_sysfs(root)}
+    # 32 KiB of zeros: a blank EEPROM, not a gigabyte in memory.
+    assert devices[PF].card_serial_number is None
+    assert any("its VPD is unusable" in note for note in devices[PF].notes)
