@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import string
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,21 @@ class PciConfig:
 
     def locate(self, raw: str) -> str:
         """`file:line` of the config line holding `raw`, for error messages."""
-        needle = raw.strip()
-        for path in self.files:
-            try:
-                text = regular_file.read_text(path, limit=CONFIG_FILE_LIMIT, encoding="utf-8")
-            except (OSError, InputFileError):
-                continue
-            lines = text.splitlines()
-            for number, line in enumerate(lines, start=1):
-                if needle and needle in line:
-                    return f"{path}:{number}"
-        return ", ".join(str(p) for p in self.files)
+        return locate(self.files, raw)
+
+
+def locate(files: Sequence[Path], raw: str) -> str:
+    """`file:line` of the first line of `files` holding `raw`; all files if none does."""
+    needle = raw.strip()
+    for path in files:
+        try:
+            text = regular_file.read_text(path, limit=CONFIG_FILE_LIMIT, encoding="utf-8")
+        except (OSError, InputFileError):
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if needle and needle in line:
+                return f"{path}:{number}"
+    return ", ".join(str(p) for p in files)
 
 
 # Far above any real nova.conf (Nova's full sample is a few hundred KiB), low
@@ -168,7 +173,7 @@ def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
         raise ConfigFileError(", ".join(map(str, files)), str(exc)) from exc
     where = ", ".join(map(str, files))
     try:
-        report_in_placement = bool(_option(conf, "report_in_placement", where))
+        report_in_placement = bool(_option(conf, "report_in_placement", files))
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
             path=where,
@@ -180,27 +185,81 @@ def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
         ) from exc
     return PciConfig(
         files=tuple(files),
-        device_spec=tuple(_option(conf, "device_spec", where)),
-        alias=tuple(_option(conf, "alias", where)),
+        device_spec=tuple(_option(conf, "device_spec", files)),
+        alias=tuple(_option(conf, "alias", files)),
         report_in_placement=report_in_placement,
         notes=_deprecation_notes(files),
     )
 
 
-def _option(conf: cfg.ConfigOpts, key: str, where: str) -> Any:
+def _option(conf: cfg.ConfigOpts, key: str, files: Sequence[Path]) -> Any:
     """The value of `[pci] key`; oslo.config's `$name` substitution errors become ours."""
-    hint = (
-        "oslo.config reads $name as the value of option name; offpath knows only "
-        "the [pci] options, so write $$ for a literal $"
-    )
     try:
         return conf.pci[key]
-    except (cfg.NoSuchOptError, cfg.TemplateSubstitutionError) as exc:
-        raise ConfigFileError(where, f"[pci] {key}: {exc}", hint=hint) from exc
+    except cfg.NoSuchGroupError as exc:
+        raise _substitution_error(files, key, exc, names=lambda ref: ref.split(".")[0]) from exc
+    except cfg.NoSuchOptError as exc:
+        raise _substitution_error(files, key, exc, names=lambda ref: ref) from exc
+    except cfg.TemplateSubstitutionError as exc:
+        raise _substitution_error(files, key, exc) from exc
     except RecursionError as exc:
-        # "$device_spec" inside device_spec: oslo.config substitutes forever.
-        problem = f"[pci] {key}: a $name substitution refers back to itself"
-        raise ConfigFileError(where, problem, hint=hint) from exc
+        # "${pci.device_spec}" inside device_spec: oslo.config substitutes forever.
+        raise _substitution_error(files, key, "it refers back to itself") from exc
+
+
+class _OsloTemplate(string.Template):
+    """What oslo.config takes for a substitution: `$name`, `${name}`, `$group.name`; `$$` is `$`."""
+
+    idpattern = r"[_a-z][._a-z0-9]*"
+
+
+_SUBSTITUTION_HINT = (
+    "oslo.config reads $name as the value of option name, as Nova does; offpath knows only "
+    "the [pci] options, so write $$ for a literal $"
+)
+
+
+def _substitution_error(
+    files: Sequence[Path],
+    key: str,
+    failure: Exception | str,
+    *,
+    names: Callable[[str], str] | None = None,
+) -> ConfigValueError | ConfigFileError:
+    """Name the file, line, key and value whose `$` substitution failed, and why."""
+    # oslo.config says what it could not find (a group, an option), not where:
+    # the failing value is the first one whose reference names it.
+    missing = getattr(failure, "group_name", None) or getattr(failure, "opt_name", None)
+    for path, section, name, value in _raw_values(files, key):
+        for match in _OsloTemplate.pattern.finditer(value):
+            reference = match.group("named") or match.group("braced")
+            if reference is None or (names is not None and names(reference) != missing):
+                continue
+            return ConfigValueError(
+                path=locate([path], value),
+                section=section,
+                key=name,
+                value=value,
+                problem=f"{match.group()} is an oslo.config substitution offpath cannot "
+                f"resolve: {failure}",
+                hint=_SUBSTITUTION_HINT,
+            )
+    return ConfigFileError(
+        ", ".join(map(str, files)), f"[pci] {key}: {failure}", hint=_SUBSTITUTION_HINT
+    )
+
+
+def _raw_values(files: Sequence[Path], key: str) -> Iterator[tuple[Path, str, str, str]]:
+    """(file, section, name, raw value) of `[pci] key` and its old names, in file order."""
+    (opt,) = [opt for opt in pci_options() if opt.name == key]
+    names = [(PCI_GROUP, key)]
+    names += [(old.group or "DEFAULT", str(old.name)) for old in opt.deprecated_opts]
+    for path in files:
+        sections: dict[str, dict[str, Any]] = {}
+        cfg.ConfigParser(str(path), sections).parse()
+        for section, name in names:
+            for value in sections.get(section, {}).get(name, []):
+                yield path, section, name, value
 
 
 def _raw_value(exc: Exception) -> str:
