@@ -90,3 +90,25 @@ def test_a_sparse_vpd_is_read_only_as_far_as_vpd_reaches(root: Path) -> None:
     # 32 KiB of zeros: a blank EEPROM, not a gigabyte in memory.
     assert devices[PF].card_serial_number is None
     assert any("its VPD is unusable" in note for note in devices[PF].notes)
+
+
+def undecodable(path: Path, name: bytes) -> Path:
+    """`path/name` for bytes that are no UTF-8 (Python keeps them as lone surrogates)."""
+    return Path(os.fsdecode(os.fsencode(path) + b"/" + name))
+
+
+def test_names_that_are_no_utf8_come_out_escaped_never_as_surrogates(root: Path) -> None:
+    pf_dir = (root / "bus/pci/devices" / PF).resolve()
+    (netdev,) = (pf_dir / "net").iterdir()
+    netdev.rename(undecodable(pf_dir / "net", b"ens\xff"))
+    (pf_dir / "driver").unlink()
+    (pf_dir / "driver").symlink_to(undecodable(Path("../../../../bus/pci/drivers"), b"mlx\xe9"))
+    undecodable(root / "bus/pci/devices", b"0000:03:00.\xff").mkdir()
+    devices = {d.address: d for d in discover_sysfs(root)}
+    assert (devices[PF].netdev, devices[PF].driver) == ("ens\\xff", "mlx\\xe9")
+    assert devices["0000:03:00.\\xff"].exclusion == (
+        "its sysfs directory name is not ASCII, so it is no PCI address"
+    )
+    for device in devices.values():
+        for text in (device.address, device.netdev, device.driver, device.parent_ifname):
+            assert text is None or text.isascii()

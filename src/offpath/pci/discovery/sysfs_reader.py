@@ -53,7 +53,18 @@ def _read_text(path: str) -> str:
 
 def _link_name(path: str) -> str:
     """The last component of a symlink's target (`../../0000:03:00.2` -> the address)."""
-    return os.path.basename(os.readlink(path).rstrip("/"))
+    return _shown(os.path.basename(os.readlink(path).rstrip("/")))
+
+
+def _shown(name: str) -> str:
+    """A name from the tree as it can be printed: bytes outside ASCII as `\\xNN` escapes.
+
+    The kernel's names are ASCII; a copied tree's may hold any bytes, which
+    Python keeps as lone surrogates that no strict UTF-8 output can write.
+    """
+    if name.isascii():
+        return name
+    return os.fsencode(name).decode("ascii", "backslashreplace")
 
 
 def _why(exc: Exception) -> str:
@@ -134,11 +145,15 @@ def _vdpa_parents(root: str) -> dict[str, str]:
             parent = os.path.basename(os.path.dirname(os.readlink(f"{vdpa_dir}/{name}")))
         except OSError:
             continue
-        found[parent] = name
+        found[_shown(parent)] = _shown(name)
     return found
 
 
 def _device(scan: _Scan, address: str) -> PciDevice:
+    if not address.isascii():
+        return _excluded(
+            _shown(address), "its sysfs directory name is not ASCII, so it is no PCI address"
+        )
     path = f"{scan.devices_dir}/{address}"
     try:
         entries = frozenset(os.listdir(path))
@@ -377,13 +392,13 @@ def _netdev(path: str, entries: frozenset[str], *, read_eswitch: bool) -> _Netde
     if not names:
         return _Netdev()
     name = names[0] if len(names) == 1 else _uplink(net_dir, names)
-    found = _Netdev(name=name)
+    found = _Netdev(name=_shown(name))
     try:
         found.mac = _read_text(f"{net_dir}/{name}/address") or None
         if found.mac is None:
-            found.mac_problem = f"net/{name}/address is empty"
+            found.mac_problem = f"net/{found.name}/address is empty"
     except _UNREADABLE as exc:
-        found.mac_problem = f"cannot read net/{name}/address: {_why(exc)}"
+        found.mac_problem = f"cannot read net/{found.name}/address: {_why(exc)}"
     if read_eswitch:
         # mlx5's compat view of devlink's eswitch mode; absent elsewhere.
         with contextlib.suppress(*_UNREADABLE):
