@@ -1,6 +1,6 @@
 """Configuration: the `[pci]` section of an existing nova.conf, read with oslo.config.
 
-Options and their deprecated names are Nova's (spec §1.1, §4.4): an existing
+Options and their deprecated names are Nova's: an existing
 nova.conf loads unchanged and means the same; other sections are ignored.
 """
 

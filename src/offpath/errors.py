@@ -37,7 +37,7 @@
     │   ├── PciDevicePFInvalidStatus  pci.claim.pf_invalid_status
     │   ├── PciDeviceInvalidOwner     pci.claim.invalid_owner
     │   ├── PortUpdateFailed          port.update_failed
-    │   ├── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
+    │   ├── RemoteManagedDeviceIncomplete port.profile.device_incomplete (checked before any change)
     │   ├── PciDeviceRequestFailed    pci.request.failed (no pool can serve the requests)
     │   ├── PciDevicePoolEmpty        pci.pool.empty     (removing a device no pool holds)
     │   └── PciDeviceAlreadyTracked   pci.pool.duplicate (a second device at one address)
@@ -187,7 +187,7 @@ class PciDeviceRemoteManagedNotPresent(InvalidInput):
 
 
 class PciDeviceInvalidPFRemoteManaged(InvalidInput):
-    """A remote-managed spec would select a PF (decision D2: say which and why)."""
+    """A remote-managed spec would select a PF (Nova's error, naming the PF and the fix)."""
 
     code = "pci.devspec.remote_managed_pf"
 
@@ -489,7 +489,7 @@ class PortUpdateFailed(Conflict):
 
 
 class RemoteManagedDeviceIncomplete(Conflict):
-    """A device lacks a field the remote-managed backend needs (decision D4)."""
+    """A device lacks a field the remote-managed backend needs; checked before anything changes."""
 
     code = "port.profile.device_incomplete"
 

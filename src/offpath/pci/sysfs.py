@@ -107,5 +107,5 @@ def vf_product_id(sysfs_root: Path, pf: PciAddress) -> str:
 
 
 def pci_ids(sysfs_root: Path, address: PciAddress) -> tuple[str, str]:
-    """(vendor, product) of a device from its `vendor` and `device` files (decision D1)."""
+    """(vendor, product) from the `vendor` and `device` files (Nova reads a `product` none has)."""
     return _read_id(sysfs_root, address, "vendor"), _read_id(sysfs_root, address, "device")

@@ -1,4 +1,4 @@
-"""Discovery from a sysfs tree: one PciDevice per PCI function (spec §6.2-6.3, D8).
+"""Discovery from a sysfs tree: one PciDevice per PCI function, as Nova builds from libvirt.
 
 Reads `<root>/bus/pci/devices/ADDR/` as Linux lays it out: `vendor`,
 `device`, `class`, `numa_node`, `driver` and `iommu_group` links, the SR-IOV
@@ -169,7 +169,7 @@ def _device(scan: _Scan, address: str) -> PciDevice:
             scan, address, path, entries, vendor_id=vendor_id, product_id=product_id
         )
     except (OSError, ValueError, OffpathError) as exc:
-        # Decision D8: whatever breaks while reading one device excludes that
+        # Whatever breaks while reading one device excludes that
         # device only, never the whole inventory.
         return _excluded(address, f"cannot be read: {_why(exc)}", vendor_id, product_id)
 
@@ -298,7 +298,7 @@ def _vf_place(
     vf_num = pf.vf_numbers.get(address)
     exclusion = None
     if vf_num is None:
-        # Decision D8: Nova lets this one failure break the whole report.
+        # Nova lets this one failure break the whole report; here it excludes this VF.
         exclusion = f"its VF number is unknown: no virtfnN link of its PF {parent} points to it"
         if pf.problem:
             exclusion += f" ({pf.problem})"
