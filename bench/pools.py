@@ -148,7 +148,7 @@ def layout_pools(layout: Layout, device_specs: DeviceSpecList) -> PciPools:
 
 
 def available_rows(layout: Layout) -> list[dict[str, Any]]:
-    """What Nova's compute node reports as available, by Nova's own claim rules (§3.6).
+    """What Nova's compute node reports as available, by Nova's own claim rules.
 
     Worked out here, not by offpath's pools, so both sides start from the
     same facts only.

@@ -1,23 +1,23 @@
 """Configuration: the `[pci]` section of an existing nova.conf, read with oslo.config.
 
-Options and their deprecated names are Nova's (spec §1.1, §4.4): an existing
+Options and their deprecated names are Nova's: an existing
 nova.conf loads unchanged and means the same; other sections are ignored.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import stat
-from collections.abc import Sequence
+import string
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from oslo_config import cfg
 
-from offpath.errors import ConfigFileError, ConfigValueError
+from offpath.errors import ConfigFileError, ConfigValueError, InputFileError
+from offpath.pci import regular_file
 
 PCI_GROUP = "pci"
 
@@ -61,58 +61,47 @@ class PciConfig:
 
     def locate(self, raw: str) -> str:
         """`file:line` of the config line holding `raw`, for error messages."""
-        needle = raw.strip()
-        for path in self.files:
-            try:
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                continue
-            for number, line in enumerate(lines, start=1):
-                if needle and needle in line:
-                    return f"{path}:{number}"
-        return ", ".join(str(p) for p in self.files)
+        return locate(self.files, raw)
 
 
-# File types named in "is a FIFO, not a regular file".
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "FIFO"),
-    (stat.S_ISSOCK, "socket"),
-    (stat.S_ISCHR, "character device"),
-    (stat.S_ISBLK, "block device"),
-)
+def locate(files: Sequence[Path], raw: str) -> str:
+    """`file:line` of the first line of `files` holding `raw`; all files if none does."""
+    needle = raw.strip()
+    for path in files:
+        try:
+            text = regular_file.read_text(path, limit=CONFIG_FILE_LIMIT, encoding="utf-8")
+        except (OSError, InputFileError):
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if needle and needle in line:
+                return f"{path}:{number}"
+    return ", ".join(str(p) for p in files)
+
+
+# Far above any real nova.conf (Nova's full sample is a few hundred KiB), low
+# enough that a sparse or runaway file cannot take the memory.
+CONFIG_FILE_LIMIT = 64 * regular_file.MIB
 
 
 def check_config_file(path: Path) -> None:
-    """Refuse a config file oslo.config would choke on: missing, special, unreadable, not UTF-8."""
+    """ConfigFileError unless `path` is a regular UTF-8 file oslo.config can read without a hang."""
     try:
-        mode = path.stat().st_mode
+        regular_file.read_text(path, limit=CONFIG_FILE_LIMIT, encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(path, "no such file") from None
+    except PermissionError as exc:
+        raise ConfigFileError(path, "permission denied", hint="make the file readable") from exc
     except OSError as exc:
-        # A symlink loop or an over-long name is not "no such file".
-        raise ConfigFileError(path, (exc.strerror or str(exc)).lower()) from exc
-    if stat.S_ISDIR(mode):
-        raise ConfigFileError(path, "is a directory, not a config file")
-    if not stat.S_ISREG(mode):
-        # oslo.config would block on a FIFO without writer, or read /dev/zero forever.
-        kind = next((name for test, name in _FILE_KINDS if test(mode)), "special file")
-        raise ConfigFileError(path, f"is a {kind}, not a regular file")
-    if not os.access(path, os.R_OK):
-        raise ConfigFileError(path, "permission denied", hint="make the file readable")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigFileError(path, f"cannot read it: {exc.strerror or exc}") from exc
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # oslo.config reads UTF-8 and lets the decoding error escape as is.
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigFileError(
-            f"{path}:{line}",
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
-            hint="nova.conf is UTF-8 text; check that this is the right file, or re-encode it",
-        ) from exc
+        # A symlink loop, an over-long name, a failing disk: not "no such file".
+        why = (exc.strerror or str(exc)).lower()
+        raise ConfigFileError(path, f"cannot read it: {why}") from exc
+    except InputFileError as exc:
+        # oslo.config would block on a FIFO, read /dev/zero forever, and let a
+        # decoding error escape as is.
+        hint = ""
+        if exc.problem.startswith("not UTF-8"):
+            hint = "nova.conf is UTF-8 text; check that this is the right file, or re-encode it"
+        raise ConfigFileError(exc.path, exc.problem, hint=hint) from exc
 
 
 def load_pci_config(files: Sequence[Path]) -> PciConfig:
@@ -184,7 +173,7 @@ def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
         raise ConfigFileError(", ".join(map(str, files)), str(exc)) from exc
     where = ", ".join(map(str, files))
     try:
-        report_in_placement = bool(_option(conf, "report_in_placement", where))
+        report_in_placement = bool(_option(conf, "report_in_placement", files))
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
             path=where,
@@ -196,27 +185,81 @@ def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
         ) from exc
     return PciConfig(
         files=tuple(files),
-        device_spec=tuple(_option(conf, "device_spec", where)),
-        alias=tuple(_option(conf, "alias", where)),
+        device_spec=tuple(_option(conf, "device_spec", files)),
+        alias=tuple(_option(conf, "alias", files)),
         report_in_placement=report_in_placement,
         notes=_deprecation_notes(files),
     )
 
 
-def _option(conf: cfg.ConfigOpts, key: str, where: str) -> Any:
+def _option(conf: cfg.ConfigOpts, key: str, files: Sequence[Path]) -> Any:
     """The value of `[pci] key`; oslo.config's `$name` substitution errors become ours."""
-    hint = (
-        "oslo.config reads $name as the value of option name; offpath knows only "
-        "the [pci] options, so write $$ for a literal $"
-    )
     try:
         return conf.pci[key]
-    except (cfg.NoSuchOptError, cfg.TemplateSubstitutionError) as exc:
-        raise ConfigFileError(where, f"[pci] {key}: {exc}", hint=hint) from exc
+    except cfg.NoSuchGroupError as exc:
+        raise _substitution_error(files, key, exc, names=lambda ref: ref.split(".")[0]) from exc
+    except cfg.NoSuchOptError as exc:
+        raise _substitution_error(files, key, exc, names=lambda ref: ref) from exc
+    except cfg.TemplateSubstitutionError as exc:
+        raise _substitution_error(files, key, exc) from exc
     except RecursionError as exc:
-        # "$device_spec" inside device_spec: oslo.config substitutes forever.
-        problem = f"[pci] {key}: a $name substitution refers back to itself"
-        raise ConfigFileError(where, problem, hint=hint) from exc
+        # "${pci.device_spec}" inside device_spec: oslo.config substitutes forever.
+        raise _substitution_error(files, key, "it refers back to itself") from exc
+
+
+class _OsloTemplate(string.Template):
+    """What oslo.config takes for a substitution: `$name`, `${name}`, `$group.name`; `$$` is `$`."""
+
+    idpattern = r"[_a-z][._a-z0-9]*"
+
+
+_SUBSTITUTION_HINT = (
+    "oslo.config reads $name as the value of option name, as Nova does; offpath knows only "
+    "the [pci] options, so write $$ for a literal $"
+)
+
+
+def _substitution_error(
+    files: Sequence[Path],
+    key: str,
+    failure: Exception | str,
+    *,
+    names: Callable[[str], str] | None = None,
+) -> ConfigValueError | ConfigFileError:
+    """Name the file, line, key and value whose `$` substitution failed, and why."""
+    # oslo.config says what it could not find (a group, an option), not where:
+    # the failing value is the first one whose reference names it.
+    missing = getattr(failure, "group_name", None) or getattr(failure, "opt_name", None)
+    for path, section, name, value in _raw_values(files, key):
+        for match in _OsloTemplate.pattern.finditer(value):
+            reference = match.group("named") or match.group("braced")
+            if reference is None or (names is not None and names(reference) != missing):
+                continue
+            return ConfigValueError(
+                path=locate([path], value),
+                section=section,
+                key=name,
+                value=value,
+                problem=f"{match.group()} is an oslo.config substitution offpath cannot "
+                f"resolve: {failure}",
+                hint=_SUBSTITUTION_HINT,
+            )
+    return ConfigFileError(
+        ", ".join(map(str, files)), f"[pci] {key}: {failure}", hint=_SUBSTITUTION_HINT
+    )
+
+
+def _raw_values(files: Sequence[Path], key: str) -> Iterator[tuple[Path, str, str, str]]:
+    """(file, section, name, raw value) of `[pci] key` and its old names, in file order."""
+    (opt,) = [opt for opt in pci_options() if opt.name == key]
+    names = [(PCI_GROUP, key)]
+    names += [(old.group or "DEFAULT", str(old.name)) for old in opt.deprecated_opts]
+    for path in files:
+        sections: dict[str, dict[str, Any]] = {}
+        cfg.ConfigParser(str(path), sections).parse()
+        for section, name in names:
+            for value in sections.get(section, {}).get(name, []):
+                yield path, section, name, value
 
 
 def _raw_value(exc: Exception) -> str:

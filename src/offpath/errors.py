@@ -13,7 +13,7 @@
     │   ├── PciDeviceInvalidPFRemoteManaged  pci.devspec.remote_managed_pf
     │   ├── PciInvalidAlias           pci.alias.invalid
     │   ├── VpdError                  pci.vpd.malformed
-    │   ├── InputFileError            input.file      (a file named on the command line)
+    │   ├── InputFileError            input.file      (a file offpath cannot or will not read)
     │   ├── NodeDevXmlError           libvirt.nodedev.xml (node device XML offpath cannot read)
     │   ├── VpdFieldUnencodable       sim.vpd.unencodable (a VPD field the simulator cannot write)
     │   ├── SimProfileNotFound        sim.profile.not_found
@@ -48,7 +48,7 @@
     │   ├── PciDevicePFInvalidStatus  pci.claim.pf_invalid_status
     │   ├── PciDeviceInvalidOwner     pci.claim.invalid_owner
     │   ├── PortUpdateFailed          port.update_failed
-    │   ├── RemoteManagedDeviceIncomplete port.profile.device_incomplete (D4)
+    │   ├── RemoteManagedDeviceIncomplete port.profile.device_incomplete (checked before any change)
     │   ├── PciDeviceRequestFailed    pci.request.failed (no pool can serve the requests)
     │   ├── PciDevicePoolEmpty        pci.pool.empty     (removing a device no pool holds)
     │   ├── PciDeviceAlreadyTracked   pci.pool.duplicate (a second device at one address)
@@ -152,12 +152,14 @@ class ConfigValueError(InvalidInput):
 
 
 class InputFileError(InvalidInput):
-    """A file named on the command line cannot be read."""
+    """A file cannot be read, or is no regular file, or is too large, or is not text."""
 
     code = "input.file"
 
     def __init__(self, path: Path | str, problem: str) -> None:
         super().__init__(f"{path}: {problem}", hint="give the path of a readable regular file")
+        self.path = str(path)
+        self.problem = problem
         self.path = str(path)
 
 
@@ -225,7 +227,7 @@ class PciDeviceRemoteManagedNotPresent(InvalidInput):
 
 
 class PciDeviceInvalidPFRemoteManaged(InvalidInput):
-    """A remote-managed spec would select a PF (decision D2: say which and why)."""
+    """A remote-managed spec would select a PF (Nova's error, naming the PF and the fix)."""
 
     code = "pci.devspec.remote_managed_pf"
 
@@ -529,7 +531,7 @@ class PortUpdateFailed(Conflict):
 
 
 class RemoteManagedDeviceIncomplete(Conflict):
-    """A device lacks a field the remote-managed backend needs (decision D4)."""
+    """A device lacks a field the remote-managed backend needs; checked before anything changes."""
 
     code = "port.profile.device_incomplete"
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offpath.config import load_pci_config
-from offpath.errors import ConfigFileError, OffpathError
+from offpath.errors import ConfigFileError, ConfigValueError, OffpathError
 
 PROC_MEM = Path("/proc/self/mem")
 
@@ -96,37 +96,72 @@ def test_a_dangling_symlink_is_a_missing_file(tmp_path: Path) -> None:
 @pytest.mark.skipif(not os.access(PROC_MEM, os.R_OK), reason="/proc/self/mem is not readable")
 def test_a_read_error_is_a_config_file_error() -> None:
     # A regular file whose read fails (EIO at offset 0): what a failing disk looks like.
-    with pytest.raises(ConfigFileError, match="cannot read it: Input/output error"):
+    with pytest.raises(ConfigFileError, match="cannot read it: input/output error"):
         load_pci_config([PROC_MEM])
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "reason"),
     [
-        pytest.param("$foo", id="unknown-option"),
-        pytest.param("${foo}", id="braced-unknown-option"),
-        pytest.param("$device_spec", id="option-of-another-group"),
+        pytest.param("$foo", "no such option foo in group [DEFAULT]", id="unknown-option"),
+        pytest.param("${foo}", "no such option foo in group [DEFAULT]", id="braced-unknown"),
+        pytest.param("$x.y", "no such group [x]", id="unknown-group"),
+        pytest.param("${x.y}", "no such group [x]", id="braced-unknown-group"),
+        pytest.param("$pci.nope", "no such option pci.nope in group [DEFAULT]", id="pci-nope"),
+        pytest.param("$device_spec", "it refers back to itself", id="itself"),
+        pytest.param("${pci.device_spec}", "it refers back to itself", id="braced-itself"),
     ],
 )
-def test_an_oslo_substitution_offpath_cannot_resolve_is_a_config_file_error(
-    tmp_path: Path, value: str
+def test_an_oslo_substitution_offpath_cannot_resolve_names_file_key_and_value(
+    tmp_path: Path, value: str, reason: str
 ) -> None:
-    path = write(tmp_path, f'[pci]\ndevice_spec = {{"physical_network": "{value}"}}\n')
-    with pytest.raises(ConfigFileError) as info:
+    raw = f'{{"physical_network": "{value}"}}'
+    path = write(tmp_path, f'[pci]\ndevice_spec = {{"vendor_id": "15b3"}}\ndevice_spec = {raw}\n')
+    with pytest.raises(ConfigValueError) as info:
         load_pci_config([path])
-    assert info.value.message.startswith(f"config file {path}: [pci] device_spec: ")
+    assert (info.value.path, info.value.section, info.value.key) == (
+        f"{path}:3",
+        "pci",
+        "device_spec",
+    )
+    assert info.value.value == raw
+    assert info.value.message.endswith(
+        f"{value} is an oslo.config substitution offpath cannot resolve: {reason}"
+    )
     assert "$$" in info.value.hint
+
+
+def test_the_failing_substitution_is_found_after_one_that_resolves(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[pci]\nreport_in_placement = true\ndevice_spec = {"physical_network": '
+        '"$pci.report_in_placement"}\ndevice_spec = {"physical_network": "$x.y"}\n',
+    )
+    with pytest.raises(ConfigValueError) as info:
+        load_pci_config([path])
+    assert info.value.path == f"{path}:4"
+
+
+def test_a_substitution_under_an_old_name_names_that_name(tmp_path: Path) -> None:
+    path = write(tmp_path, '[DEFAULT]\npci_alias = {"name": "${x.y}"}\n')
+    with pytest.raises(ConfigValueError) as info:
+        load_pci_config([path])
+    assert (info.value.path, info.value.section, info.value.key) == (
+        f"{path}:2",
+        "DEFAULT",
+        "pci_alias",
+    )
+
+
+def test_an_alias_substitution_names_the_alias_option(tmp_path: Path) -> None:
+    path = write(tmp_path, '[pci]\nalias = {"name": "$nope"}\n')
+    with pytest.raises(ConfigValueError, match=r"\[pci\] alias = "):
+        load_pci_config([path])
 
 
 def test_a_doubled_dollar_is_a_literal_dollar_as_in_nova(tmp_path: Path) -> None:
     path = write(tmp_path, '[pci]\ndevice_spec = {"physical_network": "$$x"}\n')
     assert load_pci_config([path]).device_spec == ('{"physical_network": "$x"}',)
-
-
-def test_an_alias_substitution_names_the_alias_option(tmp_path: Path) -> None:
-    path = write(tmp_path, '[pci]\nalias = {"name": "$nope"}\n')
-    with pytest.raises(ConfigFileError, match=r"\[pci\] alias: "):
-        load_pci_config([path])
 
 
 def test_a_repeated_pci_section_adds_its_values(tmp_path: Path) -> None:
@@ -189,6 +224,14 @@ _INI_PIECES = st.sampled_from(
         "$",
         "${",
         "$$",
+        # oslo.config substitutions: unknown option, unknown group, braced, itself, a real one.
+        "$x",
+        "$x.y",
+        "${x.y}",
+        "${x",
+        "$device_spec",
+        "${pci.alias}",
+        "$pci.report_in_placement",
         "%",
         "=",
         ":",
@@ -219,3 +262,55 @@ def test_any_file_content_gives_a_config_or_an_offpath_error(data: bytes) -> Non
         except OffpathError:
             return
     assert all(isinstance(value, str) for value in (*config.device_spec, *config.alias))
+
+
+# oslo.config's `$` substitutions, resolvable or not, as Nova's own nova.conf may hold them.
+_SUBSTITUTIONS = st.sampled_from(
+    [
+        "$x",
+        "${x}",
+        "$x.y",
+        "${x.y}",
+        "$$",
+        "$$x",
+        "$",
+        "${",
+        "$DEFAULT.x",
+        "$pci.nope",
+        "${pci.alias}",
+        "${pci.device_spec}",
+        "$passthrough_whitelist",
+        "$pci.report_in_placement",
+    ]
+)
+_VALUES = st.lists(
+    st.one_of(_SUBSTITUTIONS, st.text(alphabet='ab{}."$ ', max_size=4)), max_size=4
+).map("".join)
+
+
+@settings(max_examples=60)
+@given(
+    section=st.sampled_from(["pci", "DEFAULT"]),
+    key=st.sampled_from(
+        [
+            "device_spec",
+            "passthrough_whitelist",
+            "pci_passthrough_whitelist",
+            "alias",
+            "pci_alias",
+            "report_in_placement",
+        ]
+    ),
+    value=_VALUES,
+)
+def test_any_substitution_gives_a_config_or_an_offpath_error(
+    section: str, key: str, value: str
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch, "nova.conf")
+        path.write_text(f"[{section}]\n{key} = {value}\n", encoding="utf-8")
+        try:
+            config = load_pci_config([path])
+        except OffpathError:
+            return
+    assert all(isinstance(v, str) for v in (*config.device_spec, *config.alias))

@@ -18,7 +18,8 @@ from offpath.cli.options import AsJson, OptionalConfigFiles, SysfsRoot
 from offpath.cli.output import UNBOUNDED_WIDTH, print_json, table_console
 from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
 from offpath.config import PciConfig, load_pci_config
-from offpath.errors import ConfigValueError
+from offpath.errors import ConfigValueError, InputFileError, SysfsRootInvalid
+from offpath.pci import regular_file
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.inventory import (
     InventoryGroup,
@@ -30,6 +31,9 @@ from offpath.pci.inventory import (
 from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
 from offpath.sim.host import MANIFEST
+
+# A simulator manifest is a few hundred bytes.
+MANIFEST_LIMIT: Final = regular_file.MIB
 
 
 class Source(StrEnum):
@@ -111,8 +115,15 @@ def load_specs(files: list[Path], *, sysfs_root: Path) -> DeviceSpecList:
 def host_name(sysfs_root: Path) -> str:
     """The simulated host's name when the root is a simulator tree, else this machine's."""
     try:
-        manifest = json.loads((sysfs_root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = regular_file.read_bytes(sysfs_root / MANIFEST, limit=MANIFEST_LIMIT)
+    except OSError:
+        return socket.gethostname()
+    except InputFileError as exc:
+        # A FIFO or a device there would hang or fill the memory: the tree is damaged.
+        raise SysfsRootInvalid(sysfs_root, f"{MANIFEST} {exc.problem}") from exc
+    try:
+        manifest = json.loads(data)
+    except ValueError:
         return socket.gethostname()
     name = manifest.get("hostname") if isinstance(manifest, dict) else None
     return name if isinstance(name, str) and name else socket.gethostname()

@@ -1,6 +1,6 @@
 """Discovery through libvirt: list the PCI, net and vDPA node devices and read their XML.
 
-The I/O half of the libvirt reader (spec §6.2); the XML is turned into
+The I/O half of the libvirt reader, as in Nova's libvirt driver; the XML is turned into
 PciDevice records by offpath.pci.discovery.nodedev_xml. Any libvirt URI
 works: `qemu:///system` on a compute host, `test:///path/to/node.xml` (a
 `<node>` document of `<device>` elements) for the test driver.

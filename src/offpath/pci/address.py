@@ -1,6 +1,6 @@
 """PCI addresses: concrete addresses, and the glob and regex patterns of device specs.
 
-Limits and messages follow Nova (spec §1.4): domain <= FFFF, bus <= FF,
+Limits and messages follow Nova's devspec: domain <= FFFF, bus <= FF,
 slot <= 1F, function <= 7; fields normalised to 4/2/2/1 lowercase hex digits.
 """
 

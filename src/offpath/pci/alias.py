@@ -1,4 +1,4 @@
-"""`[pci] alias`: named PCI device requests that flavors ask for (spec §4.4).
+"""`[pci] alias`: named PCI device requests that flavors ask for, as in Nova.
 
 Each value is one JSON object, validated like Nova's alias schema; values
 with the same name are alternatives (any of their specs may serve).
@@ -26,7 +26,7 @@ from offpath.pci.request import NumaPolicy
 
 NUMA_POLICIES: Final = tuple(policy.value for policy in NumaPolicy)
 DEFAULT_NUMA_POLICY: Final = NumaPolicy.LEGACY.value
-# Nova's alias schema leaves vdpa out (spec §4.4).
+# Nova's alias schema leaves vdpa out.
 ALIAS_DEVICE_TYPES: Final = tuple(t.value for t in (DevType.PCI, DevType.PF, DevType.VF))
 
 _ID_PATTERN: Final = "^([0-9a-fA-F]{4})$"

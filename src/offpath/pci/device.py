@@ -23,13 +23,13 @@ class DevType(StrEnum):
     VDPA = "vdpa"
 
 
-# Functions that live under a PF: in use, they exclude it, and it them (D7).
+# Functions that live under a PF: in use, they exclude it, and it them.
 CHILD_TYPES: Final = frozenset({DevType.VF, DevType.VDPA})
 
 
 @dataclass(frozen=True, slots=True)
 class PciDevice:
-    """One PCI function; `exclusion` says why it could not be read fully (decision D8).
+    """One PCI function; `exclusion` says why it could not be read fully.
 
     `mac_address` and `netdev` are the function's own network interface;
     `parent_ifname`, `pf_mac_address` and `vf_num` describe a VF's place under

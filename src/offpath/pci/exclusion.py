@@ -1,8 +1,8 @@
-"""Which devices may serve remote-managed ports, and why not (decisions D8, D9).
+"""Which devices may serve remote-managed ports, and why not.
 
 A remote-managed port is bound by the network backend on the DPU, which
 finds the card by its serial number and the VF's representor by the PF's
-MAC address and the VF number (network-side §1.3): a device lacking any of
+MAC address and the VF number (Neutron's OVN driver requires all three): a device lacking any of
 the three cannot serve one, whatever the device specs say.
 """
 
@@ -23,7 +23,7 @@ class Exclusion:
 
 
 def discovery_exclusion(dev: PciDevice) -> Exclusion | None:
-    """Why discovery could not read `dev` fully (D8); None if it could."""
+    """Why discovery could not read `dev` fully; None if it could."""
     if dev.exclusion is None:
         return None
     return Exclusion(dev.address, f"excluded by discovery: {dev.exclusion}")

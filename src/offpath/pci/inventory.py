@@ -1,7 +1,7 @@
 """The inventory: per device, the spec that selects it, its pool, and whether it is usable.
 
 Answers the operator's question "which of my VFs can offpath use, and why
-not the others?" (decision D9): matching keeps Nova's semantics (first spec
+not the others?": matching keeps Nova's semantics (first spec
 wins, remote-managed specs skip devices without a card serial) and every
 outcome is put in words.
 """

@@ -1,4 +1,4 @@
-"""NUMA affinity of PCI pools: Nova's required, legacy, preferred and socket policies (§3.3).
+"""NUMA affinity of PCI pools: Nova's required, legacy, preferred and socket policies.
 
 The filter works on any sequence of items that have a NUMA node and a free
 count, so the full pools and the scheduler's compact summaries share it.

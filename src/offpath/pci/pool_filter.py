@@ -1,8 +1,8 @@
-"""Which pools may serve a PCI request: Nova's filtering pipeline (§3.2-3.4).
+"""Which pools may serve a PCI request: Nova's filtering pipeline (PciDeviceStats).
 
 The pipeline keeps the pools whose key a request spec matches, fits them to
-the NUMA cells (§3.3), drops the kinds the request did not ask for, and,
-when placement allocated, keeps only the pools of the RPs it chose (§3.4).
+the NUMA cells, drops the kinds the request did not ask for, and,
+when placement allocated, keeps only the pools of the RPs it chose.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class PoolFilter:
 def request_rp_uuids(
     request: PciRequest, provider_mapping: Mapping[str, Sequence[str]] | None
 ) -> list[str]:
-    """The placement RPs serving `request`, one per device (§3.4); port requests ignore them."""
+    """The placement RPs serving `request`, one per device; port requests ignore them."""
     if request.from_port:
         return []
     if not provider_mapping:
@@ -135,7 +135,7 @@ def filter_pools(
     rp_uuids: Sequence[str] = (),
     pool_filter: PoolFilter | None = None,
 ) -> list[PoolT] | None:
-    """The pools that may serve `request`, in taking order; None when they hold too few (§3.2)."""
+    """The pools that may serve `request`, in taking order; None when they hold too few."""
     checks = pool_filter or PoolFilter.of(request)
     wanted = request.count
     kept = [pool for pool in pools if checks.spec_match(pool.key)]

@@ -1,4 +1,4 @@
-"""The key of a PCI pool: what every device of one pool shares (§3.1).
+"""The key of a PCI pool: what every device of one pool shares, as in Nova's PciDeviceStats.
 
 The device facts (`numa_node`, `dev_type`) win over a spec tag of that name.
 """

@@ -1,4 +1,4 @@
-"""Whether pool properties satisfy a request's property dicts (Nova's pci_device_prop_match, §2).
+"""Whether pool properties satisfy a request's property dicts (Nova's pci_device_prop_match).
 
 A request spec matches when every one of its keys agrees with the pool: a
 list against a list by inclusion, anything else by equality with strings

@@ -14,7 +14,7 @@ RequestSpec = Mapping[str, JsonValue]
 
 
 class NumaPolicy(StrEnum):
-    """Nova's PCI NUMA affinity policies (spec §3.3)."""
+    """Nova's PCI NUMA affinity policies."""
 
     REQUIRED = "required"
     LEGACY = "legacy"

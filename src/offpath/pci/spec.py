@@ -1,6 +1,6 @@
 """One `[pci] device_spec` entry: parsing, validation and matching against a device.
 
-Behaviour is Nova's (spec §1.3-1.7) with decisions D1-D3: PF ids are read
+Behaviour is Nova's, with three of its bugs fixed: PF ids are read
 from the real sysfs files, a PF tagged remote-managed gets a message that
 says what to do, and `remote_managed`/`trusted` are parsed strictly.
 """
@@ -33,7 +33,7 @@ from offpath.pci.address import (
 )
 from offpath.pci.booleans import bool_word, strict_bool
 
-# Tags normalised to "true"/"false". Nova normalises the first three; D3 adds
+# Tags normalised to "true"/"false". Nova normalises the first three; offpath adds
 # remote_managed and trusted, whose loose spellings made devices unusable.
 STRICT_BOOL_TAGS: Final = (
     "managed",
@@ -213,7 +213,7 @@ def parse_spec(
         pattern = devname_pattern(sysfs_root, devname)
 
     # Every tag value is checked before the checks that combine them. Nova
-    # decides remote_managed leniently; with D3 the accepted words are the
+    # decides remote_managed leniently; here the accepted words are the
     # same, and any other value is refused here.
     for tag in STRICT_BOOL_TAGS:
         # A JSON null is no value, left as is, as Nova leaves it.
@@ -262,7 +262,7 @@ def _address_pattern(value: JsonValue, sysfs_root: Path) -> AddressPattern:
     pattern = parse_address_pattern("*:*:*.*" if value is None else value)
     single = pattern.single_address()
     if single is not None and sysfs.is_physical_function(sysfs_root, single):
-        # Decision D1: the PF's address comes from the parsed fields, never
+        # Unlike Nova, the PF's address comes from the parsed fields, never
         # from the pattern object's text.
         return PhysicalFunctionPattern(single)
     return pattern

@@ -1,6 +1,6 @@
-"""The ordered list of device specs from `[pci] device_spec`: first match wins (spec §1.2).
+"""The ordered list of device specs from `[pci] device_spec`: first match wins, as in Nova.
 
-Matching explains itself (decision D9): for one device, every spec tried in
+Matching explains itself, where Nova is silent: for one device, every spec tried in
 order and why it matched or not, so `offpath inventory` can say why a device
 is left out.
 """

@@ -1,7 +1,10 @@
 """Small lookups in a sysfs tree that device specs need (PF detection, devname, VF ids).
 
 Every function takes the directory that plays `/sys` (`Path("/sys")` in
-production, a generated tree in tests).
+production, a generated tree in tests). A file the kernel would never put
+there (a FIFO, a device, a huge file, bytes that are not ASCII) makes the
+tree invalid, SysfsRootInvalid; a missing or unreadable file is what Nova
+also meets on a live host, and keeps Nova's answer.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from offpath.errors import OffpathError, PciDeviceNotFoundById
+from offpath.errors import InputFileError, OffpathError, PciDeviceNotFoundById, SysfsRootInvalid
+from offpath.pci import regular_file
 from offpath.pci.address import PciAddress
 
 DEFAULT_SYSFS_ROOT = Path("/sys")
 # A vendor, device or subsystem id as sysfs prints it, once lowercased and without "0x".
 PCI_ID = re.compile(r"[0-9a-f]{4}")
+# The kernel prints a sysfs attribute into one page.
+ATTRIBUTE_LIMIT = 4 * regular_file.KIB
 
 
 def device_dir(sysfs_root: Path, address: PciAddress | str) -> Path:
@@ -23,21 +29,27 @@ def device_dir(sysfs_root: Path, address: PciAddress | str) -> Path:
     return sysfs_root / "bus" / "pci" / "devices" / str(address)
 
 
-def _read_first_line(path: Path) -> str:
-    with path.open(encoding="ascii", errors="replace") as handle:
-        return handle.readline().strip()
-
-
-def _totalvfs(function_dir: Path) -> int | None:
+def read_attribute(sysfs_root: Path, path: Path) -> str:
+    """The first line of the sysfs attribute at `path`, stripped; SysfsRootInvalid if refused."""
     try:
-        return int(_read_first_line(function_dir / "sriov_totalvfs"))
+        text = regular_file.read_text(path, limit=ATTRIBUTE_LIMIT, encoding="ascii")
+    except InputFileError as exc:
+        where = exc.path.removeprefix(f"{sysfs_root}/")
+        raise SysfsRootInvalid(sysfs_root, f"{where} {exc.problem}") from exc
+    return text.partition("\n")[0].strip()
+
+
+def _totalvfs(sysfs_root: Path, function_dir: Path) -> int | None:
+    try:
+        return int(read_attribute(sysfs_root, function_dir / "sriov_totalvfs"))
     except (OSError, ValueError):
+        # As Nova: an absent or unreadable count means "not a PF".
         return None
 
 
 def sriov_totalvfs(sysfs_root: Path, address: PciAddress | str) -> int | None:
     """The PF's `sriov_totalvfs`, or None when absent or unreadable."""
-    return _totalvfs(device_dir(sysfs_root, address))
+    return _totalvfs(sysfs_root, device_dir(sysfs_root, address))
 
 
 def is_physical_function(sysfs_root: Path, address: PciAddress) -> bool:
@@ -67,13 +79,13 @@ def function_by_ifname(sysfs_root: Path, ifname: str) -> Netdev | None:
     except (OSError, OffpathError):
         # A name too long for the file system, or a link that is no PCI address.
         return None
-    return Netdev(address, (_totalvfs(link) or 0) > 0)
+    return Netdev(address, (_totalvfs(sysfs_root, link) or 0) > 0)
 
 
 def _read_id(sysfs_root: Path, address: PciAddress, name: str) -> str:
     path = device_dir(sysfs_root, address) / name
     try:
-        text = _read_first_line(path)
+        text = read_attribute(sysfs_root, path)
     except OSError as exc:
         raise PciDeviceNotFoundById(
             str(address), detail=f"cannot read {path}: {exc.strerror or exc}"
@@ -95,5 +107,5 @@ def vf_product_id(sysfs_root: Path, pf: PciAddress) -> str:
 
 
 def pci_ids(sysfs_root: Path, address: PciAddress) -> tuple[str, str]:
-    """(vendor, product) of a device from its `vendor` and `device` files (decision D1)."""
+    """(vendor, product) from the `vendor` and `device` files (Nova reads a `product` none has)."""
     return _read_id(sysfs_root, address, "vendor"), _read_id(sysfs_root, address, "device")

@@ -55,9 +55,7 @@ or a missing end tag; salvage keeps the last two, flagged, so that
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum, StrEnum
@@ -66,6 +64,7 @@ from typing import Final
 
 from offpath.errors import InputFileError, VpdError
 from offpath.jsonvalue import JsonValue
+from offpath.pci import regular_file
 from offpath.primitive import PrimitiveFields
 
 
@@ -167,6 +166,8 @@ IDENTIFIER_TAG: Final = 0x82
 VPD_R_TAG: Final = 0x90
 VPD_W_TAG: Final = 0x91
 END_TAG: Final = 0x78
+# VPD addresses are 15 bits wide: no image is larger.
+VPD_MAX_SIZE: Final = 0x8000
 
 _RESOURCE_NAMES: Final = {
     IDENTIFIER_TAG: "the identifier string (0x82)",
@@ -248,23 +249,12 @@ def decode_vpd(data: bytes, *, strict: bool = True) -> VpdRecord:
 def read_vpd_file(path: Path, *, strict: bool) -> VpdRecord:
     """Decode the VPD file at `path`; InputFileError if it is no regular file or cannot be read."""
     try:
-        # Non-blocking, so that a FIFO without a writer cannot hang the open.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        # Bytes past what VPD can address are no VPD: older kernels show the EEPROM window.
+        data = regular_file.read_bytes(path, limit=VPD_MAX_SIZE, truncate=True)
     except OSError as exc:
         raise InputFileError(path, f"cannot read VPD: {exc.strerror or exc}") from exc
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputFileError(path, "cannot read VPD: Is a directory")
-        if not stat.S_ISREG(mode):
-            # sysfs `vpd` files are regular; a FIFO or /dev/zero would never end.
-            raise InputFileError(path, "cannot read VPD: not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise InputFileError(path, f"cannot read VPD: {exc.strerror or exc}") from exc
-    finally:
-        os.close(fd)
+    except InputFileError as exc:
+        raise InputFileError(path, f"cannot read VPD: {exc.problem}") from exc
     return decode_vpd(data, strict=strict)
 
 

@@ -1,4 +1,4 @@
-"""Nova's PCIWeigher (§10.4): a host's weight from its number of free PCI devices."""
+"""Nova's PCIWeigher: a host's weight from its number of free PCI devices."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Which plug events an operation waits for, and for which VIFs it asks the backend instead.
 
-Nova's rules per operation (spec §8) decide which VIFs must be seen
-plugged. Decision D6 then applies one rule to every operation: a VIF whose
+Nova's rules per operation decide which VIFs must be seen
+plugged. offpath then applies one rule to every operation: a VIF whose
 backend sends `network-vif-plugged` at bind time (remote-managed: the DPU
 plugs the representor as soon as the binding is committed) is never waited
 for by event, because the event came before anyone listened. When the
@@ -11,10 +11,10 @@ it cannot, nothing is awaited for that VIF.
 
 The hard-reboot workaround may list `remote-managed` (an existing nova.conf
 stays valid): offpath reads that as "make sure those VIFs are plugged",
-which by D6 means a backend confirmation, never an event wait that the
-backend would not satisfy (§14.8). Operations that wait for nothing in Nova
+which by that rule means a backend confirmation, never an event wait that
+the backend would not satisfy. Operations that wait for nothing in Nova
 (resize/migrate finish, resume, interface attach) ask the backend for
-nothing either: D6 replaces waits, it adds none.
+nothing either: the rule replaces waits, it adds none.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def wait_plan(
     power_on: bool = True,
     destination_waits: bool = True,
 ) -> WaitPlan:
-    """The events and confirmations `operation` waits for (D6).
+    """The events and confirmations `operation` waits for.
 
     `power_on` is whether the guest is started; `destination_waits` is the
     live-migration destination's `wait_for_vif_plugged` answer.

@@ -1,4 +1,4 @@
-"""The libvirt `<interface type="hostdev">` element that hands a VF to a guest (spec §12).
+"""The libvirt `<interface type="hostdev">` element that hands a VF to a guest, as Nova writes it.
 
 `managed` is always "yes" for interface hostdevs: the device_spec `managed`
 tag only applies to plain `<hostdev>` elements. A vlan element is written

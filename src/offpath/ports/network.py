@@ -1,4 +1,4 @@
-"""A Neutron network as binding sees it: its physnet, or whether it is tunnelled (spec §4.3)."""
+"""A Neutron network as binding sees it: its physnet, or whether it is tunnelled."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which os-vif object plugs a VIF, if any (spec §7).
+"""Which os-vif object plugs a VIF, if any, as Nova's os_vif_util chooses it.
 
 A remote-managed VIF becomes a `VIFHostDevice` for the `noop` plugin: the
 DPU plugs the representor, the host does nothing. `direct` and `vdpa` on

@@ -1,4 +1,4 @@
-"""PCI requests built from a port and its network, or from a flavor's PCI alias (spec §4.2, §4.4).
+"""PCI requests built from a port and its network, or from a flavor's PCI alias, as in Nova.
 
 Request specs hold strings because pool tags are compared as
 case-insensitive strings: `remote_managed` is "True" or "False", never a

@@ -1,8 +1,8 @@
 """A port's `binding:profile`: the PCI part written at bind, removed at unbind, rebuilt on a move.
 
-Keys and values are Nova's (spec §5.1-5.5). Where offpath differs:
+Keys and values are Nova's. Where offpath differs:
 
-* D5: a user's `capabilities` are kept and the device's netdev features
+* Capabilities: a user's `capabilities` are kept and the device's netdev features
   are appended; unbind removes only what offpath appended. What it appended
   is recorded in the profile itself, under the key `offpath:added`
   (`{"capabilities": [...], "keys": ["capabilities"]}`, "keys" listing
@@ -12,7 +12,7 @@ Keys and values are Nova's (spec §5.1-5.5). Where offpath differs:
   the device's otherwise. It is only written when offpath appended
   something, so a profile without netdev features is exactly Nova's.
   Neutron ignores keys it does not know.
-* D4: binding, and every move, first strips the whole previous PCI part
+* Moves: binding, and every move, first strips the whole previous PCI part
   and then writes the destination device's, so no field of the source
   device survives. A remote-managed port whose device lacks a field the
   backend needs is refused before any profile is built.
@@ -54,7 +54,7 @@ REMOTE_MANAGED_KEYS: Final = ("card_serial_number", "pf_mac_address", "vf_num")
 
 
 def build_profile_fragment(device: PciDevice, spec: DeviceSpec) -> Profile:
-    """The profile keys for `device`, selected by `spec` (spec §5.1)."""
+    """The profile keys for `device`, selected by `spec` (Nova's `_get_pci_device_profile`)."""
     fragment: Profile = {
         "pci_vendor_info": f"{device.vendor_id}:{device.product_id}",
         "pci_slot": device.address,
@@ -76,7 +76,7 @@ def build_profile_fragment(device: PciDevice, spec: DeviceSpec) -> Profile:
 
 
 def bind_profile(profile: Mapping[str, JsonValue], fragment: Mapping[str, JsonValue]) -> Profile:
-    """`profile` with any previous PCI part replaced by `fragment`, capabilities merged (D5)."""
+    """`profile` with any previous PCI part replaced by `fragment`, capabilities merged."""
     bound = _without_pci_part(profile, PCI_KEYS)
     device_caps = fragment.get(CAPABILITIES)
     bound.update((k, v) for k, v in fragment.items() if k != CAPABILITIES)
@@ -100,7 +100,7 @@ def bind_profile(profile: Mapping[str, JsonValue], fragment: Mapping[str, JsonVa
 
 
 def unbind_profile(profile: Mapping[str, JsonValue]) -> Profile:
-    """`profile` without Nova's unbind keys and without what offpath appended (D5)."""
+    """`profile` without Nova's unbind keys and without what offpath appended."""
     return _without_pci_part(profile, UNBIND_KEYS)
 
 
@@ -178,7 +178,7 @@ def refresh_for_move(
     *,
     spec_for: Callable[[PciDevice], DeviceSpec],
 ) -> dict[str, Profile]:
-    """New profiles, by port id, of the instance's SR-IOV ports after a move (D4).
+    """New profiles, by port id, of the instance's SR-IOV ports after a move.
 
     Every port is checked before any profile is returned, so a caller that
     sends the updates only on success changes nothing when one port fails.

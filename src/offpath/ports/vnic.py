@@ -1,4 +1,4 @@
-"""Neutron vnic types, and the sets of them Nova treats alike (spec §4.1)."""
+"""Neutron vnic types, and the sets of them Nova treats alike."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Fault injection: a planned host changed as one simulator fault says, and nothing else.
 
 A fault without an address hits its kind's default target (see `faults`).
-A damaged VPD loses its serial; a VF's reader-visible serial follows (§6.3).
+A damaged VPD loses its serial; a VF's reader-visible serial follows (its own, else its PF's).
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def _has_vf(pf: SimPf, address: PciAddress) -> bool:
 
 
 def settle_serials(pf: SimPf) -> SimPf:
-    """Each VF's reader-visible serial: its own trustworthy VPD's, else its PF's (spec §6.3)."""
+    """Each VF's reader-visible serial: its own trustworthy VPD's, else its PF's (as Nova)."""
     return replace(
         pf,
         vfs=tuple(

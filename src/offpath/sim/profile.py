@@ -17,12 +17,20 @@ from typing import Final, NoReturn, TypeVar
 
 import yaml
 
-from offpath.errors import SimProfileInvalid, SimProfileNotFound, VpdFieldUnencodable
+from offpath.errors import (
+    InputFileError,
+    SimProfileInvalid,
+    SimProfileNotFound,
+    VpdFieldUnencodable,
+)
+from offpath.pci import regular_file
 from offpath.sim.vpd_image import encode_vpd
 
 # Placeholders a template of the profile may use, and what they stand for.
 IFNAME_FIELDS: Final = ("slot", "card", "pf", "vf")
 VPD_FIELDS: Final = ("serial", "uuid", "card", "pf")
+# Built-in profiles are about 1 KiB; a profile file larger than this is no profile.
+PROFILE_LIMIT: Final = regular_file.MIB
 # IFNAMSIZ is 16 with the terminating NUL.
 MAX_IFNAME: Final = 15
 # An SR-IOV capability counts VFs in 16 bits; more than the routing-id space is useless.
@@ -122,9 +130,12 @@ def load_profile(name_or_path: str | Path) -> HostProfile:
     if not path.exists():
         raise SimProfileNotFound(text, builtins=builtin_profiles())
     try:
-        content = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SimProfileInvalid(str(path), "", f"cannot read the file: {exc}") from exc
+        content = regular_file.read_text(path, limit=PROFILE_LIMIT, encoding="utf-8")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise SimProfileInvalid(str(path), "", f"cannot read the file: {why}") from exc
+    except InputFileError as exc:
+        raise SimProfileInvalid(exc.path, "", f"cannot read the file: {exc.problem}") from exc
     return parse_profile(content, source=str(path))
 
 

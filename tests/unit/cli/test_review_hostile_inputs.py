@@ -164,7 +164,7 @@ def test_devspec_check_of_an_oslo_substitution_is_one_error(
     path = config(tmp_path, '[pci]\ndevice_spec = {"physical_network": "$physnet"}\n')
     code, _, err = offpath(capsys, monkeypatch, "devspec", "check", "--config-file", str(path))
     assert code == 2
-    assert_one_error(err, "config.file", str(path), "device_spec")
+    assert_one_error(err, "config.value", f"{path}:2", "device_spec", "$physnet")
 
 
 def test_devspec_check_of_a_fifo_does_not_hang(tmp_path: Path) -> None:

@@ -146,7 +146,7 @@ def test_real_entry_point_exits_0_on_a_good_file() -> None:
         ),
         pytest.param(
             lambda tmp: tmp,
-            "error [input.file]: {path}: cannot read VPD: Is a directory",
+            "error [input.file]: {path}: cannot read VPD: is a directory, not a regular file",
             id="directory",
         ),
     ],

@@ -41,12 +41,15 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
         pytest.fail("read_vpd_file blocked on a FIFO")
     (error,) = outcome
     assert isinstance(error, InputFileError)
-    assert error.message == f"{fifo}: cannot read VPD: not a regular file"
+    assert error.message == f"{fifo}: cannot read VPD: is a FIFO, not a regular file"
 
 
 def test_a_character_device_is_refused() -> None:
     # /dev/null stands for them all; /dev/zero would fill the memory of a broken build.
-    with pytest.raises(InputFileError, match=r"^/dev/null: cannot read VPD: not a regular file$"):
+    with pytest.raises(
+        InputFileError,
+        match=r"^/dev/null: cannot read VPD: is a character device, not a regular file$",
+    ):
         read_vpd_file(Path("/dev/null"), strict=True)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from offpath.errors import PciDeviceNotFoundById
+from offpath.errors import PciDeviceNotFoundById, SysfsRootInvalid
 from offpath.pci.address import PciAddress
 from offpath.pci.sysfs import (
     Netdev,
@@ -62,11 +62,15 @@ def test_s2_is_physical_function(sysfs_root: Path, address: str, is_pf: bool) ->
     assert is_physical_function(sysfs_root, PciAddress.parse(address)) is is_pf
 
 
-def test_s2_is_physical_function_unreadable_file_is_false(sysfs_root: Path) -> None:
+def test_s2_is_physical_function_of_a_directory_says_the_tree_is_invalid(
+    sysfs_root: Path,
+) -> None:
     path = device_dir(sysfs_root, PF0) / "sriov_totalvfs"
     path.unlink()
-    path.mkdir()  # reading a directory fails like an I/O error
-    assert is_physical_function(sysfs_root, PF0) is False
+    path.mkdir()
+    # The kernel never puts a directory there: the tree is damaged, not the device "no PF".
+    with pytest.raises(SysfsRootInvalid, match="sriov_totalvfs is a directory, not a regular"):
+        is_physical_function(sysfs_root, PF0)
 
 
 def test_s1_5_tree_uses_the_kernels_relative_device_link(sysfs_root: Path) -> None:

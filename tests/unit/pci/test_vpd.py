@@ -475,7 +475,9 @@ def test_read_vpd_file_of_a_missing_file_names_it(tmp_path: Path) -> None:
 
 
 def test_read_vpd_file_of_a_directory_names_it(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match=f"^{tmp_path}: cannot read VPD: Is a directory"):
+    with pytest.raises(
+        InputFileError, match=f"^{tmp_path}: cannot read VPD: is a directory, not a regular file"
+    ):
         read_vpd_file(tmp_path, strict=False)
 
 

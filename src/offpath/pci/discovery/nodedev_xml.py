@@ -1,6 +1,6 @@
 """Discovery from libvirt node device XML: the same PciDevice records as from sysfs.
 
-Nova reads PCI node devices (`virsh nodedev-dumpxml`, spec §6.1-6.3): the
+Nova reads PCI node devices (`virsh nodedev-dumpxml`): the
 `pci` capability gives ids, address, NUMA node, IOMMU group, VPD and the
 SR-IOV links (`virt_functions`, `phys_function`); a `net` node device whose
 parent is a PCI function gives its interface, MAC and offload features; a
@@ -209,7 +209,7 @@ def devices_from_nodedevs(
     """One PciDevice per PCI node device, by address.
 
     `unreadable` maps node device names whose XML could not be had to why;
-    those named like a PCI function become excluded records (decision D8).
+    those named like a PCI function become excluded records, the others stay.
     """
     pcis: dict[str, tuple[NodeDevice, PciCapability]] = {}
     nets: dict[str, NetCapability] = {}

@@ -1,4 +1,4 @@
-"""Discovery from a sysfs tree: one PciDevice per PCI function (spec §6.2-6.3, D8).
+"""Discovery from a sysfs tree: one PciDevice per PCI function, as Nova builds from libvirt.
 
 Reads `<root>/bus/pci/devices/ADDR/` as Linux lays it out: `vendor`,
 `device`, `class`, `numa_node`, `driver` and `iommu_group` links, the SR-IOV
@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from offpath.errors import OffpathError, SysfsRootInvalid
+from offpath.errors import InputFileError, OffpathError, SysfsRootInvalid
+from offpath.pci import regular_file
 from offpath.pci.device import DevType, PciDevice
-from offpath.pci.sysfs import PCI_ID
-from offpath.pci.vpd import VpdRecord, decode_vpd
+from offpath.pci.sysfs import ATTRIBUTE_LIMIT, PCI_ID
+from offpath.pci.vpd import VPD_MAX_SIZE, VpdRecord, decode_vpd
 
 NO_NUMA: Final = -1
 # Representor netdevs share their PF's PCI function; the uplink's
@@ -40,48 +41,38 @@ NO_NUMA: Final = -1
 _UPLINK_PORT: Final = re.compile(r"p\d+")
 
 
-# VPD addresses are 15 bits wide: no real image is larger.
-_VPD_MAX: Final = 0x8000
-# Non-blocking so that a FIFO planted in a copied tree reads as empty instead
-# of hanging the scan; sysfs attributes ignore the flag.
-_OPEN_FLAGS: Final = os.O_RDONLY | os.O_NONBLOCK
+# What the kernel would never put in sysfs (a FIFO, a device, a huge or
+# non-ASCII file) reads as an unreadable file: a note, or the device excluded.
+_UNREADABLE: Final = (OSError, InputFileError)
 
 
 def _read_text(path: str) -> str:
-    """The stripped text of a small sysfs file (raises OSError)."""
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        return os.read(fd, 4096).decode("ascii", "replace").strip()
-    finally:
-        os.close(fd)
-
-
-def _read_bytes(path: str) -> bytes:
-    """A VPD file, at most the largest image VPD can address (a device file cannot fill memory)."""
-    fd = os.open(path, _OPEN_FLAGS)
-    try:
-        chunks: list[bytes] = []
-        size = 0
-        while size < _VPD_MAX:
-            chunk = os.read(fd, _VPD_MAX - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    """The stripped text of a small sysfs file (raises OSError or InputFileError)."""
+    return regular_file.read_text(path, limit=ATTRIBUTE_LIMIT, encoding="ascii").strip()
 
 
 def _link_name(path: str) -> str:
     """The last component of a symlink's target (`../../0000:03:00.2` -> the address)."""
-    return os.path.basename(os.readlink(path).rstrip("/"))
+    return _shown(os.path.basename(os.readlink(path).rstrip("/")))
+
+
+def _shown(name: str) -> str:
+    """A name from the tree as it can be printed: bytes outside ASCII as `\\xNN` escapes.
+
+    The kernel's names are ASCII; a copied tree's may hold any bytes, which
+    Python keeps as lone surrogates that no strict UTF-8 output can write.
+    """
+    if name.isascii():
+        return name
+    return os.fsencode(name).decode("ascii", "backslashreplace")
 
 
 def _why(exc: Exception) -> str:
-    """An OSError's reason without its errno and path; other errors as they print."""
+    """An OSError's reason without its errno and path, a refused file's without its path."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
+    if isinstance(exc, InputFileError):
+        return exc.problem
     return str(exc)
 
 
@@ -154,11 +145,15 @@ def _vdpa_parents(root: str) -> dict[str, str]:
             parent = os.path.basename(os.path.dirname(os.readlink(f"{vdpa_dir}/{name}")))
         except OSError:
             continue
-        found[parent] = name
+        found[_shown(parent)] = _shown(name)
     return found
 
 
 def _device(scan: _Scan, address: str) -> PciDevice:
+    if not address.isascii():
+        return _excluded(
+            _shown(address), "its sysfs directory name is not ASCII, so it is no PCI address"
+        )
     path = f"{scan.devices_dir}/{address}"
     try:
         entries = frozenset(os.listdir(path))
@@ -167,14 +162,14 @@ def _device(scan: _Scan, address: str) -> PciDevice:
     try:
         vendor_id = _read_id(path, "vendor")
         product_id = _read_id(path, "device")
-    except (OSError, ValueError) as exc:
+    except (*_UNREADABLE, ValueError) as exc:
         return _excluded(address, f"cannot read its vendor/device ids: {_why(exc)}")
     try:
         return _read_device(
             scan, address, path, entries, vendor_id=vendor_id, product_id=product_id
         )
     except (OSError, ValueError, OffpathError) as exc:
-        # Decision D8: whatever breaks while reading one device excludes that
+        # Whatever breaks while reading one device excludes that
         # device only, never the whole inventory.
         return _excluded(address, f"cannot be read: {_why(exc)}", vendor_id, product_id)
 
@@ -303,7 +298,7 @@ def _vf_place(
     vf_num = pf.vf_numbers.get(address)
     exclusion = None
     if vf_num is None:
-        # Decision D8: Nova lets this one failure break the whole report.
+        # Nova lets this one failure break the whole report; here it excludes this VF.
         exclusion = f"its VF number is unknown: no virtfnN link of its PF {parent} points to it"
         if pf.problem:
             exclusion += f" ({pf.problem})"
@@ -361,8 +356,9 @@ def _own_vpd(
     if "vpd" not in entries:
         return None, ()
     try:
-        data = _read_bytes(f"{path}/vpd")
-    except OSError as exc:
+        # Bytes past what VPD can address are no VPD: older kernels show the EEPROM window.
+        data = regular_file.read_bytes(f"{path}/vpd", limit=VPD_MAX_SIZE, truncate=True)
+    except _UNREADABLE as exc:
         return None, (f"its VPD cannot be read: {_why(exc)}",)
     cached = scan.vpd_cache.get(data)
     if cached is None:
@@ -396,16 +392,16 @@ def _netdev(path: str, entries: frozenset[str], *, read_eswitch: bool) -> _Netde
     if not names:
         return _Netdev()
     name = names[0] if len(names) == 1 else _uplink(net_dir, names)
-    found = _Netdev(name=name)
+    found = _Netdev(name=_shown(name))
     try:
         found.mac = _read_text(f"{net_dir}/{name}/address") or None
         if found.mac is None:
-            found.mac_problem = f"net/{name}/address is empty"
-    except OSError as exc:
-        found.mac_problem = f"cannot read net/{name}/address: {_why(exc)}"
+            found.mac_problem = f"net/{found.name}/address is empty"
+    except _UNREADABLE as exc:
+        found.mac_problem = f"cannot read net/{found.name}/address: {_why(exc)}"
     if read_eswitch:
         # mlx5's compat view of devlink's eswitch mode; absent elsewhere.
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(*_UNREADABLE):
             found.eswitch_mode = _read_text(f"{net_dir}/{name}/compat/devlink/mode") or None
     return found
 
@@ -415,7 +411,7 @@ def _uplink(net_dir: str, names: list[str]) -> str:
     for name in names:
         try:
             port = _read_text(f"{net_dir}/{name}/phys_port_name")
-        except OSError:
+        except _UNREADABLE:
             return name
         if not port or _UPLINK_PORT.fullmatch(port):
             return name
@@ -427,7 +423,7 @@ def _optional(path: str, name: str, entries: frozenset[str], notes: list[str]) -
         return None
     try:
         return _read_text(f"{path}/{name}") or None
-    except OSError as exc:
+    except _UNREADABLE as exc:
         notes.append(f"cannot read {name}: {_why(exc)}")
         return None
 
