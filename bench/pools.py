@@ -273,16 +273,40 @@ def installed_nova(python: Path) -> str | None:
 
 
 def run_nova(python: Path, layouts: Sequence[int], consume_repeats: int) -> dict[str, Any]:
-    """Nova's answers and timings on the same inventory, through the runner in its venv."""
+    """Nova's answers and timings on this benchmark's inventory."""
+    return nova_run(
+        python,
+        device_spec=DEVICE_SPEC,
+        variants=[available_rows(layout) for layout in LAYOUTS],
+        hosts=layouts,
+        request=REQUEST,
+        consume_repeats=consume_repeats,
+    )
+
+
+def nova_run(
+    python: Path,
+    *,
+    device_spec: Sequence[str],
+    variants: Sequence[Sequence[dict[str, Any]]],
+    hosts: Sequence[int],
+    request: PciRequest,
+    consume_repeats: int,
+) -> dict[str, Any]:
+    """Nova's answers and timings through the runner in its venv.
+
+    `variants` are the device rows of each kind of host, `hosts` which
+    variant each host is; host 0's variant is the one consumed from.
+    """
     data = {
-        "device_spec": DEVICE_SPEC,
-        "variants": [{"devices": available_rows(layout)} for layout in LAYOUTS],
-        "hosts": list(layouts),
+        "device_spec": list(device_spec),
+        "variants": [{"devices": list(rows)} for rows in variants],
+        "hosts": list(hosts),
         "request": {
-            "count": REQUEST.count,
-            "spec": [dict(spec) for spec in REQUEST.spec],
-            "request_id": REQUEST.request_id,
-            "alias_name": REQUEST.alias_name,
+            "count": request.count,
+            "spec": [dict(spec) for spec in request.spec],
+            "request_id": request.request_id,
+            "alias_name": request.alias_name,
         },
         "consume_repeats": consume_repeats,
     }
