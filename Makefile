@@ -44,6 +44,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/discovery.py
 	$(BIN)/python bench/pools.py --against-nova
+	$(BIN)/python bench/schedule.py --against-nova
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis .demo
