@@ -49,6 +49,7 @@ unit: $(STAMP) ## pytest on 2 workers
 bench: $(STAMP) ## the discovery and pool benchmarks
 	$(BIN)/python bench/discovery.py
 	$(BIN)/python bench/pools.py --against-nova
+	$(BIN)/python bench/schedule.py --against-nova
 
 clean: ## remove .venv, caches and the demo host
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis .demo

@@ -38,6 +38,7 @@ from offpath.pci.request import PciRequest
 from offpath.pci.selection import select_devices
 from offpath.pci.spec_list import DeviceSpecList
 from offpath.pci.summary import HostSummary, SummaryCatalog
+from offpath.pci.summary_index import SummaryIndex
 
 BENCH_DIR = Path(__file__).resolve().parent
 NOVA_VENV = BENCH_DIR / ".nova-venv"
@@ -191,6 +192,7 @@ class Row:
 
     hosts: int
     summary_ms: float
+    index_ms: float
     pools_ms: float
     consume_us: float
     summary_mb: float
@@ -224,6 +226,17 @@ def measure(count: int, *, repeats: int, consume_repeats: int, nova: Path | None
     chosen = set(found)
     answers = "".join("1" if host in chosen else "0" for host in summaries)
 
+    index = SummaryIndex(catalog)
+    for host, summary in summaries.items():
+        index.put(host, summary)
+    compiled = catalog.compile([REQUEST])
+    index_timings = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        indexed = index.hosts_supporting(compiled)
+        index_timings.append(time.perf_counter() - began)
+    index_ok = set(indexed) == chosen
+
     began = time.perf_counter()
     full = "".join("1" if pools[layout].support([REQUEST]) else "0" for layout in layouts)
     pools_seconds = time.perf_counter() - began
@@ -242,11 +255,12 @@ def measure(count: int, *, repeats: int, consume_repeats: int, nova: Path | None
     return Row(
         hosts=count,
         summary_ms=statistics.median(timings) * 1e3,
+        index_ms=statistics.median(index_timings) * 1e3,
         pools_ms=pools_seconds * 1e3,
         consume_us=statistics.median(consume) * 1e6,
         summary_mb=memory / 1e6,
         answers=answers,
-        summary_ok=answers == full,
+        summary_ok=answers == full and index_ok,
         nova=nova_result,
     )
 
@@ -273,16 +287,40 @@ def installed_nova(python: Path) -> str | None:
 
 
 def run_nova(python: Path, layouts: Sequence[int], consume_repeats: int) -> dict[str, Any]:
-    """Nova's answers and timings on the same inventory, through the runner in its venv."""
+    """Nova's answers and timings on this benchmark's inventory."""
+    return nova_run(
+        python,
+        device_spec=DEVICE_SPEC,
+        variants=[available_rows(layout) for layout in LAYOUTS],
+        hosts=layouts,
+        request=REQUEST,
+        consume_repeats=consume_repeats,
+    )
+
+
+def nova_run(
+    python: Path,
+    *,
+    device_spec: Sequence[str],
+    variants: Sequence[Sequence[dict[str, Any]]],
+    hosts: Sequence[int],
+    request: PciRequest,
+    consume_repeats: int,
+) -> dict[str, Any]:
+    """Nova's answers and timings through the runner in its venv.
+
+    `variants` are the device rows of each kind of host, `hosts` which
+    variant each host is; host 0's variant is the one consumed from.
+    """
     data = {
-        "device_spec": DEVICE_SPEC,
-        "variants": [{"devices": available_rows(layout)} for layout in LAYOUTS],
-        "hosts": list(layouts),
+        "device_spec": list(device_spec),
+        "variants": [{"devices": list(rows)} for rows in variants],
+        "hosts": list(hosts),
         "request": {
-            "count": REQUEST.count,
-            "spec": [dict(spec) for spec in REQUEST.spec],
-            "request_id": REQUEST.request_id,
-            "alias_name": REQUEST.alias_name,
+            "count": request.count,
+            "spec": [dict(spec) for spec in request.spec],
+            "request_id": request.request_id,
+            "alias_name": request.alias_name,
         },
         "consume_repeats": consume_repeats,
     }
@@ -304,7 +342,7 @@ def run_nova(python: Path, layouts: Sequence[int], consume_repeats: int) -> dict
 def print_table(rows: Sequence[Row]) -> None:
     """The figures, one line per N."""
     head = (
-        f"{'hosts':>7} | {'summary':>9} {'us/host':>7} | {'full pools':>10} | "
+        f"{'hosts':>7} | {'summary':>9} {'us/host':>7} | {'numpy':>8} | {'full pools':>10} | "
         f"{'Nova':>10} {'us/host':>7} | {'Nova/sum':>8} | {'consume':>8} {'Nova':>8} | "
         f"{'summ. MB':>8} {'Nova MB':>8} | answers"
     )
@@ -316,7 +354,7 @@ def print_table(rows: Sequence[Row]) -> None:
             nova_cols = f"{'-':>10} {'-':>7} | {'-':>8}"
             nova_consume = f"{'-':>8}"
             nova_mb = f"{'-':>8}"
-            same = "summary = pools" if row.summary_ok else "SUMMARY != POOLS"
+            same = "summary = numpy = pools" if row.summary_ok else "SUMMARY != POOLS"
         else:
             nova_ms = nova["support_seconds"] * 1e3
             nova_cols = (
@@ -332,7 +370,8 @@ def print_table(rows: Sequence[Row]) -> None:
         yes = row.answers.count("1")
         print(
             f"{row.hosts:>7} | {row.summary_ms:>7.2f}ms {row.summary_ms * 1e3 / row.hosts:>7.2f} | "
-            f"{row.pools_ms:>8.0f}ms | {nova_cols} | {row.consume_us:>6.0f}us {nova_consume} | "
+            f"{row.index_ms:>6.2f}ms | {row.pools_ms:>8.0f}ms | {nova_cols} | "
+            f"{row.consume_us:>6.0f}us {nova_consume} | "
             f"{row.summary_mb:>8.2f} {nova_mb} | {same} ({yes} can)"
         )
 

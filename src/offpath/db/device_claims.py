@@ -84,16 +84,19 @@ def claim_devices(
         return Claim(host.host, host.generation, devices)
     if not requests:
         return Claim(host.host, host.generation, ())
+    # Each row's device is decoded once: decoding is most of a claim's cost.
+    every = host.selected()
+    in_use = {state.address for state in host.states if state.status in IN_USE}
     pools = PciPools.build(
-        host.selected(),
-        taken=host.selected(statuses=IN_USE),
+        every,
+        taken=[s for s in every if s.device.address in in_use],
         host=host.host,
         host_cells=host.numa_cells,
     )
     taken = iter(pools.consume(requests, numa_cells))
     claimed: list[ClaimedDevice] = []
     states = host.states
-    by_address = {s.device.address: s for s in host.selected()}
+    by_address = {s.device.address: s for s in every}
     for request in requests:
         for device in islice(taken, request.count):
             states = states.claim(

@@ -12,7 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session
 
 from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
@@ -65,22 +65,22 @@ def apply_report(session: Session, report: HostReport) -> ReportOutcome:
         session.flush()
     host = load_host(session, node)
     reported = {selected.device.address: selected for selected in report.devices}
-    added = updated = removed = 0
+    updated = removed = 0
     missing: list[str] = []
+    new_rows: list[dict[str, object]] = []
     for address, selected in reported.items():
         columns = _device_columns(selected)
         row = host.rows.get(address)
         if row is None:
-            session.add(
-                PciDeviceRow(
-                    compute_node_id=node.id,
-                    address=address,
-                    status=DeviceStatus.AVAILABLE.value,
-                    missing=False,
+            new_rows.append(
+                {
+                    "compute_node_id": node.id,
+                    "address": address,
+                    "status": DeviceStatus.AVAILABLE.value,
+                    "missing": False,
                     **columns,
-                )
+                }
             )
-            added += 1
             continue
         if row.missing or any(getattr(row, key) != value for key, value in columns.items()):
             for key, value in columns.items():
@@ -103,6 +103,10 @@ def apply_report(session: Session, report: HostReport) -> ReportOutcome:
         else:
             session.execute(delete(PciDeviceRow).where(PciDeviceRow.id == row.id))
             removed += 1
+    if new_rows:
+        # One multi-row INSERT: a new host brings hundreds of devices.
+        session.execute(insert(PciDeviceRow), new_rows)
+    added = len(new_rows)
     tracked = [selected_of(row) for row in gone if row.missing] + list(reported.values())
     has_pools = PciPools.build(tracked, host=report.host).has_remote_managed_pools()
     node.driver_supports_remote_managed = report.driver_supports_remote_managed

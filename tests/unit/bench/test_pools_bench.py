@@ -30,7 +30,9 @@ def test_the_benchmark_prints_one_row_per_size_and_agrees_with_the_pools(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     status = pools_bench.main(["--sizes", "16,40", "--quick"])
-    rows = [line for line in capsys.readouterr().out.splitlines() if "summary = pools" in line]
+    rows = [
+        line for line in capsys.readouterr().out.splitlines() if "summary = numpy = pools" in line
+    ]
     assert (status, [row.split("|")[0].strip() for row in rows]) == (0, ["16", "40"])
 
 
