@@ -1,12 +1,17 @@
 # The two commands of the README: `make demo` and `make test`. Each creates
 # .venv on first use (system packages included) and reinstalls when
-# pyproject.toml changes.
+# pyproject.toml changes. `make` alone lists the targets: each target's
+# `## text` is its line there.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: help demo test lint typecheck unit bench clean
+.DEFAULT_GOAL := help
+
+help: ## list the targets (this text)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml scripts/install-system-packages
 	bash scripts/install-system-packages
@@ -19,7 +24,7 @@ DEMO_HOST := .demo/compute-dpu-01
 
 # A simulated BlueField-2 host whose second PF lost its VPD, checked against
 # the example nova.conf: which VFs can serve remote-managed ports, and why not.
-demo: $(STAMP)
+demo: $(STAMP) ## simulate a BlueField-2 host, check its nova.conf, show what is usable
 	$(BIN)/offpath sim host --profile bluefield2 --out $(DEMO_HOST) \
 		--hostname compute-dpu-01 --vfs 4 --fault no-vpd@0000:03:00.1
 	$(BIN)/offpath devspec check --config-file examples/bluefield2-nova.conf \
@@ -29,21 +34,21 @@ demo: $(STAMP)
 		--sysfs-root $(DEMO_HOST)
 	$(BIN)/python examples/place_port.py $(DEMO_HOST) examples/bluefield2-nova.conf
 
-test: lint typecheck unit
+test: lint typecheck unit ## the whole suite: lint, typecheck, unit
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) ## pytest on 2 workers
 	$(BIN)/pytest -n 2
 
-bench: $(STAMP)
+bench: $(STAMP) ## the discovery and pool benchmarks
 	$(BIN)/python bench/discovery.py
 	$(BIN)/python bench/pools.py --against-nova
 
-clean:
+clean: ## remove .venv, caches and the demo host
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis .demo

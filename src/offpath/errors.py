@@ -68,6 +68,17 @@
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
+
+The kind of an error decides what every surface answers, here and nowhere
+else (``http_status`` and ``exit_code`` on the kind classes)::
+
+    kind            HTTP status   CLI exit code
+    InvalidInput    400           2   (also the CLI's usage errors)
+    NotFound        404           3
+    Conflict        409           4
+    Unavailable     503           5
+    anything else   500           1   (a bug: an error of no kind, or not ours)
+
 Nova's exception messages are kept word for word where offpath has a Nova
 counterpart, so operators can search for them.
 """
@@ -76,13 +87,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Final
 
 
 class OffpathError(Exception):
     """Base of every error offpath raises on purpose."""
 
     code: ClassVar[str] = "offpath"
+    # An error of no kind is a bug, answered as an internal error.
+    http_status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 1
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -97,12 +111,16 @@ class InvalidInput(OffpathError):
     """The input (a config value, a file, a request) is wrong."""
 
     code = "invalid"
+    http_status = 400
+    exit_code = 2
 
 
 class NotFound(OffpathError):
     """Something named does not exist."""
 
     code = "not_found"
+    http_status = 404
+    exit_code = 3
 
 
 class ConfigFileError(InvalidInput):
@@ -370,6 +388,8 @@ class Conflict(OffpathError):
     """The current state does not allow the operation (a device's status, a binding)."""
 
     code = "conflict"
+    http_status = 409
+    exit_code = 4
 
 
 def _either(statuses: Sequence[str]) -> str:
@@ -598,6 +618,8 @@ class Unavailable(OffpathError):
     """A service offpath needs (libvirt, a database, a peer) does not answer."""
 
     code = "unavailable"
+    http_status = 503
+    exit_code = 5
 
 
 class LibvirtUnavailable(Unavailable):
@@ -944,3 +966,11 @@ class TransactionConflict(Conflict):
             hint="retry the request; nothing of the aborted transaction was kept",
         )
         self.url = url
+
+
+KINDS: Final[tuple[type[OffpathError], ...]] = (InvalidInput, NotFound, Conflict, Unavailable)
+
+
+def kind_of(error: type[OffpathError]) -> type[OffpathError]:
+    """The kind class (one of KINDS) an error class belongs to; OffpathError when none."""
+    return next((kind for kind in KINDS if issubclass(error, kind)), OffpathError)

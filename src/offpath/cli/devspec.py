@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
 from offpath.cli.elision import elide
+from offpath.cli.options import AsJson, ConfigFiles, SysfsRoot
+from offpath.cli.output import print_json
 from offpath.config import PciConfig, load_pci_config
-from offpath.jsonvalue import JsonValue
+from offpath.errors import InvalidInput
 from offpath.pci.section_check import SectionReport, check_pci_section
-from offpath.pci.spec import DeviceSpec
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
 
 app = typer.Typer(no_args_is_help=True)
@@ -21,52 +18,6 @@ app = typer.Typer(no_args_is_help=True)
 @app.callback()
 def devspec() -> None:
     """Check [pci] device_spec and alias entries."""
-
-
-ConfigFiles = Annotated[
-    list[Path],
-    typer.Option(
-        "--config-file",
-        help="nova.conf-style file with a [pci] section; repeat for several (later wins).",
-        # offpath's own check says what is wrong, with a hint and exit code 2.
-        readable=False,
-    ),
-]
-SysfsRoot = Annotated[
-    Path,
-    typer.Option(
-        "--sysfs-root",
-        help="Directory that plays /sys (PF detection, devname lookup).",
-        file_okay=False,
-    ),
-]
-
-
-def spec_as_json(spec: DeviceSpec) -> dict[str, JsonValue]:
-    """The JSON shape of one spec in `devspec check --json` (a contract)."""
-    return {
-        "index": spec.index,
-        "vendor_id": spec.vendor_id,
-        "product_id": spec.product_id,
-        "address": (
-            dict(spec.address.as_json())
-            if spec.address is not None and (spec.address_given or spec.devname)
-            else None
-        ),
-        "devname": spec.devname,
-        "tags": dict(spec.tags),
-        "remote_managed": spec.remote_managed,
-    }
-
-
-def report_as_json(report: SectionReport, config: PciConfig) -> dict[str, JsonValue]:
-    """The whole `devspec check --json` document."""
-    return {
-        "specs": [spec_as_json(s) for s in report.specs],
-        "aliases": [a.as_json() for a in report.aliases],
-        "errors": [p.as_json(config.locate(p.raw)) for p in report.problems],
-        "notes": list(config.notes),
-    }
 
 
 def print_text(report: SectionReport, config: PciConfig) -> None:
@@ -97,9 +48,9 @@ def print_text(report: SectionReport, config: PciConfig) -> None:
 def check(
     config_file: ConfigFiles,
     sysfs_root: SysfsRoot = DEFAULT_SYSFS_ROOT,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: AsJson = False,
 ) -> None:
-    """Check every [pci] device_spec and alias; exit 2 if one is invalid."""
+    """Check every [pci] device_spec and alias. Exit 2 (invalid input) if one is invalid."""
     config = load_pci_config(config_file)
     if not (sysfs_root / "bus" / "pci" / "devices").is_dir():
         # Without a PCI tree no address is a PF and no devname resolves; say
@@ -116,7 +67,7 @@ def check(
         report_in_placement=config.report_in_placement,
     )
     if as_json:
-        typer.echo(json.dumps(report_as_json(report, config), indent=2))
+        print_json(report.as_json(locate=config.locate, notes=config.notes))
     else:
         print_text(report, config)
-    raise typer.Exit(0 if report.ok else 2)
+    raise typer.Exit(0 if report.ok else InvalidInput.exit_code)

@@ -10,21 +10,26 @@ from typing import Annotated, Final
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from offpath.cli.options import AsJson, OptionalConfigFiles, SysfsRoot
+from offpath.cli.output import UNBOUNDED_WIDTH, print_json, table_console
 from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
 from offpath.config import PciConfig, load_pci_config
 from offpath.errors import ConfigValueError
-from offpath.jsonvalue import JsonValue
-from offpath.pci.discovery.sysfs_reader import check_sysfs_root, discover_sysfs
-from offpath.pci.inventory import InventoryGroup, InventoryRow, group_rows, inventory_rows
+from offpath.pci.discovery.sysfs_reader import discover_sysfs
+from offpath.pci.inventory import (
+    InventoryGroup,
+    InventoryRow,
+    group_rows,
+    inventory_as_json,
+    inventory_rows,
+)
 from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
 from offpath.sim.host import MANIFEST
-
-# Rich wraps at 80 columns when not on a terminal; a table this wide needs more.
-PIPE_WIDTH: Final = 200
 
 
 class Source(StrEnum):
@@ -36,30 +41,19 @@ class Source(StrEnum):
 
 def inventory(
     *,
-    sysfs_root: Annotated[
-        Path,
-        typer.Option(
-            "--sysfs-root",
-            help="Directory that plays /sys: devices (with --source sysfs), PF detection "
-            "and devname lookup for the specs.",
-        ),
-    ] = DEFAULT_SYSFS_ROOT,
-    config_file: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--config-file",
-            help="nova.conf-style file with a \\[pci] section; repeat for several (later wins).",
-            # offpath's own check says what is wrong, with a hint and exit code 2.
-            readable=False,
-        ),
-    ] = None,
+    sysfs_root: SysfsRoot = DEFAULT_SYSFS_ROOT,
+    config_file: OptionalConfigFiles = None,
     source: Annotated[
-        Source, typer.Option("--source", help="Read devices from sysfs or from libvirt.")
+        Source,
+        typer.Option(
+            "--source", metavar="sysfs|libvirt", help="Read devices from sysfs or libvirt."
+        ),
     ] = Source.SYSFS,
     libvirt_uri: Annotated[
-        str, typer.Option("--libvirt-uri", help="libvirt URI for --source libvirt.")
+        str,
+        typer.Option("--libvirt-uri", metavar="URI", help="libvirt URI for --source libvirt."),
     ] = DEFAULT_URI,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: AsJson = False,
     explain: Annotated[
         bool,
         typer.Option(
@@ -69,8 +63,11 @@ def inventory(
         ),
     ] = False,
 ) -> None:
-    """List this host's network PCI functions: spec, tags, pool, usable or why not."""
-    check_sysfs_root(sysfs_root)
+    """List this host's network PCI functions, usable or why not.
+
+    Per device: the spec that selects it, its tags and pool, and the reason
+    when it cannot be used.
+    """
     specs = load_specs(config_file or [], sysfs_root=sysfs_root)
     if source is Source.LIBVIRT:
         devices = discover_libvirt(libvirt_uri)
@@ -79,11 +76,12 @@ def inventory(
     rows = inventory_rows(devices, specs)
     host = host_name(sysfs_root)
     if as_json:
-        typer.echo(json.dumps(inventory_as_json(host, rows, explain=explain), indent=2))
+        print_json(inventory_as_json(host, rows, explain=explain))
         return
-    print_table(host, rows, source=source, configured=bool(specs))
-    if explain:
-        print_explanations(rows)
+    with table_console() as console:
+        print_table(console, host, rows, source=source, configured=bool(specs))
+        if explain:
+            print_explanations(console, rows)
 
 
 def load_specs(files: list[Path], *, sysfs_root: Path) -> DeviceSpecList:
@@ -120,52 +118,12 @@ def host_name(sysfs_root: Path) -> str:
     return name if isinstance(name, str) and name else socket.gethostname()
 
 
-def row_as_json(row: InventoryRow) -> dict[str, JsonValue]:
-    """One device of `inventory --json` (the key set is a contract)."""
-    dev = row.device
-    return {
-        "address": dev.address,
-        "dev_type": str(dev.dev_type),
-        "vendor_id": dev.vendor_id,
-        "product_id": dev.product_id,
-        "parent_addr": dev.parent_addr,
-        "numa_node": dev.numa_node,
-        "vf_num": dev.vf_num,
-        "pf_mac_address": dev.pf_mac_address,
-        "card_serial_number": dev.card_serial_number,
-        "netdev": dev.netdev,
-        "driver": dev.driver,
-        "spec_index": row.spec_index,
-        "tags": dict(row.tags),
-        "usable": row.usable,
-        "reason": None if row.usable else row.reason,
-    }
-
-
-def tried_as_json(row: InventoryRow) -> list[JsonValue]:
-    """Every spec tried for the row's device, in order: index, matched, reason."""
-    return [{"spec_index": v.index, "matched": v.matched, "reason": v.reason} for v in row.verdicts]
-
-
-def inventory_as_json(
-    host: str, rows: tuple[InventoryRow, ...], *, explain: bool = False
-) -> dict[str, JsonValue]:
-    """The whole `inventory --json` document; `explain` adds "tried" to each device."""
-    devices: list[JsonValue] = []
-    for row in rows:
-        device = row_as_json(row)
-        if explain:
-            device["tried"] = tried_as_json(row)
-        devices.append(device)
-    return {"host": host, "devices": devices}
-
-
-def print_explanations(rows: tuple[InventoryRow, ...]) -> None:
-    """Per device, each spec tried in config order and why it matched or not (D9)."""
-    typer.echo("specs tried, in order (first match wins):")
+def print_explanations(console: Console, rows: tuple[InventoryRow, ...]) -> None:
+    """Per device, each spec tried in config order and why it matched or not."""
+    console.print("specs tried, in order (first match wins):")
     for row in rows:
         verdicts = "; ".join(v.reason for v in row.verdicts) or "no spec tried"
-        typer.echo(f"  {row.device.address}: {verdicts}")
+        console.print(f"  {row.device.address}: {verdicts}")
 
 
 def _tags_text(row: InventoryRow) -> str:
@@ -213,41 +171,63 @@ def _group_table(title: str) -> Table:
     return table
 
 
+def _cells(row: InventoryRow, pool_ref: str) -> tuple[str | Text, ...]:
+    """The row's cells, in the order of _COLUMNS."""
+    dev = row.device
+    why = row.reason if not row.usable else (row.note or "; ".join(dev.notes))
+    return (
+        dev.address,
+        str(dev.dev_type),
+        f"{dev.vendor_id}:{dev.product_id}",
+        "-" if dev.numa_node is None else str(dev.numa_node),
+        "" if dev.vf_num is None else str(dev.vf_num),
+        dev.netdev or "",
+        "" if row.spec_index is None else f"#{row.spec_index}",
+        _tags_text(row),
+        pool_ref,
+        Text("yes", style="green") if row.usable else Text("no", style="red"),
+        why or "",
+    )
+
+
+def _print_records(console: Console, title: str, table: Table) -> None:
+    """A table too wide for the terminal, as one block of `column value` lines per row."""
+    console.print(title, style="bold")
+    for index in range(table.row_count):
+        record = Table.grid(padding=(0, 2))
+        record.add_column(style="bold", no_wrap=True)
+        record.add_column(overflow="fold")
+        for column in table.columns:
+            cell = list(column.cells)[index]
+            if cell:
+                record.add_row(str(column.header), cell)
+        console.print(record)
+        console.print()
+
+
 def print_table(
-    host: str, rows: tuple[InventoryRow, ...], *, source: Source, configured: bool
+    console: Console, host: str, rows: tuple[InventoryRow, ...], *, source: Source, configured: bool
 ) -> None:
     """The inventory as one table per PF (grouped by card), then its pools and a summary."""
-    console = Console(highlight=False, markup=False)
-    if not console.is_terminal:
-        console.width = PIPE_WIDTH
     console.print(f"PCI inventory of {host} (from {source})", style="bold")
     pools: dict[str, int] = {}
     pool_sizes: dict[int, int] = {}
     for group in group_rows(rows):
-        table = _group_table(_group_title(group))
+        title = _group_title(group)
+        table = _group_table(title)
         for row in group.rows:
-            dev = row.device
             pool_ref = ""
             if row.pool is not None:
                 key = json.dumps(row.pool, sort_keys=True)
                 number = pools.setdefault(key, len(pools) + 1)
                 pool_sizes[number] = pool_sizes.get(number, 0) + 1
                 pool_ref = f"#{number}"
-            why = row.reason if not row.usable else (row.note or "; ".join(dev.notes))
-            table.add_row(
-                dev.address,
-                str(dev.dev_type),
-                f"{dev.vendor_id}:{dev.product_id}",
-                "-" if dev.numa_node is None else str(dev.numa_node),
-                "" if dev.vf_num is None else str(dev.vf_num),
-                dev.netdev or "",
-                "" if row.spec_index is None else f"#{row.spec_index}",
-                _tags_text(row),
-                pool_ref,
-                Text("yes", style="green") if row.usable else Text("no", style="red"),
-                why or "",
-            )
-        console.print(table)
+            table.add_row(*_cells(row, pool_ref))
+        natural = Measurement.get(console, console.options.update_width(UNBOUNDED_WIDTH), table)
+        if natural.maximum <= console.width:
+            console.print(table)
+        else:
+            _print_records(console, title, table)
     for key, number in pools.items():
         console.print(f"pool #{number} ({pool_sizes[number]} device(s)): {key}")
     usable = sum(1 for row in rows if row.usable)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from offpath.cli.options import ServiceConfigFiles, StateDir
 from offpath.db.cells import CellDatabases
 from offpath.db.engine import open_engine, reading
 from offpath.db.services import ServiceRecord, list_services
@@ -23,22 +23,14 @@ app = typer.Typer(help="Services (agents, conductors) as their cells record them
 @app.command("list")
 def list_command(
     *,
-    config_file: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--config-file",
-            help="nova.conf-style file: \\[api_database] connection, \\[DEFAULT] "
-            "service_down_time; repeat for several (later wins).",
-            readable=False,
-        ),
-    ] = None,
-    state_dir: Annotated[
-        Path,
-        typer.Option("--state-dir", help="Where the SQLite databases live when none is set."),
-    ] = DEFAULT_STATE_DIR,
+    config_file: ServiceConfigFiles = None,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list.")] = False,
 ) -> None:
-    """Binary, host, cell, version, up or down, and last heartbeat of every service."""
+    """Every service: host, cell, version, up or down.
+
+    The binary, host, cell, version, state and last heartbeat of every service in every cell.
+    """
     config = load_service_config(config_file or [], state_dir=state_dir)
     cells = CellDatabases(open_engine(config.api_database_url))
     try:

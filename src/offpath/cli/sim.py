@@ -30,24 +30,35 @@ def host(
     profile: Annotated[
         str,
         typer.Option(
-            help=f"Built-in profile ({', '.join(builtin_profiles())}) or a profile YAML file."
+            metavar="PROFILE",
+            help=f"Built-in profile ({', '.join(builtin_profiles())}) or a profile YAML file.",
         ),
     ],
     out: Annotated[
         Path,
-        typer.Option(help="Directory to write; it plays /sys. Must be new, empty or a sim tree."),
+        typer.Option(
+            metavar="DIR",
+            help="Directory to write; it plays /sys. Must be new, empty or a sim tree.",
+        ),
     ],
-    hostname: Annotated[str, typer.Option(help="Host name recorded in the manifest.")] = (
-        "sim-host"
-    ),
+    hostname: Annotated[
+        str, typer.Option(metavar="NAME", help="Host name recorded in the manifest.")
+    ] = ("sim-host"),
     vfs: Annotated[
-        int | None, typer.Option(help="VFs per PF (default: the profile's default_vfs).")
+        int | None,
+        typer.Option(metavar="N", help="VFs per PF (default: the profile's default_vfs)."),
     ] = None,
-    numa_nodes: Annotated[int, typer.Option(help="NUMA nodes the PFs are spread over.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed for serials and MACs (with the host name).")] = 0,
-    fault: Annotated[list[str] | None, typer.Option(help=_fault_help())] = None,
+    numa_nodes: Annotated[
+        int, typer.Option(metavar="N", help="NUMA nodes the PFs are spread over.")
+    ] = 1,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Seed for serials and MACs (with the host name).")
+    ] = 0,
+    fault: Annotated[
+        list[str] | None, typer.Option(metavar="KIND[@ADDRESS]", help=_fault_help())
+    ] = None,
 ) -> None:
-    """Write a host's sysfs tree (devices, VPD, netdevs) and its manifest offpath-sim.json."""
+    """Write a simulated host's sysfs tree. It holds devices, VPD, netdevs and offpath-sim.json."""
     written = write_host(
         load_profile(profile),
         out,

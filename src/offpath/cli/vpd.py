@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
-from dataclasses import fields
-from enum import Enum
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from offpath.cli.output import print_json
 from offpath.jsonvalue import JsonValue
 from offpath.pci.vpd import VpdRecord, read_vpd_file
 
 app = typer.Typer(
-    help="Read PCI Vital Product Data (VPD): card name, part and serial numbers.",
+    help="Read PCI VPD: card name, part number, serial number.",
     no_args_is_help=True,
 )
 
@@ -43,35 +41,18 @@ def decode(
         ),
     ] = False,
 ) -> None:
-    """Decode a VPD file and print its fields; exit 2 if it is malformed or unreadable."""
+    """Decode a VPD file and print its fields. Exit 2 if it is malformed or unreadable."""
     record = read_vpd_file(vpd_file, strict=not salvage)
     if as_json:
-        typer.echo(json.dumps(vpd_as_json(record), indent=2))
+        print_json(record.as_json())
     else:
         for line in vpd_lines(record):
             typer.echo(line)
 
 
-def vpd_as_json(record: VpdRecord) -> dict[str, JsonValue]:
-    """Every field of `record` (and its trusted `card_serial_number`) as JSON values."""
-    document: dict[str, JsonValue] = {}
-    for item in fields(record):
-        value = getattr(record, item.name)
-        if isinstance(value, Enum):
-            document[item.name] = str(value.value)
-        elif isinstance(value, Mapping):
-            document[item.name] = {str(key): str(text) for key, text in value.items()}
-        elif isinstance(value, tuple):
-            document[item.name] = [str(text) for text in value]
-        else:
-            document[item.name] = value
-    document["card_serial_number"] = record.card_serial_number
-    return document
-
-
 def vpd_lines(record: VpdRecord) -> Iterator[str]:
     """One `key: value` line per set field; `ro_vendor_fields.A: ...` for each mapped one."""
-    for key, value in vpd_as_json(record).items():
+    for key, value in record.as_json().items():
         if isinstance(value, dict):
             for index, text in value.items():
                 yield f"{key}.{index}: {_shown(text)}"

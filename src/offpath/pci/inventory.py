@@ -37,6 +37,30 @@ class InventoryRow:
     note: str | None = None
     verdicts: tuple[SpecVerdict, ...] = ()
 
+    def as_json(self, *, explain: bool = False) -> dict[str, JsonValue]:
+        """The device as `inventory --json` prints it; `explain` adds the specs "tried"."""
+        dev = self.device
+        found: dict[str, JsonValue] = {
+            "address": dev.address,
+            "dev_type": str(dev.dev_type),
+            "vendor_id": dev.vendor_id,
+            "product_id": dev.product_id,
+            "parent_addr": dev.parent_addr,
+            "numa_node": dev.numa_node,
+            "vf_num": dev.vf_num,
+            "pf_mac_address": dev.pf_mac_address,
+            "card_serial_number": dev.card_serial_number,
+            "netdev": dev.netdev,
+            "driver": dev.driver,
+            "spec_index": self.spec_index,
+            "tags": dict(self.tags),
+            "usable": self.usable,
+            "reason": None if self.usable else self.reason,
+        }
+        if explain:
+            found["tried"] = [verdict.as_json() for verdict in self.verdicts]
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class InventoryGroup:
@@ -112,6 +136,14 @@ def _serial_detail(dev: PciDevice, by_address: Mapping[str, PciDevice]) -> str:
     if holder.vpd is None:
         return f" ({who} has no VPD)"
     return f" ({who}'s VPD has no serial number)"
+
+
+def inventory_as_json(
+    host: str, rows: Iterable[InventoryRow], *, explain: bool = False
+) -> dict[str, JsonValue]:
+    """The whole `inventory --json` document: the host and one object per row."""
+    devices: list[JsonValue] = [row.as_json(explain=explain) for row in rows]
+    return {"host": host, "devices": devices}
 
 
 def group_rows(rows: Iterable[InventoryRow]) -> tuple[InventoryGroup, ...]:

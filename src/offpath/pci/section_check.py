@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +50,20 @@ class SectionReport:
     def ok(self) -> bool:
         """True when every spec and alias is valid."""
         return not self.problems
+
+    def as_json(
+        self, *, locate: Callable[[str], str] | None = None, notes: Sequence[str] = ()
+    ) -> dict[str, JsonValue]:
+        """The `devspec check --json` document; `locate` gives a raw value's file:line."""
+        return {
+            "specs": [spec.as_json() for spec in self.specs],
+            "aliases": [alias.as_json() for alias in self.aliases],
+            "errors": [
+                problem.as_json(locate(problem.raw) if locate else None)
+                for problem in self.problems
+            ],
+            "notes": list(notes),
+        }
 
 
 def check_pci_section(

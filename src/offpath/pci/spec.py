@@ -72,6 +72,10 @@ class SpecVerdict:
     matched: bool
     reason: str
 
+    def as_json(self) -> dict[str, JsonValue]:
+        """One entry of a device's "tried" list in `inventory --explain --json`."""
+        return {"spec_index": self.index, "matched": self.matched, "reason": self.reason}
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceSpec:
@@ -106,6 +110,22 @@ class DeviceSpec:
     def pool_tags(self) -> dict[str, JsonValue]:
         """The tags that become pool keys (placement-only ones left out)."""
         return {k: v for k, v in self.tags.items() if k not in PLACEMENT_ONLY_TAGS}
+
+    def as_json(self) -> dict[str, JsonValue]:
+        """The spec as `devspec check --json` prints it (a contract)."""
+        return {
+            "index": self.index,
+            "vendor_id": self.vendor_id,
+            "product_id": self.product_id,
+            "address": (
+                dict(self.address.as_json())
+                if self.address is not None and (self.address_given or self.devname)
+                else None
+            ),
+            "devname": self.devname,
+            "tags": dict(self.tags),
+            "remote_managed": self.remote_managed,
+        }
 
     def describe(self) -> str:
         """A one-line, normalised rendering, as `devspec check` prints it."""

@@ -59,8 +59,8 @@ import os
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field, fields
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Final
 
@@ -145,6 +145,22 @@ class VpdRecord:
             ),
             damage=read.texts("damage"),
         )
+
+    def as_json(self) -> dict[str, JsonValue]:
+        """Every field and the trusted `card_serial_number`, as `vpd decode --json` prints them."""
+        document: dict[str, JsonValue] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Enum):
+                document[item.name] = str(value.value)
+            elif isinstance(value, Mapping):
+                document[item.name] = {str(key): str(text) for key, text in value.items()}
+            elif isinstance(value, tuple):
+                document[item.name] = [str(text) for text in value]
+            else:
+                document[item.name] = value
+        document["card_serial_number"] = self.card_serial_number
+        return document
 
 
 IDENTIFIER_TAG: Final = 0x82

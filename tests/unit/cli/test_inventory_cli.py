@@ -293,7 +293,7 @@ def test_a_missing_config_file_is_exit_2(
     assert code == 2 and err.startswith("error [config.file]")
 
 
-def test_an_unreachable_libvirt_is_exit_1(
+def test_an_unreachable_libvirt_is_exit_5_unavailable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = bluefield2(tmp_path).root
@@ -309,4 +309,4 @@ def test_an_unreachable_libvirt_is_exit_1(
         "--libvirt-uri",
         uri,
     )
-    assert code == 1 and err.startswith(f"error [libvirt.unavailable]: libvirt at {uri}")
+    assert code == 5 and err.startswith(f"error [libvirt.unavailable]: libvirt at {uri}")

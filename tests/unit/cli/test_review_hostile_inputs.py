@@ -2,7 +2,8 @@
 
 The contract (cli/main.py): a bad input prints `error [code]: message` and at
 most a hint line on stderr and exits 2; a failure that is not the input's
-exits 1; never a traceback. Each case below broke that contract before the
+exits with its kind's code (5 for a service that does not answer, 1 for a
+bug); never a traceback. Each case below broke that contract before the
 review (traceback, hang, a multi-megabyte line, or a click usage box
 instead of offpath's error), or was not tested (see notes/review.md).
 """
@@ -347,7 +348,7 @@ def test_inventory_with_a_huge_bad_value_prints_a_short_line(
     assert len(err) < 2000
 
 
-def test_inventory_of_a_libvirt_test_uri_naming_a_binary_file_exits_1(
+def test_inventory_of_a_libvirt_test_uri_naming_a_binary_file_exits_5_unavailable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     node = tmp_path / "node.xml"
@@ -363,7 +364,7 @@ def test_inventory_of_a_libvirt_test_uri_naming_a_binary_file_exits_1(
         "--libvirt-uri",
         f"test://{node}",
     )
-    assert code == 1
+    assert code == 5
     assert_one_error(err, "libvirt.unavailable", f"test://{node}", "cannot connect")
 
 
