@@ -99,7 +99,7 @@ class Agent:
             stop.wait(max(0.0, min(next_beat, next_report) - time.monotonic()))
 
     def _register(self, stop: threading.Event) -> bool:
-        delay = 1.0
+        delay = min(1.0, self._timing.backoff_max)
         while not stop.is_set():
             try:
                 cell = self._conductor.register_service(
