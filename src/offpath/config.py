@@ -158,7 +158,8 @@ def _deprecation_notes(files: Sequence[Path]) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
+def read_config_files(conf: cfg.ConfigOpts, files: Sequence[Path]) -> None:
+    """Parse `files` into `conf` as `--config-file` does (later wins); oslo's errors become ours."""
     try:
         conf(
             args=[],
@@ -169,8 +170,13 @@ def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
         )
     except cfg.ConfigFileParseError as exc:
         raise ConfigFileError(exc.config_file, f"not an INI file: {exc.msg}") from exc
-    except cfg.Error as exc:
-        raise ConfigFileError(", ".join(map(str, files)), str(exc)) from exc
+    except (cfg.Error, RecursionError) as exc:
+        where = ", ".join(map(str, files)) or "(no config file)"
+        raise ConfigFileError(where, str(exc) or type(exc).__name__) from exc
+
+
+def _read(conf: cfg.ConfigOpts, files: Sequence[Path]) -> PciConfig:
+    read_config_files(conf, files)
     where = ", ".join(map(str, files))
     try:
         report_in_placement = bool(_option(conf, "report_in_placement", files))

@@ -19,7 +19,7 @@ from typing import Any, Final
 from oslo_config import cfg
 from sqlalchemy.engine import make_url
 
-from offpath.config import check_config_file
+from offpath.config import check_config_file, read_config_files
 from offpath.errors import ConfigFileError, ConfigValueError
 
 DEFAULT_STATE_DIR: Final = Path(".offpath")
@@ -102,15 +102,10 @@ def load_service_config(
     conf = cfg.ConfigOpts()
     for group, opts in _options().items():
         conf.register_opts(opts, group=None if group == "DEFAULT" else group)
+    read_config_files(conf, files)
     where = ", ".join(map(str, files)) or "(no config file)"
     try:
-        conf(
-            args=[],
-            project="offpath",
-            default_config_files=[str(p) for p in files],
-            default_config_dirs=[],
-            use_env=False,
-        )
+        # Values are checked, and $name substituted, when read.
         values = {
             "host": conf.host,
             "transport_url": conf.transport_url,
@@ -123,8 +118,6 @@ def load_service_config(
             "libvirt": conf.libvirt.connection_uri,
             "cell_timeout": conf.offpath.cell_timeout,
         }
-    except cfg.ConfigFileParseError as exc:
-        raise ConfigFileError(exc.config_file, f"not an INI file: {exc.msg}") from exc
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
             path=where,

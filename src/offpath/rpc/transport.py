@@ -22,7 +22,8 @@ import oslo_messaging
 import oslo_messaging.opts
 from oslo_config import cfg
 
-from offpath.errors import ConfigFileError, RpcTransportInvalid, RpcUnavailable
+from offpath.config import read_config_files
+from offpath.errors import RpcTransportInvalid, RpcUnavailable
 from offpath.rpc.context import RequestContext
 from offpath.rpc.serializer import JsonSerializer
 
@@ -75,17 +76,7 @@ def _messaging_conf(files: Sequence[Path], exchange: str | None) -> cfg.ConfigOp
     for group, opts in _messaging_options():
         conf.register_opts(opts, group=group)
     conf.set_default("control_exchange", DEFAULT_EXCHANGE)
-    where = ", ".join(map(str, files)) or "(no config file)"
-    try:
-        conf(
-            args=[],
-            project="offpath",
-            default_config_files=[str(p) for p in files],
-            default_config_dirs=[],
-            use_env=False,
-        )
-    except (cfg.Error, RecursionError) as exc:
-        raise ConfigFileError(where, str(exc) or type(exc).__name__) from exc
+    read_config_files(conf, files)
     if exchange is not None:
         conf.set_override("control_exchange", exchange)
     return conf
