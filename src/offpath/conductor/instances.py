@@ -30,7 +30,7 @@ from offpath.db.cell_schema import (
     InstanceRow,
     PciDeviceRow,
 )
-from offpath.db.cells import Cell, CellDatabases, find_cell
+from offpath.db.cells import Cell, CellDatabases
 from offpath.db.columns import utcnow
 from offpath.db.device_claims import Claim, free_instance_devices
 from offpath.db.engine import reading, write_retrying, writing
@@ -114,9 +114,10 @@ class InstanceConductor:
 
     def boot(self, request: BootRequest) -> InstanceView:
         """Create the instance: placed and claimed, or in ERROR with a fault saying why."""
-        known = self._mapping(request.instance_uuid)
-        if known is not None:
+        try:
             return self.show(request.instance_uuid)
+        except InstanceNotFound:
+            pass
         placement, pci_requests = self._prepare(request)
         if not self._map(request, placement):
             return self.show(request.instance_uuid)
@@ -245,7 +246,10 @@ class InstanceConductor:
 
     def delete(self, instance_uuid: str) -> InstanceView:
         """Free the instance's devices, drop its requests, and tell its host; idempotent."""
-        cell = self._cell_of(instance_uuid)
+        cell = self._locate(instance_uuid)
+        if cell is None:
+            # Still being scheduled: there is nothing to free yet.
+            raise InstanceNotFound(instance_uuid)
 
         def work(session: Session) -> str | None:
             row = session.get(InstanceRow, instance_uuid)
@@ -288,34 +292,27 @@ class InstanceConductor:
 
     def show(self, instance_uuid: str) -> InstanceView:
         """The instance as its cell records it (still scheduling: in no cell yet)."""
-        mapping = self._mapping(instance_uuid)
-        if mapping is None:
-            raise InstanceNotFound(instance_uuid)
-        if mapping.cell_id is None:
+        cell = self._locate(instance_uuid)
+        if cell is None:
             return InstanceView(instance_uuid, "", None, BUILDING, "scheduling", None)
-        cell = self._cell_of(instance_uuid)
         with reading(self.cells.engine(cell)) as session:
             row = session.get(InstanceRow, instance_uuid)
             if row is None:
                 raise InstanceNotFound(instance_uuid)
             return _view(row, cell, session)
 
-    def _mapping(self, instance_uuid: str) -> InstanceMappingRow | None:
-        with reading(self.cells.api) as session:
-            return session.scalars(
-                select(InstanceMappingRow).where(InstanceMappingRow.instance_uuid == instance_uuid)
-            ).first()
-
-    def _cell_of(self, instance_uuid: str) -> Cell:
+    def _locate(self, instance_uuid: str) -> Cell | None:
+        """The cell holding the instance (None while scheduled); InstanceNotFound if unknown."""
         with reading(self.cells.api) as session:
             found = session.execute(
-                select(CellRow.uuid)
-                .join(InstanceMappingRow, InstanceMappingRow.cell_id == CellRow.id)
+                select(InstanceMappingRow.id, CellRow)
+                .outerjoin(CellRow, InstanceMappingRow.cell_id == CellRow.id)
                 .where(InstanceMappingRow.instance_uuid == instance_uuid)
             ).first()
-            if found is None:
-                raise InstanceNotFound(instance_uuid)
-            return find_cell(session, found[0])
+        if found is None:
+            raise InstanceNotFound(instance_uuid)
+        row = found[1]
+        return None if row is None else Cell.of_row(row)
 
 
 def _add_instance(

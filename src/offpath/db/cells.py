@@ -32,6 +32,11 @@ class Cell:
     database_url: str
     transport_url: str | None
 
+    @classmethod
+    def of_row(cls, row: CellRow) -> Cell:
+        """The cell an API database row records."""
+        return cls(row.uuid, row.name, row.database_url, row.transport_url)
+
     @property
     def is_cell0(self) -> bool:
         """True for the cell of instances that never got a host."""
@@ -47,14 +52,10 @@ class Cell:
         }
 
 
-def _cell(row: CellRow) -> Cell:
-    return Cell(row.uuid, row.name, row.database_url, row.transport_url)
-
-
 def list_cells(session: Session) -> list[Cell]:
     """Every cell, cell0 first, then by name."""
     rows = session.scalars(select(CellRow)).all()
-    return sorted((_cell(row) for row in rows), key=lambda c: (not c.is_cell0, c.name))
+    return sorted((Cell.of_row(row) for row in rows), key=lambda c: (not c.is_cell0, c.name))
 
 
 def find_cell(session: Session, name_or_uuid: str) -> Cell:
@@ -64,7 +65,7 @@ def find_cell(session: Session, name_or_uuid: str) -> Cell:
     ).first()
     if row is None:
         raise CellNotFound(name_or_uuid)
-    return _cell(row)
+    return Cell.of_row(row)
 
 
 def register_cell(
@@ -91,7 +92,7 @@ def register_cell(
         )
         session.add(row)
         session.flush()
-        return _cell(row)
+        return Cell.of_row(row)
 
 
 class CellDatabases:

@@ -44,6 +44,13 @@ def service_rejection(service: ServiceState | None, request: PlacementRequest) -
     return None
 
 
+def capability_rejection(host: HostState, request: PlacementRequest) -> Rejection | None:
+    """The remote-managed capability filter's verdict (Nova's request filter and trait)."""
+    if request.remote_managed and not host.supports_remote_managed:
+        return Rejection.CAPABILITY
+    return None
+
+
 def numa_choices(host: HostState, request: PlacementRequest) -> list[tuple[NumaCell, ...]]:
     """The host cell sets a guest with `hw:numa_nodes` could sit on; [()] without NUMA."""
     if not request.numa_nodes:
@@ -79,12 +86,11 @@ def host_rejection(
     request: PlacementRequest,
 ) -> Rejection | None:
     """The first filter that rejects `host`, or None when it may take the request."""
-    found = service_rejection(service, request)
-    if found is not None:
-        return found
-    if request.remote_managed and not host.supports_remote_managed:
-        return Rejection.CAPABILITY
-    return pci_rejection(catalog, host, compiled, request)
+    return (
+        service_rejection(service, request)
+        or capability_rejection(host, request)
+        or pci_rejection(catalog, host, compiled, request)
+    )
 
 
 def summarize(rejections: Iterable[Rejection], *, hosts: int) -> str:

@@ -27,7 +27,14 @@ from offpath.errors import (
     TransactionConflict,
 )
 from offpath.pci.weigher import pci_weight
-from offpath.scheduler.filters import Rejection, host_rejection, numa_choices, summarize
+from offpath.scheduler.filters import (
+    Rejection,
+    capability_rejection,
+    host_rejection,
+    numa_choices,
+    service_rejection,
+    summarize,
+)
 from offpath.scheduler.host_state import HostState, HostStateCache
 from offpath.scheduler.request import PlacementRequest
 
@@ -73,6 +80,9 @@ class Scheduler:
     def explain(self, request: PlacementRequest) -> list[HostVerdict]:
         """Every host's verdict on `request`, by host name (what `schedule explain` shows)."""
         self.cache.refresh()
+        return self._verdicts(request)
+
+    def _verdicts(self, request: PlacementRequest) -> list[HostVerdict]:
         catalog = self.cache.catalog
         compiled = catalog.compile(request.pci_requests)
         return [
@@ -89,15 +99,11 @@ class Scheduler:
         """The hosts that may take `request`, best first (at most `max_attempts`)."""
         catalog = self.cache.catalog
         services = self.cache.services
-        minimum = request.minimum_version
         eligible = {
             name: state.summary
             for name, state in self.cache.hosts.items()
-            if (service := services.get(name)) is not None
-            and service.up
-            and not service.disabled
-            and service.version >= minimum
-            and (state.supports_remote_managed or not request.remote_managed)
+            if service_rejection(services.get(name), request) is None
+            and capability_rejection(state, request) is None
         }
         if request.pci_requests:
             compiled = catalog.compile(request.pci_requests)
@@ -125,9 +131,9 @@ class Scheduler:
         return [hosts[name] for _, _, name in best]
 
     def why_not(self, request: PlacementRequest) -> str:
-        """The "why not" summary of a request no host takes."""
+        """The "why not" summary of a request no host takes, from the picture `select` used."""
         return summarize(
-            (v.rejection for v in self.explain(request) if v.rejection is not None),
+            (v.rejection for v in self._verdicts(request) if v.rejection is not None),
             hosts=len(self.cache.hosts),
         )
 
