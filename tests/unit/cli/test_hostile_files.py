@@ -9,7 +9,6 @@ was read until memory ran out. Now each says what the file is, on one line.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,38 +18,16 @@ import pytest
 
 from offpath.sim.host import MANIFEST, write_host
 from offpath.sim.profile import load_profile
+from tests.hostile_files import GIB, HOSTILE_FILES
 
 OFFPATH = Path(sys.executable).parent / "offpath"
 PF = "0000:03:00.0"
 PF_NETDEV = "ens1f0np0"
-GIB = 1024**3
 # Far above what offpath needs, far below what reading a sparse gigabyte twice takes.
 ADDRESS_SPACE = 2 * GIB
 
 
-def fifo(path: Path) -> None:
-    os.mkfifo(path)
-
-
-def dev_zero(path: Path) -> None:
-    path.symlink_to("/dev/zero")
-
-
-def sparse(path: Path) -> None:
-    with path.open("wb") as handle:
-        handle.truncate(GIB)
-
-
-def directory(path: Path) -> None:
-    path.mkdir()
-
-
-KINDS = [
-    pytest.param(fifo, "is a FIFO, not a regular file", id="fifo"),
-    pytest.param(dev_zero, "is a character device, not a regular file", id="dev-zero"),
-    pytest.param(sparse, "is larger than {limit}, more than offpath reads", id="sparse-1gib"),
-    pytest.param(directory, "is a directory, not a regular file", id="directory"),
-]
+KINDS = HOSTILE_FILES
 SPEC = {"vendor_id": "15b3", "product_id": "101e", "physical_network": None}
 
 

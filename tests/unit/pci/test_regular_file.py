@@ -17,34 +17,7 @@ from hypothesis import strategies as st
 from offpath.errors import InputFileError
 from offpath.pci import regular_file
 from offpath.pci.regular_file import describe_size, read_bytes, read_text
-
-GIB = 1024 * regular_file.MIB
-
-
-def fifo(path: Path) -> None:
-    os.mkfifo(path)
-
-
-def dev_zero(path: Path) -> None:
-    path.symlink_to("/dev/zero")
-
-
-def sparse(path: Path) -> None:
-    # A gigabyte that takes no disk: a reader without a limit would take the memory.
-    with path.open("wb") as handle:
-        handle.truncate(GIB)
-
-
-def directory(path: Path) -> None:
-    path.mkdir()
-
-
-HOSTILE = [
-    pytest.param(fifo, "is a FIFO, not a regular file", id="fifo"),
-    pytest.param(dev_zero, "is a character device, not a regular file", id="dev-zero"),
-    pytest.param(sparse, "is larger than 4 KiB, more than offpath reads", id="sparse-1gib"),
-    pytest.param(directory, "is a directory, not a regular file", id="directory"),
-]
+from tests.hostile_files import HOSTILE_FILES, sparse
 
 
 @pytest.fixture
@@ -88,12 +61,13 @@ def read_with_deadline(action: Callable[[], object]) -> BaseException | None:
     return outcome[0]
 
 
-@pytest.mark.parametrize(("make", "problem"), HOSTILE)
+@pytest.mark.parametrize(("make", "problem"), HOSTILE_FILES)
 def test_a_hostile_file_is_refused_saying_what_it_is(
     tmp_path: Path, make: Callable[[Path], None], problem: str
 ) -> None:
     path = tmp_path / "attr"
     make(path)
+    problem = problem.format(limit="4 KiB")
     error = read_with_deadline(lambda: read_text(path, limit=4096))
     assert isinstance(error, InputFileError)
     assert (error.path, error.problem) == (str(path), problem)
