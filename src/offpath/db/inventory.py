@@ -57,7 +57,11 @@ def _device_columns(selected: SelectedDevice) -> dict[str, object]:
 
 
 def apply_report(session: Session, report: HostReport) -> ReportOutcome:
-    """Bring the host's rows in line with `report` and bump its generation."""
+    """Bring the host's rows in line with `report`; the generation moves only if something changed.
+
+    Agents report their whole inventory every period; an unchanged one must
+    not make every scheduler rebuild the host.
+    """
     node = find_node(session, report.host)
     if node is None:
         node = ComputeNodeRow(uuid=str(uuid.uuid4()), host=report.host, generation=0)
@@ -65,7 +69,7 @@ def apply_report(session: Session, report: HostReport) -> ReportOutcome:
         session.flush()
     host = load_host(session, node)
     reported = {selected.device.address: selected for selected in report.devices}
-    updated = removed = 0
+    updated = removed = newly_missing = 0
     missing: list[str] = []
     new_rows: list[dict[str, object]] = []
     for address, selected in reported.items():
@@ -92,6 +96,7 @@ def apply_report(session: Session, report: HostReport) -> ReportOutcome:
         if DeviceStatus(row.status) in IN_USE or row.instance_uuid is not None:
             # Still held by an instance: kept until freed, as Nova keeps it.
             if not row.missing:
+                newly_missing += 1
                 LOG.warning(
                     "%s: PCI device %s is gone but held by %s; kept until freed",
                     report.host,
@@ -109,12 +114,21 @@ def apply_report(session: Session, report: HostReport) -> ReportOutcome:
     added = len(new_rows)
     tracked = [selected_of(row) for row in gone if row.missing] + list(reported.values())
     has_pools = PciPools.build(tracked, host=report.host).has_remote_managed_pools()
-    node.driver_supports_remote_managed = report.driver_supports_remote_managed
-    node.supports_remote_managed = report.driver_supports_remote_managed and has_pools
-    node.numa_cells = [[cell.id, cell.socket] for cell in report.numa_cells]
-    node.updated_at = utcnow()
-    session.flush()
-    generation = bump_generation(session, host)
+    capability = {
+        "driver_supports_remote_managed": report.driver_supports_remote_managed,
+        "supports_remote_managed": report.driver_supports_remote_managed and has_pools,
+        "numa_cells": [[cell.id, cell.socket] for cell in report.numa_cells],
+    }
+    changed = bool(added or updated or removed or newly_missing) or any(
+        getattr(node, key) != value for key, value in capability.items()
+    )
+    generation = host.generation
+    if changed:
+        for key, value in capability.items():
+            setattr(node, key, value)
+        node.updated_at = utcnow()
+        session.flush()
+        generation = bump_generation(session, host)
     return ReportOutcome(
         report.host,
         generation,
