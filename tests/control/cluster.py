@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from offpath.conductor.instances import BootRequest, InstanceConductor, InstanceView
+from offpath.conductor.instances import (
+    BootRequest,
+    ComputeCasts,
+    InstanceConductor,
+    InstanceView,
+)
 from offpath.conductor.port_directory import PortRecords
 from offpath.db.cell_schema import PciDeviceRow
 from offpath.db.cells import Cell, CellDatabases
@@ -35,11 +40,14 @@ class Cluster:
     cells: CellDatabases
     ports: PortRecords = field(default_factory=lambda: PortRecords(networks=[NETWORK]))
     service_down_time: int = 60
+    compute: ComputeCasts | None = None
 
     def __post_init__(self) -> None:
         self.cache = HostStateCache(self.cells, service_down_time=self.service_down_time)
         self.scheduler = Scheduler(self.cache, seed=1)
-        self.conductor = InstanceConductor(self.cells, self.scheduler, self.ports)
+        self.conductor = InstanceConductor(
+            self.cells, self.scheduler, self.ports, compute=self.compute
+        )
 
     def cell(self, name: str = "cell1") -> Cell:
         return next(cell for cell in self.cells.cells() if cell.name == name)

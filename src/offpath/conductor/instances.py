@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sqlalchemy import delete, select
@@ -40,6 +40,7 @@ from offpath.pci.flavor import Flavor, flavor_pci_requests
 from offpath.pci.request import PciRequest
 from offpath.ports.pci_request import request_from_port
 from offpath.ports.vnic import VnicType
+from offpath.rpc.context import RequestContext, new_request_id
 from offpath.scheduler.host_state import HostState
 from offpath.scheduler.request import PlacementRequest
 from offpath.scheduler.scheduler import Scheduler
@@ -54,13 +55,20 @@ SPAWNING = "spawning"
 
 
 class ComputeCasts(Protocol):
-    """What the conductor sends a host's agent: the compute RPC API's casts."""
+    """What the conductor sends a host's agent; `offpath.compute.rpcapi.ComputeAPI` is one."""
 
-    def build_instance(self, host: str, build: dict[str, object]) -> None:
+    def build_instance(
+        self,
+        ctx: RequestContext,
+        host: str,
+        build: Mapping[str, object],
+        *,
+        remote_managed: bool = False,
+    ) -> None:
         """Cast: build the instance with its claimed devices."""
         ...
 
-    def terminate_instance(self, host: str, instance_uuid: str) -> None:
+    def terminate_instance(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
         """Cast: tear the instance down."""
         ...
 
@@ -114,6 +122,8 @@ class InstanceConductor:
 
     def boot(self, request: BootRequest) -> InstanceView:
         """Create the instance: placed and claimed, or in ERROR with a fault saying why."""
+        # One request id for the action record and the messages it causes.
+        request = replace(request, request_id=request.request_id or new_request_id())
         try:
             return self.show(request.instance_uuid)
         except InstanceNotFound:
@@ -129,7 +139,12 @@ class InstanceConductor:
         self._set_cell(request.instance_uuid, host.cell)
         if self.compute is not None:
             try:
-                self.compute.build_instance(host.host, _build_message(request, claim))
+                self.compute.build_instance(
+                    _context(request),
+                    host.host,
+                    _build_message(request, claim),
+                    remote_managed=placement.remote_managed,
+                )
             except OffpathError as exc:
                 self._fail_after_claim(request.instance_uuid, host.cell, exc)
         return self.show(request.instance_uuid)
@@ -244,8 +259,9 @@ class InstanceConductor:
 
     # -- delete -----------------------------------------------------------
 
-    def delete(self, instance_uuid: str) -> InstanceView:
+    def delete(self, instance_uuid: str, *, request_id: str | None = None) -> InstanceView:
         """Free the instance's devices, drop its requests, and tell its host; idempotent."""
+        ctx = RequestContext(request_id=request_id or new_request_id())
         cell = self._locate(instance_uuid)
         if cell is None:
             # Still being scheduled: there is nothing to free yet.
@@ -271,7 +287,7 @@ class InstanceConductor:
                 InstanceActionRow(
                     instance_uuid=instance_uuid,
                     action="delete",
-                    request_id="",
+                    request_id=ctx.request_id,
                     project_id=row.project_id,
                     finish_time=utcnow(),
                 )
@@ -281,7 +297,7 @@ class InstanceConductor:
         host = write_retrying(self.cells.engine(cell), work, retry_on=HostChangedConcurrently)
         if host is not None and self.compute is not None:
             try:
-                self.compute.terminate_instance(host, instance_uuid)
+                self.compute.terminate_instance(ctx, host, instance_uuid)
             except OffpathError as exc:
                 # The devices are free already; the agent cleans up what is
                 # left of the guest when it next sees the instance is gone.
@@ -380,6 +396,10 @@ def _request_row(instance_uuid: str, request: PciRequest) -> InstancePciRequestR
         alias_name=request.alias_name,
         numa_policy=request.numa_policy.value if request.numa_policy else None,
     )
+
+
+def _context(request: BootRequest) -> RequestContext:
+    return RequestContext(request_id=request.request_id, project_id=request.project_id)
 
 
 def _build_message(request: BootRequest, claim: Claim) -> dict[str, object]:
