@@ -1,6 +1,6 @@
 """The claim state machine of a host's PCI devices: who holds what, PF and VFs kept exclusive.
 
-Behaviour is Nova's (spec §3.6): a PF in use makes its VFs unclaimable or
+Behaviour is that of Nova's PciDevice object: a PF in use makes its VFs unclaimable or
 unavailable, a VF in use does the same to its PF, and freeing the last user
 gives the family back; which members a transition touches is the one rule of
 `family`. Every transition returns a new `DeviceStates`; one that fails

@@ -1,10 +1,11 @@
-"""A host's PCI pools: equivalent free devices grouped and consumed as in Nova (§3.1-3.5).
+"""A host's PCI pools: equivalent free devices grouped and consumed as Nova's PciDeviceStats does.
 
 Keys live in `pool_key`, the request filtering pipeline in `pool_filter`.
 
-Decision D7: PF/VF exclusivity holds in `support` and `consume` alike. Taking
-a VF makes its parent PF unavailable, taking a PF makes its VFs unavailable,
-and a PF with a VF in use is never free. A failed `consume` and every
+Unlike Nova, whose capacity check ignores PF/VF dependencies and whose
+failed claim does not restore them, PF/VF exclusivity holds in `support` and
+`consume` alike. Taking a VF makes its parent PF unavailable, taking a PF
+makes its VFs unavailable, and a PF with a VF in use is never free. A failed `consume` and every
 `support` leave the pools exactly as they were; `free` puts devices and the
 dependents they had blocked back in place. Which members of a PF's family a
 take blocks or a free gives back is the rule of `family`, which the claim
@@ -241,7 +242,7 @@ class PciPools:
         return pools, held, blocked
 
     def has_remote_managed_pools(self) -> bool:
-        """True when a pool, even an exhausted one, is tagged remote_managed true (§3.5)."""
+        """True when a pool, even an exhausted one, is tagged remote_managed true (as Nova asks)."""
         return any(spec_matches(pool.key.props, REMOTE_MANAGED_PROBE) for pool in self._pools)
 
     def assign_rp_uuids(self, rp_by_address: Mapping[str, str]) -> None:

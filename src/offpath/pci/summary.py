@@ -4,7 +4,7 @@ A summary is what the scheduler keeps per host: a shared *shape* (the host's
 pool keys, interned to small ints shared by every host with the same pools)
 and an array of free counts. A request compiles once; per shape it becomes
 the positions that may serve it, so testing a host is a sum over a few ints.
-Answers are the full pools' (`PciPools.support`), PF/VF exclusivity (D7)
+Answers are the full pools' (`PciPools.support`), PF/VF exclusivity
 included: a PF pool counts 1 only while the PF and all its VFs are free, and
 a trial that takes from a pool zeroes the pools it excludes (`family`): a
 VF's PF pool, a PF's VF pools.
