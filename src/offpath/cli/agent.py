@@ -11,6 +11,7 @@ from offpath.cli.daemon import log_to_stderr, stop_on_signals
 from offpath.cli.inventory import load_specs
 from offpath.cli.options import ConfigFiles, OptionalSysfsRoot
 from offpath.compute.agent import Discover, run_agent
+from offpath.compute.libvirt_host import driver_supports_remote_managed
 from offpath.compute.libvirt_nodedev import discover_libvirt
 from offpath.errors import OptionsConflict
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
@@ -46,4 +47,12 @@ def agent(
         discover = partial(discover_libvirt, libvirt_uri or config.libvirt_uri)
     specs = load_specs(config_file, sysfs_root=sysfs_root or DEFAULT_SYSFS_ROOT)
     log_to_stderr(verbose=verbose)
-    run_agent(config, discover=discover, specs=specs, stop=stop_on_signals())
+    run_agent(
+        config,
+        discover=discover,
+        specs=specs,
+        stop=stop_on_signals(),
+        driver_supports_remote_managed=driver_supports_remote_managed(
+            libvirt_uri or config.libvirt_uri
+        ),
+    )

@@ -156,6 +156,7 @@ def run_agent(
     specs: DeviceSpecList,
     stop: threading.Event,
     endpoints: Sequence[object] = (),
+    driver_supports_remote_managed: bool = True,
 ) -> None:
     """Run an agent for `config.host` until `stop` is set, then close its RPC cleanly.
 
@@ -172,6 +173,7 @@ def run_agent(
         discover=discover,
         specs=specs,
         timing=AgentTiming(config.report_interval, config.update_resources_interval),
+        driver_supports_remote_managed=driver_supports_remote_managed,
     )
     server = RpcServer(rpc, COMPUTE_TOPIC, endpoints, server=config.host) if endpoints else None
     # The loop runs beside the main thread, so a stop is honoured at once even

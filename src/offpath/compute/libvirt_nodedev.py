@@ -8,6 +8,8 @@ works: `qemu:///system` on a compute host, `test:///path/to/node.xml` (a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -37,18 +39,29 @@ def _silence(_context: object, _error: object) -> None:
     """libvirt prints every error on stderr by default; offpath reports them itself."""
 
 
-def read_nodedev_xml(uri: str = DEFAULT_URI) -> NodedevDump:
-    """The XML of the host's PCI, net and vDPA node devices, by node device name."""
+@contextmanager
+def connected(uri: str) -> Iterator[Any]:
+    """A libvirt connection to `uri`, closed afterwards; LibvirtUnavailable if refused."""
     libvirt.registerErrorHandler(_silence, None)
     try:
         conn = libvirt.open(uri)
     except (libvirt.libvirtError, SystemError) as exc:
-        raise LibvirtUnavailable(uri, f"cannot connect: {_message(exc)}") from exc
+        raise LibvirtUnavailable(uri, f"cannot connect: {connection_problem(exc)}") from exc
     try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def read_nodedev_xml(uri: str = DEFAULT_URI) -> NodedevDump:
+    """The XML of the host's PCI, net and vDPA node devices, by node device name."""
+    with connected(uri) as conn:
         try:
             listed: list[Any] = conn.listAllDevices(LIST_FLAGS)
         except (libvirt.libvirtError, SystemError) as exc:
-            raise LibvirtUnavailable(uri, f"cannot list node devices: {_message(exc)}") from exc
+            raise LibvirtUnavailable(
+                uri, f"cannot list node devices: {connection_problem(exc)}"
+            ) from exc
         documents: dict[str, str] = {}
         unreadable: dict[str, str] = {}
         for device in listed:
@@ -58,10 +71,8 @@ def read_nodedev_xml(uri: str = DEFAULT_URI) -> NodedevDump:
             except (libvirt.libvirtError, SystemError) as exc:
                 # A device can vanish between the listing and the read (a VF
                 # being destroyed): that one device is left out, not the host.
-                unreadable[name] = _message(exc)
+                unreadable[name] = connection_problem(exc)
         return NodedevDump(documents, unreadable)
-    finally:
-        conn.close()
 
 
 def discover_libvirt(uri: str = DEFAULT_URI) -> tuple[PciDevice, ...]:
@@ -77,7 +88,8 @@ def discover_libvirt(uri: str = DEFAULT_URI) -> tuple[PciDevice, ...]:
     return devices_from_nodedevs(nodedevs, unreadable=unreadable)
 
 
-def _message(exc: Any) -> str:
+def connection_problem(exc: Any) -> str:
+    """A libvirt error's message, also when libvirt-python cannot decode it."""
     cause = exc.__cause__ or exc.__context__
     if isinstance(exc, SystemError) and isinstance(cause, UnicodeDecodeError):
         # libvirt-python fails to decode an error message holding non-UTF-8
