@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from offpath.db.cell_schema import PciDeviceRow
+from offpath.db.cells import register_cell
 from offpath.errors import ForbiddenWithRemoteManagedPorts, NoComputeServices
 from offpath.pci.claims import DeviceStatus
 from offpath.ports.vnic import VnicType
@@ -82,3 +85,31 @@ def test_an_old_compute_service_refuses_remote_managed_ports(cluster: Cluster) -
     )
     # A direct port is not gated.
     cluster.boot(cluster.port(VnicType.DIRECT))
+
+
+def _second_cell(cluster: Cluster, tmp_path: Path, name: str = "cell2") -> Path:
+    path = tmp_path / f"{name}.sqlite"
+    register_cell(cluster.cells.api, name=name, database_url=f"sqlite:///{path}")
+    return path
+
+
+def test_the_gate_reads_every_cell(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.report(fleet_reports(1, vfs=2))
+    _second_cell(cluster, tmp_path)
+    cluster.report(fleet_reports(1, vfs=2, prefix="old"), cell="cell2", version=1)
+    with pytest.raises(ForbiddenWithRemoteManagedPorts):
+        cluster.boot(cluster.port())
+
+
+def test_a_cell_whose_database_is_down_does_not_block_the_gate(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.report(fleet_reports(1, vfs=2))
+    path = _second_cell(cluster, tmp_path)
+    cluster.report(fleet_reports(1, vfs=2, prefix="old"), cell="cell2", version=1)
+    cluster.cells.dispose()
+    path.unlink()
+    path.mkdir()  # cell2's database can no longer be opened
+    view = cluster.boot(cluster.port())
+    assert view.vm_state == "building"
+    assert view.cell == "cell1"
