@@ -67,7 +67,10 @@ class AgentEndpoints:
         with _expected(ctx, "report_inventory"):
             parsed = HostReport.from_primitive(report)
             outcome = report_inventory(self._engine, parsed)
-            LOG.info(
+            changed = outcome.added or outcome.updated or outcome.removed or outcome.missing
+            # Every agent reports every period; only a change is news.
+            LOG.log(
+                logging.INFO if changed else logging.DEBUG,
                 "inventory of %s: %d devices, +%d ~%d -%d, generation %d [%s]",
                 parsed.host,
                 len(parsed.devices),
