@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from oslo_config import cfg
-from sqlalchemy.engine import make_url
 
 from offpath.config import check_config_file, read_config_files
 from offpath.errors import ConfigFileError, ConfigValueError
@@ -85,6 +84,9 @@ def _sqlite(path: Path) -> str:
 
 def _cell0_url(url: str) -> str:
     """Nova's convention: cell0's database is the cell's, named with a `_cell0` suffix."""
+    # SQLAlchemy loads only for a configured cell: every CLI command reads this module.
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
     parsed = make_url(url)
     database = parsed.database or ""
     if parsed.get_backend_name() == "sqlite":

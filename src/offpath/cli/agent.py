@@ -10,9 +10,6 @@ import typer
 from offpath.cli.daemon import log_to_stderr, stop_on_signals
 from offpath.cli.inventory import load_specs
 from offpath.cli.options import ConfigFiles, OptionalSysfsRoot
-from offpath.compute.agent import Discover, run_agent
-from offpath.compute.libvirt_host import driver_supports_remote_managed
-from offpath.compute.libvirt_nodedev import discover_libvirt
 from offpath.errors import OptionsConflict
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
@@ -39,6 +36,10 @@ def agent(
     """
     if sysfs_root is not None and libvirt_uri is not None:
         raise OptionsConflict("--sysfs-root", "--libvirt-uri")
+    from offpath.compute.agent import Discover, run_agent
+    from offpath.compute.libvirt_host import driver_supports_remote_managed
+    from offpath.compute.libvirt_nodedev import discover_libvirt
+
     config = load_service_config(config_file)
     discover: Discover
     if sysfs_root is not None:

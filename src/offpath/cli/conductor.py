@@ -8,7 +8,6 @@ import typer
 
 from offpath.cli.daemon import log_to_stderr, stop_on_signals
 from offpath.cli.options import ServiceConfigFiles, StateDir
-from offpath.conductor.service import run_conductor
 from offpath.service_config import DEFAULT_STATE_DIR, load_service_config
 
 
@@ -22,6 +21,8 @@ def conductor(
 
     Run `offpath db sync` first.
     """
+    from offpath.conductor.service import run_conductor
+
     config = load_service_config(config_file or [], state_dir=state_dir)
     log_to_stderr(verbose=verbose)
     run_conductor(config, stop=stop_on_signals())

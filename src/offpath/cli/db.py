@@ -9,10 +9,6 @@ from rich.table import Table
 
 from offpath.cli.options import AsJson, ServiceConfigFiles, StateDir
 from offpath.cli.output import print_json, table_console
-from offpath.db.bootstrap import sync_all
-from offpath.db.cells import list_cells, register_cell
-from offpath.db.engine import open_engine, reading
-from offpath.db.schema_version import SchemaKind, require
 from offpath.service_config import DEFAULT_STATE_DIR, load_service_config
 
 db_app = typer.Typer(help="The API and cell databases.", no_args_is_help=True)
@@ -25,6 +21,8 @@ def sync(config_file: ServiceConfigFiles = None, state_dir: StateDir = DEFAULT_S
 
     The first run also registers cell0 and cell1, as Nova's simple cell setup does.
     """
+    from offpath.db.bootstrap import sync_all
+
     config = load_service_config(config_file or [], state_dir=state_dir)
     for synced in sync_all(config):
         typer.echo(synced.line())
@@ -45,6 +43,10 @@ def create(
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Register a cell and bring its database to the current schema."""
+    from offpath.db.cells import register_cell
+    from offpath.db.engine import open_engine
+    from offpath.db.schema_version import SchemaKind, require
+
     config = load_service_config(config_file or [], state_dir=state_dir)
     api = open_engine(config.api_database_url)
     try:
@@ -62,6 +64,10 @@ def list_command(
     as_json: AsJson = False,
 ) -> None:
     """Every cell: its name, uuid, database and queue (passwords hidden)."""
+    from offpath.db.cells import list_cells
+    from offpath.db.engine import open_engine, reading
+    from offpath.db.schema_version import SchemaKind, require
+
     config = load_service_config(config_file or [], state_dir=state_dir)
     api = open_engine(config.api_database_url)
     try:

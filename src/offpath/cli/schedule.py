@@ -9,18 +9,12 @@ from rich.table import Table
 
 from offpath.cli.options import AsJson, ServiceConfigFiles, StateDir
 from offpath.cli.output import print_json, table_console
-from offpath.db.cells import CellDatabases
-from offpath.db.engine import open_engine
 from offpath.jsonvalue import JsonValue
 from offpath.pci.request import NumaPolicy
 from offpath.ports.network import Network
 from offpath.ports.pci_request import request_from_port
 from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
-from offpath.scheduler.filters import summarize
-from offpath.scheduler.host_state import HostStateCache
-from offpath.scheduler.request import PlacementRequest
-from offpath.scheduler.scheduler import Scheduler
 from offpath.service_config import DEFAULT_STATE_DIR, load_service_config
 
 app = typer.Typer(help="Ask the scheduler, without claiming anything.", no_args_is_help=True)
@@ -54,6 +48,13 @@ def explain(
 
     A host that passes shows "ok"; one that does not names the first filter that rejected it.
     """
+    from offpath.db.cells import CellDatabases
+    from offpath.db.engine import open_engine
+    from offpath.scheduler.filters import summarize
+    from offpath.scheduler.host_state import HostStateCache
+    from offpath.scheduler.request import PlacementRequest
+    from offpath.scheduler.scheduler import Scheduler
+
     config = load_service_config(config_file or [], state_dir=state_dir)
     vnic = VnicType.parse(vnic_type)
     policy = NumaPolicy(numa_policy) if numa_policy else None

@@ -21,6 +21,7 @@ from offpath.db.cells import Cell, CellDatabases
 from offpath.db.columns import utcnow
 from offpath.db.engine import reading
 from offpath.errors import OffpathError
+from offpath.jsonvalue import JsonValue
 
 LOG = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ class ServiceRecord:
         age = (now or utcnow()) - self.last_seen_up
         return age <= timedelta(seconds=service_down_time)
 
-    def to_json(self, *, service_down_time: int, now: datetime | None = None) -> dict[str, object]:
+    def to_json(
+        self, *, service_down_time: int, now: datetime | None = None
+    ) -> dict[str, JsonValue]:
         """The service as `offpath service list --json` shows it."""
         return {
             "binary": self.binary,
