@@ -41,10 +41,12 @@ class Cluster:
     ports: PortRecords = field(default_factory=lambda: PortRecords(networks=[NETWORK]))
     service_down_time: int = 60
     compute: ComputeCasts | None = None
+    # Processes sharing a fleet need different seeds, or they all chase the same hosts.
+    seed: int = 1
 
     def __post_init__(self) -> None:
         self.cache = HostStateCache(self.cells, service_down_time=self.service_down_time)
-        self.scheduler = Scheduler(self.cache, seed=1)
+        self.scheduler = Scheduler(self.cache, seed=self.seed)
         self.conductor = InstanceConductor(
             self.cells, self.scheduler, self.ports, compute=self.compute
         )
@@ -67,8 +69,11 @@ class Cluster:
                     version=version,
                 )
 
-    def port(self, vnic_type: VnicType = VnicType.REMOTE_MANAGED) -> str:
-        port_id = str(uuid.uuid4())
+    def port(
+        self, vnic_type: VnicType = VnicType.REMOTE_MANAGED, *, port_id: str | None = None
+    ) -> str:
+        """A port on the test network, known to this cluster's conductor; its id."""
+        port_id = port_id or str(uuid.uuid4())
         self.ports.ports[port_id] = Port(port_id, NETWORK.id, vnic_type=vnic_type)
         return port_id
 
