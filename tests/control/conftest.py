@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,14 +41,21 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     cells.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def any_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
-    """A deployment on each backend in turn."""
+@contextmanager
+def deployment(backend: str, tmp_path: Path) -> Iterator[tuple[ServiceConfig, Cluster]]:
+    """A synced deployment on `backend`: its config and a cluster over it; dropped after."""
     with ExitStack() as stack:
-        config = deployment_config(str(request.param), tmp_path, stack)
+        config = deployment_config(backend, tmp_path, stack)
         sync_all(config)
         cells = CellDatabases(open_engine(config.api_database_url))
         try:
-            yield Cluster(cells)
+            yield config, Cluster(cells)
         finally:
             cells.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def any_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    """A deployment on each backend in turn."""
+    with deployment(str(request.param), tmp_path) as (_, cluster):
+        yield cluster

@@ -18,7 +18,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,6 @@ import pytest
 from sqlalchemy import select
 
 from offpath.db.api_schema import CellRow, InstanceMappingRow
-from offpath.db.bootstrap import sync_all
 from offpath.db.cell_schema import (
     ComputeNodeRow,
     InstanceActionRow,
@@ -35,13 +33,12 @@ from offpath.db.cell_schema import (
     InstanceRow,
     PciDeviceRow,
 )
-from offpath.db.cells import CellDatabases
-from offpath.db.engine import open_engine, reading
+from offpath.db.engine import reading
 from offpath.pci.claims import DeviceStatus
 from offpath.sim.fleet import fleet_reports
 from tests.control.boot_worker import Boot, Job
 from tests.control.cluster import Cluster
-from tests.control.conftest import deployment_config
+from tests.control.conftest import deployment
 
 BOOTS = 400
 HOSTS = 75  # x 1 PF x 4 VFs = 300 remote-managed VFs
@@ -67,18 +64,11 @@ class Deployment:
 
 
 @pytest.fixture(params=("postgresql", "mariadb"))
-def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
     """75 hosts x 1 PF x 4 VFs reported, their compute services registered."""
-    with ExitStack() as stack:
-        config = deployment_config(str(request.param), tmp_path, stack)
-        sync_all(config)
-        cells = CellDatabases(open_engine(config.api_database_url))
-        try:
-            cluster = Cluster(cells)
-            cluster.report(fleet_reports(HOSTS, pfs=1, vfs=4))
-            yield Deployment(config.files[0], cluster)
-        finally:
-            cells.dispose()
+    with deployment(str(request.param), tmp_path) as (config, cluster):
+        cluster.report(fleet_reports(HOSTS, pfs=1, vfs=4))
+        yield Deployment(config.files[0], cluster)
 
 
 class Workers:
@@ -99,22 +89,28 @@ class Workers:
                 go_timeout=READY_TIMEOUT + RUN_TIMEOUT,
             )
             job.write(root / f"job-{index}.json")
-            with self.log(index).open("wb") as out:
-                self.popens.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "tests.control.boot_worker",
-                            str(root / f"job-{index}.json"),
-                        ],
-                        cwd=REPO,
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
             self.jobs.append(job)
+
+    def __enter__(self) -> Workers:
+        try:
+            for job in self.jobs:
+                with self.log(job.index).open("wb") as out:
+                    self.popens.append(
+                        subprocess.Popen(
+                            [
+                                *(sys.executable, "-m", "tests.control.boot_worker"),
+                                str(self.root / f"job-{job.index}.json"),
+                            ],
+                            cwd=REPO,
+                            stdin=subprocess.DEVNULL,
+                            stdout=out,
+                            stderr=subprocess.STDOUT,
+                        )
+                    )
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
     def log(self, index: int) -> Path:
         return self.root / f"worker-{index}.log"
@@ -123,7 +119,7 @@ class Workers:
         return "\n".join(
             f"--- worker {job.index} (pid {popen.pid}, exit {popen.poll()})\n"
             + self.log(job.index).read_text(errors="replace")[-4000:]
-            for job, popen in zip(self.jobs, self.popens, strict=True)
+            for job, popen in zip(self.jobs, self.popens, strict=False)
         )
 
     def _wait_for(self, paths: Sequence[Path], timeout: float, what: str) -> None:
@@ -149,9 +145,6 @@ class Workers:
             except subprocess.TimeoutExpired:
                 raise AssertionError(f"a worker did not end\n{self.logs()}") from None
         assert [p.returncode for p in self.popens] == [0] * len(self.popens), self.logs()
-
-    def __enter__(self) -> Workers:
-        return self
 
     def __exit__(self, *_: object) -> None:
         for popen in self.popens:
@@ -230,19 +223,19 @@ def read_outcome(cluster: Cluster) -> Outcome:
 
 
 def test_400_boots_from_4_processes_get_the_300_vfs_once_each(
-    deployment: Deployment, tmp_path: Path
+    fleet: Deployment, tmp_path: Path
 ) -> None:
     boots = list(zip(_ids("instance"), _ids("port"), strict=True))
     shares = [boots[index::PROCESSES] for index in range(PROCESSES)]
     # The second round retries every boot from another process than the first.
     rounds = [[shares[i], shares[(i + 1) % PROCESSES]] for i in range(PROCESSES)]
-    with Workers(tmp_path / "workers", deployment.config_file, rounds) as workers:
+    with Workers(tmp_path / "workers", fleet.config_file, rounds) as workers:
         answers = workers.boot_round(0)
-        outcome = read_outcome(deployment.cluster)
+        outcome = read_outcome(fleet.cluster)
         check_outcome(outcome, answers, {uuid_ for uuid_, _ in boots})
         again = workers.boot_round(1)
         workers.join()
-    assert read_outcome(deployment.cluster) == outcome
+    assert read_outcome(fleet.cluster) == outcome
     assert sorted(again, key=_uuid) == sorted(answers, key=_uuid)
 
 
