@@ -362,7 +362,7 @@ def print_table(rows: Sequence[Row]) -> None:
             nova_cols = f"{'-':>10} {'-':>7} | {'-':>8}"
             nova_consume = f"{'-':>8}"
             nova_mb = f"{'-':>8}"
-            same = "summary = scan = pools" if row.summary_ok else "SUMMARY != POOLS"
+            same = "summary = numpy = pools" if row.summary_ok else "SUMMARY != POOLS"
         else:
             nova_ms = nova["support_seconds"] * 1e3
             nova_cols = (

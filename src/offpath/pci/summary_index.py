@@ -15,7 +15,7 @@ changed), nothing is rebuilt.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -88,6 +88,17 @@ class Candidates:
         for block, rows in self._found:
             names = block.names
             yield from (names[row] for row in rows.tolist())
+
+    def only(self, keep: Callable[[str], bool]) -> Candidates:
+        """The candidates `keep` accepts (asked host by host: for the rare slow filters)."""
+        found = []
+        for block, rows in self._found:
+            kept = np.fromiter(
+                (row for row in rows.tolist() if keep(block.names[row])), dtype=np.intp
+            )
+            if len(kept):
+                found.append((block, kept))
+        return Candidates(found)
 
     def names(self) -> list[str]:
         """Every host found, grouped by shape."""
@@ -188,6 +199,12 @@ class SummaryIndex:
             if len(rows):
                 found.append((block, rows))
         return Candidates(found)
+
+    def everyone(self) -> Candidates:
+        """Every host of the index, as candidates."""
+        return Candidates(
+            [(block, np.arange(len(block.names), dtype=np.intp)) for block in self._blocks.values()]
+        )
 
     def hosts_supporting(self, compiled: CompiledRequests) -> list[str]:
         """The hosts whose pools would serve `compiled`, grouped by shape."""
