@@ -7,6 +7,7 @@ that spans cells (API, conductor, scheduler) holds one.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,11 +103,18 @@ class CellDatabases:
         self.api = api
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
+        self._listed: tuple[float, list[Cell]] | None = None
 
-    def cells(self) -> list[Cell]:
-        """Every registered cell."""
+    def cells(self, *, max_age: float = 0.0) -> list[Cell]:
+        """Every registered cell; a list read less than `max_age` seconds ago is reused."""
+        listed = self._listed
+        if max_age > 0 and listed is not None and time.monotonic() - listed[0] < max_age:
+            return list(listed[1])
+        read_at = time.monotonic()
         with reading(self.api) as session:
-            return list_cells(session)
+            found = list_cells(session)
+        self._listed = (read_at, found)
+        return list(found)
 
     def engine(self, cell: Cell) -> Engine:
         """The engine of `cell`'s database (opened once, schema checked once)."""

@@ -13,7 +13,7 @@ gets all its devices or none. `SELECT ... FOR UPDATE` is never relied on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 from sqlalchemy import delete, select
@@ -55,6 +55,9 @@ class Claim:
     host: str
     generation: int
     devices: tuple[ClaimedDevice, ...]
+    # The host's pools once the claim is made (None when it claimed nothing new):
+    # a scheduler takes them as its picture of the host at `generation`.
+    pools: PciPools | None = field(default=None, compare=False, repr=False)
 
 
 def claim_devices(
@@ -72,7 +75,9 @@ def claim_devices(
     node = find_node(session, host_name)
     if node is None:
         raise PciDeviceRequestFailed(describe_requests(requests), host=host_name)
-    host = load_host(session, node)
+    # The `device` documents stay undecoded but for the devices claimed:
+    # decoding every row was most of a claim's cost.
+    host = load_host(session, node, documents=False)
     held = [s for s in host.states if s.instance_uuid == instance_uuid]
     if held:
         wanted = {r.request_id for r in requests}
@@ -84,8 +89,7 @@ def claim_devices(
         return Claim(host.host, host.generation, devices)
     if not requests:
         return Claim(host.host, host.generation, ())
-    # Each row's device is decoded once: decoding is most of a claim's cost.
-    every = host.selected()
+    every = host.selected(from_columns=True)
     in_use = {state.address for state in host.states if state.status in IN_USE}
     pools = PciPools.build(
         every,
@@ -96,16 +100,16 @@ def claim_devices(
     taken = iter(pools.consume(requests, numa_cells))
     claimed: list[ClaimedDevice] = []
     states = host.states
-    by_address = {s.device.address: s for s in every}
     for request in requests:
         for device in islice(taken, request.count):
             states = states.claim(
                 device.address, instance_uuid=instance_uuid, request_id=request.request_id
             )
-            claimed.append(ClaimedDevice(request.request_id, by_address[device.address]))
+            selected = selected_of(host.rows[device.address])
+            claimed.append(ClaimedDevice(request.request_id, selected))
     write_states(session, host, states)
     generation = bump_generation(session, host)
-    return Claim(host.host, generation, tuple(claimed))
+    return Claim(host.host, generation, tuple(claimed), pools)
 
 
 def free_instance_devices(session: Session, instance_uuid: str) -> dict[str, int]:

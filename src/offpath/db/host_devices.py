@@ -8,11 +8,11 @@ generation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy.orm import Session, defer
 
 from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
 from offpath.db.columns import utcnow
@@ -34,11 +34,17 @@ class HostDevices:
     rows: dict[str, PciDeviceRow]
     states: DeviceStates
 
-    def selected(self, *, statuses: Iterable[DeviceStatus] | None = None) -> list[SelectedDevice]:
-        """The devices as selections, in address order; only those in `statuses` if given."""
+    def selected(
+        self, *, statuses: Iterable[DeviceStatus] | None = None, from_columns: bool = False
+    ) -> list[SelectedDevice]:
+        """The devices as selections, in address order; only those in `statuses` if given.
+
+        `from_columns` builds each device from `DEVICE_COLUMNS` alone (enough
+        for pools) instead of decoding its `device` document.
+        """
         wanted = None if statuses is None else frozenset(statuses)
         return [
-            selected_of(row)
+            _columns_selected(row) if from_columns else selected_of(row)
             for address, row in sorted(self.rows.items())
             if wanted is None or DeviceStatus(row.status) in wanted
         ]
@@ -47,6 +53,21 @@ class HostDevices:
 def selected_of(row: PciDeviceRow) -> SelectedDevice:
     """The selection a device row stores."""
     return SelectedDevice(PciDevice.from_primitive(row.device), row.spec_index, dict(row.tags))
+
+
+def _columns_selected(row: PciDeviceRow) -> SelectedDevice:
+    device = column_device(
+        (
+            row.address,
+            row.vendor_id,
+            row.product_id,
+            row.dev_type,
+            row.parent_addr,
+            row.parent_ifname,
+            row.numa_node,
+        )
+    )
+    return SelectedDevice(device, row.spec_index, dict(row.tags))
 
 
 def state_of(row: PciDeviceRow) -> DeviceState:
@@ -61,21 +82,51 @@ def state_of(row: PciDeviceRow) -> DeviceState:
     )
 
 
-def numa_cells_of(node: ComputeNodeRow) -> tuple[NumaCell, ...]:
-    """The host's NUMA cells as the node row stores them."""
-    return tuple(NumaCell(int(cell_id or 0), socket) for cell_id, socket in node.numa_cells)
+def numa_cells_of(stored: Sequence[Sequence[int | None]]) -> tuple[NumaCell, ...]:
+    """The host's NUMA cells as a node row's `numa_cells` stores them."""
+    return tuple(NumaCell(int(cell_id or 0), socket) for cell_id, socket in stored)
 
 
-def load_host(session: Session, node: ComputeNodeRow) -> HostDevices:
-    """Every device of `node` still tracked (removed ones are deleted rows)."""
-    rows = {
-        row.address: row
-        for row in session.scalars(
-            select(PciDeviceRow).where(PciDeviceRow.compute_node_id == node.id)
-        )
-    }
+# The columns a device's pools are built from: `column_device` reads them back.
+DEVICE_COLUMNS = (
+    PciDeviceRow.address,
+    PciDeviceRow.vendor_id,
+    PciDeviceRow.product_id,
+    PciDeviceRow.dev_type,
+    PciDeviceRow.parent_addr,
+    PciDeviceRow.parent_ifname,
+    PciDeviceRow.numa_node,
+)
+
+DeviceColumns = tuple[str, str, str, str, str | None, str | None, int | None]
+
+
+def column_device(columns: DeviceColumns) -> PciDevice:
+    """A device from `DEVICE_COLUMNS`: what pools are built from, without decoding `device`."""
+    address, vendor_id, product_id, dev_type, parent_addr, parent_ifname, numa_node = columns
+    return PciDevice(
+        address=address,
+        vendor_id=vendor_id,
+        product_id=product_id,
+        dev_type=DevType(dev_type),
+        parent_addr=parent_addr,
+        parent_ifname=parent_ifname,
+        numa_node=numa_node,
+    )
+
+
+def load_host(session: Session, node: ComputeNodeRow, *, documents: bool = True) -> HostDevices:
+    """Every device of `node` still tracked (removed ones are deleted rows).
+
+    Without `documents`, each row's `device` is read only when asked for.
+    """
+    query = select(PciDeviceRow).where(PciDeviceRow.compute_node_id == node.id)
+    if not documents:
+        query = query.options(defer(PciDeviceRow.device))
+    rows = {row.address: row for row in session.scalars(query)}
     states = DeviceStates.of(node.host, (state_of(row) for row in rows.values()))
-    return HostDevices(node.id, node.host, node.generation, numa_cells_of(node), rows, states)
+    cells = numa_cells_of(node.numa_cells)
+    return HostDevices(node.id, node.host, node.generation, cells, rows, states)
 
 
 def find_node(session: Session, host: str) -> ComputeNodeRow | None:
@@ -86,34 +137,44 @@ def find_node(session: Session, host: str) -> ComputeNodeRow | None:
 def write_states(session: Session, host: HostDevices, after: DeviceStates) -> int:
     """Write the states that differ from `host.states`, each only if its row is unchanged.
 
-    Returns how many rows changed; HostChangedConcurrently when another
-    transaction changed one of them first.
+    One UPDATE for all of them: each row matches only while it still has
+    the status and owner read, and the count of rows matched must be the
+    count of changes. Returns how many rows changed; HostChangedConcurrently
+    when another transaction changed one of them first.
     """
-    changed = 0
-    # One order for every writer, so two transactions never wait on each other in a cycle.
-    for state in sorted(after, key=lambda s: s.address):
-        before = host.states.devices.get(state.address)
-        if before == state or before is None:
-            continue
-        row = host.rows[state.address]
-        result = session.execute(
-            update(PciDeviceRow)
-            .where(
-                PciDeviceRow.id == row.id,
-                PciDeviceRow.status == before.status.value,
-                _same_owner(before.instance_uuid),
+    changes = [
+        (host.rows[state.address].id, before, state)
+        for state in after
+        if (before := host.states.devices.get(state.address)) is not None and before != state
+    ]
+    if not changes:
+        return 0
+    row_id = PciDeviceRow.id
+    result = session.execute(
+        update(PciDeviceRow)
+        .where(
+            or_(
+                *(
+                    and_(
+                        row_id == changed,
+                        PciDeviceRow.status == before.status.value,
+                        _same_owner(before.instance_uuid),
+                    )
+                    for changed, before, _ in changes
+                )
             )
-            .values(
-                status=state.status.value,
-                instance_uuid=state.instance_uuid,
-                request_id=state.request_id,
-            )
-            .execution_options(synchronize_session=False)
         )
-        if getattr(result, "rowcount", 0) != 1:
-            raise HostChangedConcurrently(host.host, f"device {state.address} changed")
-        changed += 1
-    return changed
+        .values(
+            status=case({i: a.status.value for i, _, a in changes}, value=row_id),
+            instance_uuid=case({i: a.instance_uuid for i, _, a in changes}, value=row_id),
+            request_id=case({i: a.request_id for i, _, a in changes}, value=row_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != len(changes):
+        addresses = ", ".join(sorted(state.address for _, _, state in changes))
+        raise HostChangedConcurrently(host.host, f"one of devices {addresses} changed")
+    return len(changes)
 
 
 def _same_owner(owner: str | None) -> ColumnElement[bool]:

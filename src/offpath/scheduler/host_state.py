@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,10 +26,9 @@ from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow, ServiceRow
 from offpath.db.cells import Cell, CellDatabases
 from offpath.db.columns import utcnow
 from offpath.db.engine import reading
-from offpath.db.host_devices import numa_cells_of
+from offpath.db.host_devices import DEVICE_COLUMNS, column_device, numa_cells_of
 from offpath.errors import OffpathError
 from offpath.pci.claims import IN_USE
-from offpath.pci.device import DevType, PciDevice
 from offpath.pci.numa import NumaCell
 from offpath.pci.pools import PciPools
 from offpath.pci.selection import SelectedDevice
@@ -40,6 +40,9 @@ LOG = logging.getLogger(__name__)
 # A transaction that stamped `updated_at` before our last read may commit
 # after it; re-reading this far back catches it.
 COMMIT_MARGIN = timedelta(seconds=5)
+
+# Cells are rarely added: the list is re-read from the API database this often.
+CELL_LIST_MAX_AGE = 10.0
 
 
 @dataclass(slots=True)
@@ -62,6 +65,17 @@ class ServiceState:
     version: int
     up: bool
     disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """The columns of a compute node the scheduler keeps."""
+
+    id: int
+    host: str
+    generation: int
+    supports_remote_managed: bool
+    numa_cells: tuple[NumaCell, ...]
 
 
 @dataclass(slots=True)
@@ -89,12 +103,17 @@ class HostStateCache:
         self.services: dict[str, ServiceState] = {}
         self._marks: dict[str, _CellMark] = defaultdict(_CellMark)
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[str], None]] = []
         self.unreachable: dict[str, str] = {}
+
+    def watch(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(host)` whenever a host's summary, capability or service changes."""
+        self._listeners.append(listener)
 
     def refresh(self, *, force_hosts: tuple[str, ...] = ()) -> None:
         """Read what changed since the last refresh, in every cell that answers."""
         with self._lock:
-            for cell in self.cells.cells():
+            for cell in self.cells.cells(max_age=CELL_LIST_MAX_AGE):
                 if cell.is_cell0:
                     continue
                 try:
@@ -107,21 +126,42 @@ class HostStateCache:
                     LOG.warning("cell %s not refreshed: %s", cell.name, exc.message)
                     self.unreachable[cell.name] = exc.message
 
+    def claimed(self, host: str, generation: int, pools: PciPools) -> None:
+        """Take a claim's result as the host's picture, unless a newer one is already held.
+
+        `pools` are the host's pools after the claim, as read in its
+        transaction: the next refresh then has nothing to rebuild for it.
+        """
+        with self._lock:
+            known = self.hosts.get(host)
+            if known is None or known.generation >= generation:
+                return
+            self.catalog.refresh(known.summary, pools)
+            known.generation = generation
+            self._changed(host)
+
     def _refresh_cell(self, session: Session, cell: Cell, force_hosts: tuple[str, ...]) -> None:
         mark = self._marks[cell.uuid]
         started = utcnow()
-        query = select(ComputeNodeRow)
+        # Columns, not ORM rows: after a busy minute this reads hundreds of nodes.
+        query = select(
+            ComputeNodeRow.id,
+            ComputeNodeRow.host,
+            ComputeNodeRow.generation,
+            ComputeNodeRow.supports_remote_managed,
+            ComputeNodeRow.numa_cells,
+        )
         if mark.nodes_read_at is not None:
             since = mark.nodes_read_at - COMMIT_MARGIN
             query = query.where(
                 (ComputeNodeRow.updated_at >= since) | ComputeNodeRow.host.in_(force_hosts)
             )
         changed = [
-            node
-            for node in session.scalars(query)
-            if node.host in force_hosts
-            or (known := self.hosts.get(node.host)) is None
-            or known.generation != node.generation
+            _Node(node_id, host, generation, supports, numa_cells_of(numa))
+            for node_id, host, generation, supports, numa in session.execute(query)
+            if host in force_hosts
+            or (known := self.hosts.get(host)) is None
+            or known.generation != generation
         ]
         for chunk_start in range(0, len(changed), 500):
             chunk = changed[chunk_start : chunk_start + 500]
@@ -137,11 +177,11 @@ class HostStateCache:
     def _store(
         self,
         cell: Cell,
-        node: ComputeNodeRow,
+        node: _Node,
         devices: list[SelectedDevice],
         taken: list[SelectedDevice],
     ) -> None:
-        cells = numa_cells_of(node)
+        cells = node.numa_cells
         pools = PciPools.build(devices, taken=taken, host=node.host, host_cells=cells)
         known = self.hosts.get(node.host)
         if known is not None:
@@ -151,16 +191,21 @@ class HostStateCache:
             known.numa_cells = cells
             known.node_id = node.id
             known.cell = cell
-            return
-        self.hosts[node.host] = HostState(
-            node.host,
-            cell,
-            node.id,
-            node.generation,
-            node.supports_remote_managed,
-            cells,
-            self.catalog.summarize(pools),
-        )
+        else:
+            self.hosts[node.host] = HostState(
+                node.host,
+                cell,
+                node.id,
+                node.generation,
+                node.supports_remote_managed,
+                cells,
+                self.catalog.summarize(pools),
+            )
+        self._changed(node.host)
+
+    def _changed(self, host: str) -> None:
+        for listener in self._listeners:
+            listener(host)
 
     def _read_services(self, session: Session) -> None:
         now = utcnow()
@@ -176,7 +221,10 @@ class HostStateCache:
         )
         for host, version, seen, disabled, forced_down in rows:
             up = seen is not None and not forced_down and now - seen <= limit
-            self.services[host] = ServiceState(version, up, disabled)
+            state = ServiceState(version, up, disabled)
+            if self.services.get(host) != state:
+                self.services[host] = state
+                self._changed(host)
 
 
 def _tracked_devices(
@@ -186,16 +234,10 @@ def _tracked_devices(
     rows = session.execute(
         select(
             PciDeviceRow.compute_node_id,
-            PciDeviceRow.address,
-            PciDeviceRow.vendor_id,
-            PciDeviceRow.product_id,
-            PciDeviceRow.dev_type,
-            PciDeviceRow.parent_addr,
-            PciDeviceRow.parent_ifname,
-            PciDeviceRow.numa_node,
             PciDeviceRow.spec_index,
             PciDeviceRow.tags,
             PciDeviceRow.status,
+            *DEVICE_COLUMNS,
         )
         .where(PciDeviceRow.compute_node_id.in_(node_ids))
         .order_by(PciDeviceRow.compute_node_id, PciDeviceRow.address)
@@ -203,18 +245,8 @@ def _tracked_devices(
     found: dict[int, tuple[list[SelectedDevice], list[SelectedDevice]]] = defaultdict(
         lambda: ([], [])
     )
-    for row in rows:
-        node_id, address, vendor, product, dev_type, parent, ifname, numa, index, tags, status = row
-        device = PciDevice(
-            address=address,
-            vendor_id=vendor,
-            product_id=product,
-            dev_type=DevType(dev_type),
-            parent_addr=parent,
-            parent_ifname=ifname,
-            numa_node=numa,
-        )
-        selected = SelectedDevice(device, index, tags)
+    for node_id, index, tags, status, *columns in rows:
+        selected = SelectedDevice(column_device(tuple(columns)), index, tags)
         devices, taken = found[node_id]
         devices.append(selected)
         if status in _IN_USE:

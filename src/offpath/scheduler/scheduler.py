@@ -9,11 +9,11 @@ shuffled so that concurrent requests spread instead of all racing for one host.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from offpath.errors import (
     PciDeviceRequestFailed,
     TransactionConflict,
 )
-from offpath.pci.weigher import pci_weight
+from offpath.pci.summary_index import SummaryIndex
 from offpath.scheduler.filters import (
     Rejection,
     capability_rejection,
@@ -76,6 +76,9 @@ class Scheduler:
         self.cache = cache
         self.max_attempts = max_attempts
         self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._indexes: dict[PlacementRequest, SummaryIndex] = {}
+        cache.watch(self._host_changed)
 
     def explain(self, request: PlacementRequest) -> list[HostVerdict]:
         """Every host's verdict on `request`, by host name (what `schedule explain` shows)."""
@@ -98,37 +101,53 @@ class Scheduler:
     def select(self, request: PlacementRequest) -> list[HostState]:
         """The hosts that may take `request`, best first (at most `max_attempts`)."""
         catalog = self.cache.catalog
-        services = self.cache.services
-        eligible = {
-            name: state.summary
-            for name, state in self.cache.hosts.items()
-            if service_rejection(services.get(name), request) is None
-            and capability_rejection(state, request) is None
-        }
-        if request.pci_requests:
-            compiled = catalog.compile(request.pci_requests)
-            names = catalog.hosts_supporting(eligible, compiled)
-            if request.numa_nodes:
-                names = [
-                    name
-                    for name in names
-                    if any(
-                        catalog.support(self.cache.hosts[name].summary, compiled, cells)
-                        for cells in numa_choices(self.cache.hosts[name], request)
-                    )
-                ]
-        else:
-            names = list(eligible)
         hosts = self.cache.hosts
-        # The few best without sorting every candidate (the same order a full sort gives).
-        best = heapq.nlargest(
-            self.max_attempts,
-            (
-                (pci_weight(hosts[name].summary.free_count), self._random.random(), name)
-                for name in names
-            ),
-        )
-        return [hosts[name] for _, _, name in best]
+        with self._lock:
+            index = self._eligible(request)
+            if request.pci_requests:
+                compiled = catalog.compile(request.pci_requests)
+                candidates = index.scan(compiled)
+                if request.numa_nodes:
+                    candidates = candidates.only(
+                        lambda name: any(
+                            catalog.support(hosts[name].summary, compiled, cells)
+                            for cells in numa_choices(hosts[name], request)
+                        )
+                    )
+            else:
+                candidates = index.everyone()
+            best = candidates.best(self.max_attempts, self._random)
+        return [hosts[name] for name in best]
+
+    def _eligible(self, request: PlacementRequest) -> SummaryIndex:
+        """The hosts passing the service and capability filters for requests like `request`.
+
+        Those filters read neither the PCI requests nor NUMA, so one index
+        serves every request of a kind; it follows the cache's changes.
+        """
+        kind = replace(request, pci_requests=(), numa_nodes=None)
+        index = self._indexes.get(kind)
+        if index is None:
+            index = self._indexes[kind] = SummaryIndex(self.cache.catalog)
+            for name in list(self.cache.hosts):
+                self._place(index, kind, name)
+        return index
+
+    def _host_changed(self, name: str) -> None:
+        with self._lock:
+            for kind, index in self._indexes.items():
+                self._place(index, kind, name)
+
+    def _place(self, index: SummaryIndex, kind: PlacementRequest, name: str) -> None:
+        state = self.cache.hosts.get(name)
+        if (
+            state is not None
+            and service_rejection(self.cache.services.get(name), kind) is None
+            and capability_rejection(state, kind) is None
+        ):
+            index.put(name, state.summary)
+        else:
+            index.remove(name)
 
     def why_not(self, request: PlacementRequest) -> str:
         """The "why not" summary of a request no host takes, from the picture `select` used."""
@@ -188,6 +207,8 @@ class Scheduler:
                         numa_cells=cells or None,
                     )
                     extra = on_claimed(session, host, claim)
+                if claim.pools is not None:
+                    self.cache.claimed(host.host, claim.generation, claim.pools)
                 return Placement(host, claim), extra
             except PciDeviceRequestFailed as exc:
                 last = exc

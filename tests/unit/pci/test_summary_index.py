@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +11,7 @@ from offpath.pci.pools import PciPools
 from offpath.pci.request import PciRequest
 from offpath.pci.summary import SummaryCatalog
 from offpath.pci.summary_index import SummaryIndex
+from offpath.pci.weigher import pci_weight
 from tests.unit.pci.test_summary import PF_ANY, PF_OR_VF, RM, VF_ANY, host
 
 REQUESTS = st.sampled_from(
@@ -87,3 +90,32 @@ def test_the_matrix_grows_past_its_first_rows() -> None:
     for number in range(200):
         index.put(f"h{number}", catalog.summarize(host(rm_vfs=number % 2)))
     assert len(index.hosts_supporting(catalog.compile([RM]))) == 100
+
+
+@settings(max_examples=60, deadline=None)
+@given(pools=HOSTS, how_many=st.integers(0, 5), seed=st.integers(0, 1000))
+def test_the_best_are_the_heaviest_candidates_best_first(
+    pools: list[PciPools], how_many: int, seed: int
+) -> None:
+    catalog = SummaryCatalog()
+    summaries = {f"h{i}": catalog.summarize(p) for i, p in enumerate(pools)}
+    index = SummaryIndex(catalog)
+    for name, summary in summaries.items():
+        index.put(name, summary)
+    compiled = catalog.compile([RM])
+    candidates = index.scan(compiled)
+    best = candidates.best(how_many, random.Random(seed))
+    weight = {name: pci_weight(summaries[name].free_count) for name in candidates}
+    expected = sorted(weight.values(), reverse=True)[:how_many]
+    assert (len(set(best)), [weight[name] for name in best]) == (len(expected), expected)
+
+
+def test_equal_weights_are_drawn_at_random() -> None:
+    catalog = SummaryCatalog()
+    index = SummaryIndex(catalog)
+    for number in range(6):
+        index.put(f"h{number}", catalog.summarize(host()))
+    rng = random.Random(7)
+    compiled = catalog.compile([RM])
+    firsts = {index.scan(compiled).best(1, rng)[0] for _ in range(200)}
+    assert firsts == {f"h{number}" for number in range(6)}
