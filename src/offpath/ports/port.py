@@ -22,3 +22,9 @@ class Port:
     # Who uses the port: a bound port belongs to `device_id` on `binding_host_id`.
     device_id: str = ""
     binding_host_id: str | None = None
+    # What the network service answers after a bind: Neutron's names and values.
+    device_owner: str = ""
+    status: str = "DOWN"
+    vif_type: str = "unbound"
+    vif_details: Mapping[str, JsonValue] = field(default_factory=dict)
+    mac_address: str | None = None
