@@ -28,6 +28,8 @@ class Network:
     physical_network: str | None = None
     network_type: str | None = None
     segments: tuple[Segment, ...] = ()
+    name: str = ""
+    mtu: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,14 @@ from offpath.ports.vnic import VnicType
 
 
 @dataclass(frozen=True, slots=True)
+class FixedIp:
+    """One of a port's addresses: the subnet it comes from and the address."""
+
+    subnet_id: str
+    ip_address: str
+
+
+@dataclass(frozen=True, slots=True)
 class Port:
     """The few attributes of a port that PCI requests and binding profiles read."""
 
@@ -28,3 +36,5 @@ class Port:
     vif_type: str = "unbound"
     vif_details: Mapping[str, JsonValue] = field(default_factory=dict)
     mac_address: str | None = None
+    fixed_ips: tuple[FixedIp, ...] = ()
+    project_id: str = ""
