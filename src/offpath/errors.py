@@ -21,6 +21,7 @@
     │   ├── SimFaultInvalid           sim.fault.invalid
     │   ├── SimOptionInvalid          sim.option.invalid  (a host the profile cannot lay out)
     │   ├── SimOutputInvalid          sim.output.invalid  (where the simulated tree would go)
+    │   ├── SimHostSpecInvalid        sim.host_spec.invalid (a --sim-host NAME=PROFILE,... value)
     │   ├── NetworkWithoutPhysnetSegment port.network.no_physnet_segment
     │   ├── VnicTypeInvalid           port.vnic_type.invalid
     │   ├── BindingProfileInvalid     port.profile.invalid
@@ -968,6 +969,20 @@ class TransactionConflict(Conflict):
             hint="retry the request; nothing of the aborted transaction was kept",
         )
         self.url = url
+
+
+class SimHostSpecInvalid(InvalidInput):
+    """A ``--sim-host NAME=PROFILE[,key=value]...`` value offpath cannot read."""
+
+    code = "sim.host_spec.invalid"
+
+    def __init__(self, value: str, problem: str) -> None:
+        super().__init__(
+            f"--sim-host {value!r}: {problem}",
+            hint="write NAME=PROFILE[,cell=CELL][,service_version=N][,vfs=N], "
+            "e.g. compute-dpu-01=bluefield2,vfs=4",
+        )
+        self.value = value
 
 
 KINDS: Final[tuple[type[OffpathError], ...]] = (InvalidInput, NotFound, Conflict, Unavailable)

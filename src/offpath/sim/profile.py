@@ -45,6 +45,13 @@ _NAME: Final = re.compile(r"[a-z0-9][a-z0-9_-]*")
 T = TypeVar("T")
 
 
+class CardRole(StrEnum):
+    """Who manages the card's VFs: the host (a NIC) or the card's own Arm cores (a DPU)."""
+
+    NIC = "nic"
+    DPU = "dpu"
+
+
 class EswitchMode(StrEnum):
     """What mlx5's `compat/devlink/mode` file reads (where the profile exposes it)."""
 
@@ -96,6 +103,7 @@ class HostProfile:
     name: str
     description: str
     source: str
+    role: CardRole
     pf: FunctionIds
     vf: FunctionIds
     cards: int
@@ -156,6 +164,7 @@ def parse_profile(text: str, *, source: str) -> HostProfile:
         name=root.text("name", pattern=_NAME, shape="lowercase letters, digits, - and _"),
         description=root.text("description"),
         source=source,
+        role=root.optional("role", _as_role) or CardRole.NIC,
         pf=_function_ids(root.section("pf")),
         vf=_function_ids(root.section("vf")),
         cards=root.integer("cards", default=1, low=1, high=32),
@@ -251,6 +260,14 @@ def _as_int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("must be an integer")
     return value
+
+
+def _as_role(value: object) -> CardRole:
+    try:
+        return CardRole(str(value))
+    except ValueError:
+        choices = ", ".join(role.value for role in CardRole)
+        raise ValueError(f"{value!r} is not a card role ({choices})") from None
 
 
 def _as_eswitch_mode(value: object) -> EswitchMode:
