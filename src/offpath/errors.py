@@ -41,6 +41,7 @@
     │   ├── PciDeviceNotFound         pci.device.not_on_host
     │   ├── CellNotFound              cell.not_found
     │   ├── InstanceNotFound          instance.not_found
+    │   ├── ComputeHostNotFound       compute.host_not_found
     │   ├── PortNotFound              port.not_found
     │   └── NetworkNotFound           network.not_found
     ├── Conflict                      the current state does not allow it
@@ -983,6 +984,19 @@ class SimHostSpecInvalid(InvalidInput):
             "e.g. compute-dpu-01=bluefield2,vfs=4",
         )
         self.value = value
+
+
+class ComputeHostNotFound(NotFound):
+    """No cell has a compute service on that host (Nova's message)."""
+
+    code = "compute.host_not_found"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"Compute host {host} could not be found.",
+            hint="`offpath service list` shows the registered compute services",
+        )
+        self.host = host
 
 
 KINDS: Final[tuple[type[OffpathError], ...]] = (InvalidInput, NotFound, Conflict, Unavailable)

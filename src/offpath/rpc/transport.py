@@ -85,7 +85,8 @@ def _messaging_conf(files: Sequence[Path], exchange: str | None) -> cfg.ConfigOp
 class Rpc:
     """One transport_url, opened once; its clients and servers share it.
 
-    The in-process transport (`fake://`) only connects what shares one `Rpc`.
+    The in-process transport (`fake://`) connects every `Rpc` of the process
+    that uses the same exchange.
     """
 
     def __init__(
