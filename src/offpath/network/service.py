@@ -505,7 +505,11 @@ class NetworkService:
                 f"Port {row.id} is bound to {old_host}: unbind it before changing binding:vnic_type"
             )
         row.vnic_type, row.profile = vnic, profile
-        if (host, profile, vnic) == (old_host, old_profile, old_vnic):
+        # As ML2, a failed binding is tried again whenever a request names the host.
+        retry = row.vif_type == VifType.BINDING_FAILED.value and not isinstance(
+            changes.host_id, Unset
+        )
+        if (host, profile, vnic) == (old_host, old_profile, old_vnic) and not retry:
             return _Followup()
         unbind = self._driver_for(old_vnic) if old_host else None
         events: list[ServerEvent] = []
