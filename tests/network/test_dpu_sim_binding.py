@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,14 +16,14 @@ from tests.network.conftest import PF_MACS, SERIAL, RecordingSink, full_profile
 SERVER = "5b2c7e3a-3f7e-4a55-8f0e-0d8f1c9a7b11"
 
 
-def make_network(http: TestClient, **attrs: Any) -> str:
+def make_network(http: httpx.Client, **attrs: Any) -> str:
     response = http.post("/network/v2.0/networks", json={"network": {"name": "net", **attrs}})
     assert response.status_code == 201, response.text
     network_id: str = response.json()["network"]["id"]
     return network_id
 
 
-def make_port(http: TestClient, network_id: str, vnic: str = "remote-managed") -> str:
+def make_port(http: httpx.Client, network_id: str, vnic: str = "remote-managed") -> str:
     response = http.post(
         "/network/v2.0/ports",
         json={"port": {"network_id": network_id, "binding:vnic_type": vnic}},
@@ -32,7 +33,7 @@ def make_port(http: TestClient, network_id: str, vnic: str = "remote-managed") -
     return port_id
 
 
-def register_dpu(http: TestClient, hostname: str = "dpu-1", **attrs: Any) -> dict[str, Any]:
+def register_dpu(http: httpx.Client, hostname: str = "dpu-1", **attrs: Any) -> dict[str, Any]:
     body = {"hostname": hostname, "serial": SERIAL, "pf_macs": list(PF_MACS), "vfs": 8, **attrs}
     response = http.post("/network/offpath/chassis", json=body)
     assert response.status_code == 201, response.text
@@ -40,7 +41,7 @@ def register_dpu(http: TestClient, hostname: str = "dpu-1", **attrs: Any) -> dic
     return chassis
 
 
-def bind(http: TestClient, port_id: str, profile: dict[str, Any]) -> dict[str, Any]:
+def bind(http: httpx.Client, port_id: str, profile: dict[str, Any]) -> dict[str, Any]:
     body = {
         "port": {
             "binding:host_id": "compute-1",
