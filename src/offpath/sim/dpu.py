@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from offpath.sim.model import SimCard
+
 _MAC: Final = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 
 
@@ -38,11 +40,22 @@ def normalise_mac(text: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class SimDpu:
-    """A simulated DPU card: its chassis hostname, its PFs' MACs and VFs per PF."""
+    """A simulated DPU card: its chassis hostname, its PFs' MACs, VFs per PF, its serial."""
 
     hostname: str
     pf_macs: Sequence[str]
     vfs: int
+    serial: str | None = None
+
+    @classmethod
+    def of_card(cls, card: SimCard, *, hostname: str) -> SimDpu:
+        """The DPU that plays a simulated host's card: the PF MACs the host sees, its serial."""
+        return cls(
+            hostname,
+            tuple(pf.mac for pf in card.pfs),
+            max((len(pf.vfs) for pf in card.pfs), default=0),
+            card.serial,
+        )
 
     def representor(self, pf_mac: str, vf_num: int) -> PlugResult:
         """The VF representor of (`pf_mac`, `vf_num`) on this card, or why there is none."""
