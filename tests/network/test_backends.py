@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from offpath.db.engine import open_engine
@@ -16,7 +18,7 @@ from offpath.network.neutron_json import NetworkSpec, PortChanges, PortSpec, Sub
 from offpath.network.service import ADMIN, NetworkService
 from offpath.ports.vnic import VnicType
 from tests.backends import BACKENDS, scratch_database
-from tests.network.conftest import PF_MACS, SERIAL, full_profile
+from tests.network.conftest import ADMIN_HEADERS, PF_MACS, SERIAL, full_profile, network_app
 
 WORKERS = 4
 PORTS = 12
@@ -74,3 +76,56 @@ def test_one_representor_is_plugged_once_when_workers_race(engines: list[Engine]
         statuses = list(pool.map(bind, range(WORKERS)))
     assert sorted(statuses) == ["ACTIVE"] + ["DOWN"] * (WORKERS - 1)
     assert len(services[0].chassis_plugs("dpu-1")) == 1
+
+
+HOSTILE = [
+    pytest.param("POST", "/network/v2.0/networks", {"network": {"name": "a\x00b"}}, id="nul-name"),
+    pytest.param(
+        "POST", "/network/v2.0/networks", {"network": {"name": "n" * 300}}, id="long-name"
+    ),
+    pytest.param("POST", "/network/v2.0/networks", {"network": {"mtu": 2**40}}, id="huge-mtu"),
+    pytest.param(
+        "POST",
+        "/network/v2.0/networks",
+        {"network": {"provider:network_type": "geneve", "provider:segmentation_id": 2**40}},
+        id="huge-vni",
+    ),
+    pytest.param(
+        "POST",
+        "/network/offpath/chassis",
+        {"hostname": "d", "serial": "s", "pf_macs": [], "vfs": 2**40},
+        id="huge-vfs",
+    ),
+    pytest.param(
+        "POST",
+        "/network/offpath/chassis",
+        {"hostname": "d\x00", "serial": "s", "pf_macs": [], "vfs": 1},
+        id="nul-hostname",
+    ),
+    pytest.param(
+        "PUT", "/network/offpath/sriov-hosts/" + "h" * 300, {"physnets": []}, id="long-host"
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), HOSTILE)
+def test_hostile_input_is_a_400_on_every_backend(
+    engines: list[Engine], method: str, path: str, body: object
+) -> None:
+    http = TestClient(network_app(embedded_network_service(engines[0])), headers=ADMIN_HEADERS)
+    response = http.request(method, path, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["NeutronError"]["type"] == "InvalidInput"
+
+
+# The NUL travels percent-encoded, as a client sends it.
+@pytest.mark.parametrize("port_id", ["x" * 300, "a%00b"], ids=["long", "nul"])
+def test_an_id_no_row_can_have_is_a_404_on_every_backend(
+    engines: list[Engine], port_id: str
+) -> None:
+    http = TestClient(network_app(embedded_network_service(engines[0])), headers=ADMIN_HEADERS)
+    assert http.get(f"/network/v2.0/ports/{port_id}").status_code == 404
+    assert http.get("/network/v2.0/ports", params={"device_id": unquote(port_id)}).json() == {
+        "ports": []
+    }
+    assert http.get(f"/network/offpath/chassis/{port_id}").status_code == 404

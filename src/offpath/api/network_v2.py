@@ -32,6 +32,7 @@ from offpath.errors import (
 )
 from offpath.jsonvalue import JsonValue
 from offpath.network.neutron_json import (
+    check_text,
     network_json,
     parse_network_create,
     parse_network_update,
@@ -45,6 +46,8 @@ from offpath.network.records import Chassis
 from offpath.network.service import Caller, NetworkService
 
 NETWORK_PREFIX: Final = "/network"
+# The most VFs a PF can have (PCI SR-IOV TotalVFs is 16 bits).
+MAX_COUNT: Final = 65535
 EXTENSIONS: Final = (
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
     ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
@@ -266,7 +269,7 @@ def network_router(service_factory: ServiceFactory, *, auth_token: str) -> APIRo
     @router.put("/offpath/sriov-hosts/{host}")
     def report_sriov_host(host: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
         physnets = _strings(body, "physnets")
-        svc.report_sriov_host(host, physnets)
+        svc.report_sriov_host(check_text("host", host), physnets)
         return {"sriov_host": {"host": host, "physnets": list(physnets)}}
 
     @router.post("/offpath/sriov-hosts/{host}/ports/{port_id}/up", status_code=204)
@@ -349,7 +352,7 @@ def _string(body: Any, key: str) -> str:
         raise NetworkRequestInvalid(
             f"Invalid input for {key}. Reason: a non-empty string is required."
         )
-    return value
+    return check_text(key, value)
 
 
 def _strings(body: Any, key: str, *, required: bool = True) -> list[str]:
@@ -360,14 +363,14 @@ def _strings(body: Any, key: str, *, required: bool = True) -> list[str]:
         raise NetworkRequestInvalid(
             f"Invalid input for {key}. Reason: a list of strings is required."
         )
-    return list(value)
+    return [check_text(key, item) for item in value]
 
 
 def _count(body: Any, key: str) -> int:
     value = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
         raise NetworkRequestInvalid(
-            f"Invalid input for {key}. Reason: a whole number >= 0 is required."
+            f"Invalid input for {key}. Reason: a whole number from 0 to {MAX_COUNT} is required."
         )
     return value
 

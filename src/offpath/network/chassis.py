@@ -27,6 +27,7 @@ CMS_OPTIONS: Final = "ovn-cms-options"
 BRIDGE_MAPPINGS: Final = "ovn-bridge-mappings"
 DATAPATH_TYPE: Final = "datapath-type"
 SERIAL_KEY: Final = "card-serial-number"
+MAX_HOSTNAME: Final = 255
 # Neutron's default `agent_down_time`.
 DEFAULT_DOWN_TIME: Final = timedelta(seconds=75)
 
@@ -53,6 +54,8 @@ def _record(row: ChassisRow) -> Chassis:
 
 
 def _row(session: Session, hostname: str) -> ChassisRow:
+    if len(hostname) > MAX_HOSTNAME or "\x00" in hostname:
+        raise ChassisNotFound(hostname)
     row = session.scalars(select(ChassisRow).where(ChassisRow.hostname == hostname)).first()
     if row is None:
         raise ChassisNotFound(hostname)

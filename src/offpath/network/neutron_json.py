@@ -21,6 +21,15 @@ from offpath.ports.port import FixedIp, Port
 from offpath.ports.vnic import VnicType
 
 NETWORK_TYPES: Final = frozenset({"flat", "vlan", "geneve", "vxlan", "gre", "local"})
+MAX_TEXT: Final = 255
+# Neutron's bounds: an MTU an interface can take, segmentation ids per type.
+MTU_RANGE: Final = (68, 65535)
+SEGMENTATION_RANGE: Final = {
+    "vlan": (1, 4094),
+    "vxlan": (1, 2**24 - 1),
+    "geneve": (1, 2**24 - 1),
+    "gre": (1, 2**32 - 1),
+}
 # Accepted and ignored: attributes of Neutron extensions offpath does not model.
 IGNORED_PORT_KEYS: Final = frozenset(
     {
@@ -178,6 +187,21 @@ def _text(attrs: Mapping[str, JsonValue], key: str, *, nullable: bool = False) -
         return None
     if not isinstance(value, str):
         raise NetworkRequestInvalid(f"Invalid input for {key}. Reason: '{value}' is not a string.")
+    check_text(key, value)
+    return value
+
+
+def check_text(key: str, value: str) -> str:
+    """`value` if a column can hold it: at most 255 characters (Neutron's limit), no NUL."""
+    if len(value) > MAX_TEXT:
+        raise NetworkRequestInvalid(
+            f"Invalid input for {key}. Reason: '{value[:40]}...' exceeds maximum length of "
+            f"{MAX_TEXT}."
+        )
+    if "\x00" in value:
+        raise NetworkRequestInvalid(
+            f"Invalid input for {key}. Reason: it contains a NUL character."
+        )
     return value
 
 
@@ -253,8 +277,17 @@ def parse_network_create(body: JsonValue) -> NetworkSpec:
         physical_network=physnet,
         segmentation_id=segmentation_id,
         segments=segments,
-        mtu=_get(attrs, "mtu", _integer, None),
+        mtu=_mtu(_get(attrs, "mtu", _integer, None)),
     )
+
+
+def _mtu(value: int | None) -> int | None:
+    if value is not None and not MTU_RANGE[0] <= value <= MTU_RANGE[1]:
+        raise NetworkRequestInvalid(
+            f"Invalid input for mtu. Reason: {value} is not in range "
+            f"{MTU_RANGE[0]} through {MTU_RANGE[1]}."
+        )
+    return value
 
 
 def _segment(item: Mapping[str, JsonValue]) -> Segment:
@@ -287,9 +320,13 @@ def _check_segment(segment: Segment) -> None:
             "provider network."
         )
     seg_id = segment.segmentation_id
-    if kind == "vlan" and seg_id is not None and not 1 <= seg_id <= 4094:
+    if seg_id is None:
+        return
+    low, high = SEGMENTATION_RANGE.get(kind or "", (0, -1))
+    if not low <= seg_id <= high:
+        where = f"({low} through {high})" if high > 0 else f"(none for {kind} networks)"
         raise NetworkRequestInvalid(
-            "Invalid input for operation: segmentation_id out of range (1 through 4094)."
+            f"Invalid input for operation: segmentation_id out of range {where}."
         )
 
 
@@ -297,7 +334,7 @@ def parse_network_update(body: JsonValue) -> NetworkChanges:
     """The changes a `PUT /networks/{id}` body asks for."""
     attrs = resource(body, "network")
     _unknown(attrs, frozenset({"name", "admin_state_up", "shared", "mtu"}) | IGNORED_NETWORK_KEYS)
-    mtu = _get(attrs, "mtu", _integer, None)
+    mtu = _mtu(_get(attrs, "mtu", _integer, None))
     return NetworkChanges(
         name=_get(attrs, "name", _text, UNSET) or "",
         admin_state_up=_get(attrs, "admin_state_up", _flag, UNSET),

@@ -47,6 +47,7 @@ from offpath.errors import (
 from offpath.network.binding_driver import BindingDriver, BindOutcome, BindRequest
 from offpath.network.chassis import ChassisRegistry
 from offpath.network.neutron_json import (
+    MAX_TEXT,
     UNSET,
     FixedIpRequest,
     NetworkChanges,
@@ -145,8 +146,6 @@ class NetworkService:
             network_type = DEFAULT_NETWORK_TYPE
         first = spec.segments[0].network_type if spec.segments else network_type
         mtu = spec.mtu or OVERLAY_MTU.get(first or "", DEFAULT_MTU)
-        if mtu < 68:
-            raise NetworkRequestInvalid(f"Invalid input for mtu. Reason: {mtu} is too small.")
         row = NetworkRow(
             id=str(uuid.uuid4()),
             project_id=caller.project_for(spec.project_id),
@@ -355,6 +354,11 @@ class NetworkService:
         network_id: Sequence[str] = (),
     ) -> list[PortRecord]:
         """The caller's ports, filtered by device, binding host and network when given."""
+        filters = (device_id, host, network_id)
+        # A filter no stored value can match matches nothing.
+        if any(values and not any(map(storable, values)) for values in filters):
+            return []
+        device_id, host, network_id = ([v for v in values if storable(v)] for values in filters)
         query = select(PortRow).order_by(PortRow.created_at, PortRow.id)
         if device_id:
             query = query.where(PortRow.device_id.in_(device_id))
@@ -553,7 +557,7 @@ class NetworkService:
 
     def _set_status(self, port_id: str, status: PortStatus) -> None:
         def work(session: Session) -> ServerEvent | None:
-            row = session.get(PortRow, port_id)
+            row = session.get(PortRow, port_id) if storable(port_id) else None
             if row is None or row.status == status.value:
                 return None
             if status is PortStatus.ACTIVE and (
@@ -580,24 +584,29 @@ class NetworkService:
 # -- rows to records --------------------------------------------------------------------
 
 
+def storable(text: str) -> bool:
+    """True when a column can hold `text`: any id or name, else nothing can match it."""
+    return len(text) <= MAX_TEXT and "\x00" not in text
+
+
 def _network_row(
     session: Session, caller: Caller, network_id: str, *, owned: bool = False
 ) -> NetworkRow:
-    row = session.get(NetworkRow, network_id)
+    row = session.get(NetworkRow, network_id) if storable(network_id) else None
     if row is None or not caller.sees(row.project_id, shared=row.shared and not owned):
         raise NetworkNotFound(network_id)
     return row
 
 
 def _subnet_row(session: Session, caller: Caller, subnet_id: str) -> SubnetRow:
-    row = session.get(SubnetRow, subnet_id)
+    row = session.get(SubnetRow, subnet_id) if storable(subnet_id) else None
     if row is None or not caller.sees(row.project_id):
         raise SubnetNotFound(subnet_id)
     return row
 
 
 def _port_row(session: Session, caller: Caller, port_id: str) -> PortRow:
-    row = session.get(PortRow, port_id)
+    row = session.get(PortRow, port_id) if storable(port_id) else None
     if row is None or not caller.sees(row.project_id):
         raise PortNotFound(port_id)
     return row
