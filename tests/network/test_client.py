@@ -193,8 +193,9 @@ def test_openstacksdk_creates_reads_and_updates_a_remote_managed_port(
         assert updated.binding_profile["pf_mac_address"] == PF_MACS[1]
         listed = list(conn.network.ports(device_id=SERVER))
         assert [p.id for p in listed] == [port.id]
-        assert conn.network.find_network("overlay").id == network.id
-        conn.network.delete_port(port)
-        assert conn.network.find_port(port.id) is None
+        assert conn.network.find_network("overlay", ignore_missing=False).id == network.id
+        conn.network.delete_port(port, ignore_missing=False)
+        with pytest.raises(openstack.exceptions.NotFoundException):
+            conn.network.get_port(port.id)
     finally:
         conn.close()
