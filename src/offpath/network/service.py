@@ -224,15 +224,6 @@ class NetworkService:
 
         write_retrying(self.engine, work, retry_on=IntegrityError)
 
-    def network_of(self, row_id: str) -> tuple[Network, tuple[Segment, ...]]:
-        """A network (admin view) and the segments ports on it bind to."""
-        with reading(self.engine) as session:
-            row = _network_row(session, ADMIN, row_id)
-            record = _network_record(row, ())
-            return record.network, segments_of(
-                record.network, segmentation_id=record.segmentation_id
-            )
-
     # -- subnets --------------------------------------------------------------------
 
     def create_subnet(self, caller: Caller, spec: SubnetSpec) -> SubnetRecord:
