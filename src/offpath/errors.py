@@ -35,7 +35,8 @@
     │   ├── ForbiddenWithRemoteManagedPorts compute.remote_managed.upgrade_unfinished
     │   ├── FlavorExtraSpecInvalid    flavor.extra_spec.invalid
     │   ├── PciRequestAliasNotDefined pci.alias.not_defined
-    │   └── OptionsConflict           cli.options.conflict (two options that exclude each other)
+    │   ├── OptionsConflict           cli.options.conflict (two options that exclude each other)
+    │   └── NetworkRequestInvalid     network.request.invalid (Neutron's message)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -43,7 +44,9 @@
     │   ├── InstanceNotFound          instance.not_found
     │   ├── ComputeHostNotFound       compute.host_not_found
     │   ├── PortNotFound              port.not_found
-    │   └── NetworkNotFound           network.not_found
+    │   ├── NetworkNotFound           network.not_found
+    │   ├── SubnetNotFound            network.subnet.not_found
+    │   └── ChassisNotFound           network.chassis.not_found
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -58,7 +61,12 @@
     │   ├── NoValidHost               scheduler.no_valid_host (with why each host was rejected)
     │   ├── HostChangedConcurrently   scheduler.host_changed (a claim lost a race)
     │   ├── PortInUse                 port.in_use
-    │   └── TransactionConflict       db.conflict (a deadlock or serialization failure)
+    │   ├── TransactionConflict       db.conflict (a deadlock or serialization failure)
+    │   ├── MacAddressInUse           network.port.mac_in_use
+    │   ├── IpAddressInUse            network.port.ip_in_use
+    │   ├── IpAddressGenerationFailure network.subnet.exhausted
+    │   ├── NetworkInUse              network.in_use
+    │   └── NetworkRequestConflict    network.request.conflict (Neutron's message)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -66,7 +74,8 @@
         ├── NoComputeServices         compute.none_registered
         ├── RpcUnavailable            rpc.unavailable (the message queue cannot be reached)
         ├── RpcTimeout                rpc.timeout     (no service answered a call in time)
-        └── RpcRemoteError            rpc.remote      (the called service failed)
+        ├── RpcRemoteError            rpc.remote      (the called service failed)
+        └── NetworkServiceUnavailable network.unavailable (the network service or Neutron)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -1005,3 +1014,122 @@ KINDS: Final[tuple[type[OffpathError], ...]] = (InvalidInput, NotFound, Conflict
 def kind_of(error: type[OffpathError]) -> type[OffpathError]:
     """The kind class (one of KINDS) an error class belongs to; OffpathError when none."""
     return next((kind for kind in KINDS if issubclass(error, kind)), OffpathError)
+
+
+# -- the network service and its Neutron client ----------------------------------
+
+
+class NetworkRequestInvalid(InvalidInput):
+    """A request to the network service (or a Neutron) is malformed; Neutron's message."""
+
+    code = "network.request.invalid"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(
+            message, hint=hint or "compare the request with Neutron's API reference (v2.0)"
+        )
+
+
+class SubnetNotFound(NotFound):
+    """No such subnet (Neutron's message)."""
+
+    code = "network.subnet.not_found"
+
+    def __init__(self, subnet_id: str) -> None:
+        super().__init__(
+            f"Subnet {subnet_id} could not be found.", hint="check the subnet id in the request"
+        )
+        self.subnet_id = subnet_id
+
+
+class ChassisNotFound(NotFound):
+    """No chassis registered under that hostname."""
+
+    code = "network.chassis.not_found"
+
+    def __init__(self, hostname: str) -> None:
+        super().__init__(
+            f"Chassis {hostname} could not be found.",
+            hint="a DPU registers its chassis at /network/offpath/chassis when it starts",
+        )
+        self.hostname = hostname
+
+
+class MacAddressInUse(Conflict):
+    """Another port of the network has that MAC address (Neutron's message)."""
+
+    code = "network.port.mac_in_use"
+
+    def __init__(self, network_id: str, mac: str) -> None:
+        super().__init__(
+            f"Unable to complete operation for network {network_id}. "
+            f"The mac address {mac} is in use.",
+            hint="leave mac_address out to get a generated one",
+        )
+        self.network_id = network_id
+        self.mac = mac
+
+
+class IpAddressInUse(Conflict):
+    """Another port of the subnet holds that fixed IP (Neutron's message)."""
+
+    code = "network.port.ip_in_use"
+
+    def __init__(self, network_id: str, ip_address: str) -> None:
+        super().__init__(
+            f"Unable to complete operation for network {network_id}. "
+            f"The IP address {ip_address} is in use.",
+            hint="leave ip_address out of fixed_ips to get a free one",
+        )
+        self.network_id = network_id
+        self.ip_address = ip_address
+
+
+class IpAddressGenerationFailure(Conflict):
+    """A subnet has no free address left (Neutron's message)."""
+
+    code = "network.subnet.exhausted"
+
+    def __init__(self, network_id: str) -> None:
+        super().__init__(
+            f"No more IP addresses available on network {network_id}.",
+            hint="add a subnet to the network, or delete ports that are no longer used",
+        )
+        self.network_id = network_id
+
+
+class NetworkInUse(Conflict):
+    """A network still has ports (Neutron's message)."""
+
+    code = "network.in_use"
+
+    def __init__(self, network_id: str) -> None:
+        super().__init__(
+            f"Unable to complete operation on network {network_id}. "
+            "There are one or more ports still in use on the network.",
+            hint="delete the network's ports first",
+        )
+        self.network_id = network_id
+
+
+class NetworkRequestConflict(Conflict):
+    """A Neutron refused a request as conflicting with its state; Neutron's message."""
+
+    code = "network.request.conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="read the port again and retry with its current state")
+
+
+class NetworkServiceUnavailable(Unavailable):
+    """The network service (or a Neutron) cannot be reached, or failed a request."""
+
+    code = "network.unavailable"
+
+    def __init__(self, endpoint: str, problem: str) -> None:
+        super().__init__(
+            f"network service at {endpoint}: {problem}",
+            hint="check [neutron] endpoint and that the network service runs",
+        )
+        self.endpoint = endpoint
+        self.problem = problem

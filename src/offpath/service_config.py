@@ -4,7 +4,9 @@ Option names and defaults are Nova's where Nova has the option, so an
 operator's nova.conf means the same here: `[DEFAULT] host`, `transport_url`,
 `service_down_time`, `report_interval`, `update_resources_interval`,
 `[api_database] connection`, `[database] connection`, `[libvirt]
-connection_uri`. With no file at all, everything lives in a state directory:
+connection_uri`; `[neutron] endpoint` (nova.conf's `endpoint_override` is read
+too) and `[nova] endpoint`, the compute API the network service posts
+events to. With no file at all, everything lives in a state directory:
 SQLite files and oslo.messaging's in-process transport, for one process.
 """
 
@@ -23,6 +25,8 @@ from offpath.errors import ConfigFileError, ConfigValueError
 
 DEFAULT_STATE_DIR: Final = Path(".offpath")
 EMBEDDED_TRANSPORT: Final = "fake://"
+DEFAULT_NEUTRON_ENDPOINT: Final = "http://127.0.0.1:8774/network"
+DEFAULT_NOVA_ENDPOINT: Final = "http://127.0.0.1:8774/compute/v2.1"
 
 
 def _options() -> dict[str, list[cfg.Opt]]:
@@ -43,6 +47,23 @@ def _options() -> dict[str, list[cfg.Opt]]:
         "api_database": [cfg.StrOpt("connection", help="SQLAlchemy URL of the API database.")],
         "database": [cfg.StrOpt("connection", help="SQLAlchemy URL of this cell's database.")],
         "libvirt": [cfg.StrOpt("connection_uri", default="", help="libvirt URI.")],
+        "neutron": [
+            cfg.StrOpt(
+                "endpoint",
+                default=DEFAULT_NEUTRON_ENDPOINT,
+                # nova.conf names it so (a keystoneauth option).
+                deprecated_opts=[cfg.DeprecatedOpt("endpoint_override", group="neutron")],
+                help="Base URL of the network service (unversioned; a real Neutron's works too).",
+            )
+        ],
+        "nova": [
+            cfg.StrOpt(
+                "endpoint",
+                default=DEFAULT_NOVA_ENDPOINT,
+                deprecated_opts=[cfg.DeprecatedOpt("endpoint_override", group="nova")],
+                help="Compute API URL the network service posts server external events to.",
+            )
+        ],
         "offpath": [
             cfg.FloatOpt(
                 "cell_timeout",
@@ -71,6 +92,8 @@ class ServiceConfig:
     update_resources_interval: int
     rpc_response_timeout: int
     cell_timeout: float
+    neutron_endpoint: str = DEFAULT_NEUTRON_ENDPOINT
+    nova_endpoint: str = DEFAULT_NOVA_ENDPOINT
 
     @property
     def embedded(self) -> bool:
@@ -119,6 +142,8 @@ def load_service_config(
             "cell": conf.database.connection,
             "libvirt": conf.libvirt.connection_uri,
             "cell_timeout": conf.offpath.cell_timeout,
+            "neutron": conf.neutron.endpoint,
+            "nova": conf.nova.endpoint,
         }
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
@@ -150,6 +175,8 @@ def load_service_config(
         update_resources_interval=int(values["update_resources_interval"]),
         rpc_response_timeout=int(values["rpc_response_timeout"]),
         cell_timeout=float(values["cell_timeout"]),
+        neutron_endpoint=_text(values["neutron"]) or DEFAULT_NEUTRON_ENDPOINT,
+        nova_endpoint=_text(values["nova"]) or DEFAULT_NOVA_ENDPOINT,
     )
 
 

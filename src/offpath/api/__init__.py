@@ -1,0 +1,1 @@
+"""HTTP: the Nova-shaped compute API, the Neutron-shaped network API, identity, admin."""

@@ -1,0 +1,397 @@
+"""The Neutron-shaped network API (`/network/v2.0`) and offpath's extensions for the DPU side.
+
+The app mounts `network_router(...)` under `/network` (NETWORK_PREFIX): the
+unversioned discovery document at `/network` (clients need an unversioned
+endpoint), Neutron's networks, subnets and ports under `/network/v2.0`,
+and, outside Neutron's namespace, `/network/offpath/...`: the SR-IOV NIC
+agents' mappings and VF-up reports, and the DPU chassis registry.
+
+Every error is Neutron's shape, `{"NeutronError": {"type", "message",
+"detail"}}`, with the status of its kind. Every request but discovery needs
+`X-Auth-Token`; `X-Project-Id` scopes it to a project, without it the
+token's holder is the admin and sees every project.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the route signatures'
+# annotations at run time, and the dependency aliases are local to the router.
+import secrets
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from offpath.errors import (
+    BindingProfileInvalid,
+    InvalidInput,
+    NetworkRequestInvalid,
+    OffpathError,
+    kind_of,
+)
+from offpath.jsonvalue import JsonValue
+from offpath.network.neutron_json import (
+    check_text,
+    network_json,
+    parse_network_create,
+    parse_network_update,
+    parse_port_create,
+    parse_port_update,
+    parse_subnet_create,
+    port_json,
+    subnet_json,
+)
+from offpath.network.records import Chassis
+from offpath.network.service import Caller, NetworkService
+
+NETWORK_PREFIX: Final = "/network"
+# The most VFs a PF can have (PCI SR-IOV TotalVFs is 16 bits).
+MAX_COUNT: Final = 65535
+EXTENSIONS: Final = (
+    ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+    ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
+    ("multi-provider", "Multi Provider Network", "Expose mapping of virtual networks to segments"),
+)
+# Filters the database answers; the others are matched on the rendered objects.
+_PORT_QUERY: Final = {
+    "device_id": "device_id",
+    "binding:host_id": "host",
+    "network_id": "network_id",
+}
+_NOT_FILTERS: Final = frozenset(
+    {"fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse"}
+)
+
+ServiceFactory = Callable[[], NetworkService]
+
+
+def neutron_error(exc: OffpathError) -> JSONResponse:
+    """An offpath error as Neutron answers it: its status and a NeutronError body."""
+    if isinstance(exc, BindingProfileInvalid):
+        kind, message = "InvalidInput", f"Invalid input for operation: {exc.message}"
+    elif isinstance(exc, InvalidInput):
+        kind, message = "InvalidInput", exc.message
+    else:
+        kind, message = type(exc).__name__, exc.message
+    body = {"NeutronError": {"type": kind, "message": message, "detail": ""}}
+    return JSONResponse(body, status_code=kind_of(type(exc)).http_status)
+
+
+class Unauthenticated(Exception):
+    """A request without the configured `X-Auth-Token`; answered 401."""
+
+
+class NeutronRoute(APIRoute):
+    """A route whose offpath errors and malformed requests answer in Neutron's error shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The route's handler, translating errors."""
+        handler = super().get_route_handler()
+
+        async def translated(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Unauthenticated:
+                return _unauthorized()
+            except OffpathError as exc:
+                return neutron_error(exc)
+            except RequestValidationError as exc:
+                return neutron_error(NetworkRequestInvalid(_validation_message(exc)))
+
+        return translated
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "Malformed request body"
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "Malformed request body: not JSON"
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return f"Invalid input for {where or 'the request'}. Reason: {first.get('msg', 'invalid')}."
+
+
+def _unauthorized() -> JSONResponse:
+    body = {
+        "NeutronError": {
+            "type": "Unauthorized",
+            "message": "The request you have made requires authentication.",
+            "detail": "",
+        }
+    }
+    return JSONResponse(body, status_code=401)
+
+
+def network_router(service_factory: ServiceFactory, *, auth_token: str) -> APIRouter:
+    """The network API's routes, to mount under NETWORK_PREFIX; `auth_token` is the admin token."""
+    router = APIRouter(route_class=NeutronRoute)
+
+    def caller(
+        x_auth_token: Annotated[str | None, Header()] = None,
+        x_project_id: Annotated[str | None, Header()] = None,
+    ) -> Caller:
+        if x_auth_token is None or not secrets.compare_digest(x_auth_token, auth_token):
+            raise Unauthenticated
+        return Caller(x_project_id or None)
+
+    def service() -> NetworkService:
+        return service_factory()
+
+    # Type aliases, named as types, over this router's own dependencies.
+    Ctx = Annotated[Caller, Depends(caller)]  # noqa: N806
+    Svc = Annotated[NetworkService, Depends(service)]  # noqa: N806
+    Doc = Annotated[Any, Body()]  # noqa: N806
+
+    def discovery(request: Request) -> dict[str, Any]:
+        base = str(request.url).rstrip("/")
+        return {
+            "versions": [
+                {
+                    "id": "v2.0",
+                    "status": "CURRENT",
+                    "links": [{"rel": "self", "href": f"{base}/v2.0/"}],
+                }
+            ]
+        }
+
+    router.add_api_route("", discovery, methods=["GET"], summary="Network API versions")
+
+    @router.get("/v2.0", summary="Network API resources")
+    @router.get("/v2.0/", include_in_schema=False)
+    def resources(request: Request, ctx: Ctx) -> dict[str, Any]:
+        base = str(request.url).rstrip("/")
+        return {
+            "resources": [
+                {
+                    "name": name,
+                    "collection": f"{name}s",
+                    "links": [{"rel": "self", "href": f"{base}/{name}s"}],
+                }
+                for name in ("network", "subnet", "port")
+            ]
+        }
+
+    @router.get("/v2.0/extensions")
+    def extensions(ctx: Ctx) -> dict[str, Any]:
+        return {"extensions": [_extension(*ext) for ext in EXTENSIONS]}
+
+    @router.get("/v2.0/extensions/{alias}")
+    def extension(alias: str, ctx: Ctx) -> Response:
+        for ext in EXTENSIONS:
+            if ext[0] == alias:
+                return JSONResponse({"extension": _extension(*ext)})
+        body = {
+            "NeutronError": {
+                "type": "ExtensionNotFound",
+                "message": f"Extension with alias {alias} does not exist",
+                "detail": "",
+            }
+        }
+        return JSONResponse(body, status_code=404)
+
+    # -- networks -------------------------------------------------------------------
+
+    @router.post("/v2.0/networks", status_code=201)
+    def create_network(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"network": network_json(svc.create_network(ctx, parse_network_create(body)))}
+
+    @router.get("/v2.0/networks")
+    def list_networks(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        bodies = [network_json(r) for r in svc.list_networks(ctx)]
+        return {"networks": _select(bodies, request)}
+
+    @router.get("/v2.0/networks/{network_id}")
+    def show_network(network_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"network": _fields(network_json(svc.get_network(ctx, network_id)), request)}
+
+    @router.put("/v2.0/networks/{network_id}")
+    def update_network(network_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        changes = parse_network_update(body)
+        return {"network": network_json(svc.update_network(ctx, network_id, changes))}
+
+    @router.delete("/v2.0/networks/{network_id}", status_code=204)
+    def delete_network(network_id: str, ctx: Ctx, svc: Svc) -> Response:
+        svc.delete_network(ctx, network_id)
+        return Response(status_code=204)
+
+    # -- subnets --------------------------------------------------------------------
+
+    @router.post("/v2.0/subnets", status_code=201)
+    def create_subnet(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"subnet": subnet_json(svc.create_subnet(ctx, parse_subnet_create(body)))}
+
+    @router.get("/v2.0/subnets")
+    def list_subnets(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"subnets": _select([subnet_json(r) for r in svc.list_subnets(ctx)], request)}
+
+    @router.get("/v2.0/subnets/{subnet_id}")
+    def show_subnet(subnet_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"subnet": _fields(subnet_json(svc.get_subnet(ctx, subnet_id)), request)}
+
+    @router.delete("/v2.0/subnets/{subnet_id}", status_code=204)
+    def delete_subnet(subnet_id: str, ctx: Ctx, svc: Svc) -> Response:
+        svc.delete_subnet(ctx, subnet_id)
+        return Response(status_code=204)
+
+    # -- ports ----------------------------------------------------------------------
+
+    @router.post("/v2.0/ports", status_code=201)
+    def create_port(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"port": port_json(svc.create_port(ctx, parse_port_create(body)))}
+
+    @router.get("/v2.0/ports")
+    def list_ports(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        query = {
+            arg: request.query_params.getlist(key)
+            for key, arg in _PORT_QUERY.items()
+            if key in request.query_params
+        }
+        records = svc.list_ports(ctx, **query)
+        return {"ports": _select([port_json(r) for r in records], request)}
+
+    @router.get("/v2.0/ports/{port_id}")
+    def show_port(port_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"port": _fields(port_json(svc.get_port(ctx, port_id)), request)}
+
+    @router.put("/v2.0/ports/{port_id}")
+    def update_port(port_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"port": port_json(svc.update_port(ctx, port_id, parse_port_update(body)))}
+
+    @router.delete("/v2.0/ports/{port_id}", status_code=204)
+    def delete_port(port_id: str, ctx: Ctx, svc: Svc) -> Response:
+        svc.delete_port(ctx, port_id)
+        return Response(status_code=204)
+
+    # -- offpath extensions: the simulated side ---------------------------------------
+
+    @router.put("/offpath/sriov-hosts/{host}")
+    def report_sriov_host(host: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        physnets = _strings(body, "physnets")
+        svc.report_sriov_host(check_text("host", host), physnets)
+        return {"sriov_host": {"host": host, "physnets": list(physnets)}}
+
+    @router.post("/offpath/sriov-hosts/{host}/ports/{port_id}/up", status_code=204)
+    def device_up(host: str, port_id: str, ctx: Ctx, svc: Svc) -> Response:
+        svc.device_up(host, port_id)
+        return Response(status_code=204)
+
+    @router.post("/offpath/chassis", status_code=201)
+    def register_chassis(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        hostname = _string(body, "hostname")
+        chassis = svc.register_chassis(
+            hostname,
+            serial=_string(body, "serial"),
+            pf_macs=_strings(body, "pf_macs"),
+            vfs=_count(body, "vfs"),
+            physnets=_strings(body, "physnets", required=False),
+        )
+        return {"chassis": _chassis_json(svc, chassis)}
+
+    @router.get("/offpath/chassis")
+    def list_chassis(ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"chassis": [_chassis_json(svc, c) for c in svc.list_chassis()]}
+
+    @router.get("/offpath/chassis/{hostname}")
+    def show_chassis(hostname: str, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        return {"chassis": _chassis_json(svc, svc.get_chassis(hostname))}
+
+    @router.put("/offpath/chassis/{hostname}")
+    def update_chassis(hostname: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("up"), bool):
+            raise NetworkRequestInvalid('Invalid input for up. Reason: give {"up": true|false}.')
+        chassis = svc.set_chassis_up(hostname, up=body["up"])
+        return {"chassis": _chassis_json(svc, chassis)}
+
+    return router
+
+
+def _extension(alias: str, name: str, description: str) -> dict[str, JsonValue]:
+    return {
+        "alias": alias,
+        "name": name,
+        "description": description,
+        "updated": "2013-01-01T00:00:00-00:00",
+        "links": [],
+    }
+
+
+def _fields(body: dict[str, JsonValue], request: Request) -> dict[str, JsonValue]:
+    wanted = request.query_params.getlist("fields")
+    if not wanted:
+        return body
+    return {key: value for key, value in body.items() if key in wanted}
+
+
+def _select(bodies: Sequence[dict[str, JsonValue]], request: Request) -> list[JsonValue]:
+    filters: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        if key not in _NOT_FILTERS:
+            filters.setdefault(key, []).append(value)
+    kept = [body for body in bodies if _matches(body, filters)]
+    return [_fields(body, request) for body in kept]
+
+
+def _matches(body: Mapping[str, JsonValue], filters: Mapping[str, list[str]]) -> bool:
+    for key, wanted in filters.items():
+        if key not in body:
+            continue
+        value = body[key]
+        text = (
+            str(value).lower() if isinstance(value, bool) else "" if value is None else str(value)
+        )
+        if text not in [w.lower() if isinstance(value, bool) else w for w in wanted]:
+            return False
+    return True
+
+
+def _string(body: Any, key: str) -> str:
+    value = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value:
+        raise NetworkRequestInvalid(
+            f"Invalid input for {key}. Reason: a non-empty string is required."
+        )
+    return check_text(key, value)
+
+
+def _strings(body: Any, key: str, *, required: bool = True) -> list[str]:
+    value = body.get(key) if isinstance(body, dict) else None
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise NetworkRequestInvalid(
+            f"Invalid input for {key}. Reason: a list of strings is required."
+        )
+    return [check_text(key, item) for item in value]
+
+
+def _count(body: Any, key: str) -> int:
+    value = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+        raise NetworkRequestInvalid(
+            f"Invalid input for {key}. Reason: a whole number from 0 to {MAX_COUNT} is required."
+        )
+    return value
+
+
+def _chassis_json(svc: NetworkService, chassis: Chassis) -> dict[str, JsonValue]:
+    return {
+        "hostname": chassis.hostname,
+        "card_serial_number": chassis.serial_item(),
+        "other_config": dict(chassis.other_config),
+        "pf_macs": list(chassis.pf_macs),
+        "vfs": chassis.vfs,
+        "up": chassis.up,
+        "alive": svc.chassis_alive(chassis),
+        "heartbeat_at": chassis.heartbeat_at.isoformat(),
+        "representors": [
+            {
+                "representor": plug.representor,
+                "pf_mac": plug.pf_mac,
+                "vf_num": plug.vf_num,
+                "port_id": plug.port_id,
+            }
+            for plug in svc.chassis_plugs(chassis.hostname)
+        ],
+    }

@@ -1,0 +1,197 @@
+"""A client of Neutron's HTTP API: how compute and conductor reach ports, here or in a real cloud.
+
+Only Neutron's API (`/v2.0`) is used for ports and networks, so the same
+client works against a real Neutron; `report_sriov_host` and `device_up`
+are the two offpath extensions a host's simulated SR-IOV NIC agent uses.
+HTTP errors become offpath errors: 404 the not-found error of what was
+asked, 400 NetworkRequestInvalid and 409 NetworkRequestConflict with
+Neutron's message, anything else (unreachable, 401, 5xx)
+NetworkServiceUnavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from offpath.errors import (
+    NetworkNotFound,
+    NetworkRequestConflict,
+    NetworkRequestInvalid,
+    NetworkServiceUnavailable,
+    OffpathError,
+    PortNotFound,
+)
+from offpath.jsonvalue import JsonValue
+from offpath.network.neutron_json import network_from_json, port_from_json
+from offpath.ports.network import Network
+from offpath.ports.port import Port
+
+NotFoundError = Callable[[], OffpathError]
+
+
+class NeutronClient:
+    """Ports and networks through Neutron's HTTP API (an implementation of `PortDirectory`)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        token: str,
+        project_id: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base = endpoint.rstrip("/")
+        # The unversioned endpoint, as in a service catalog; a /v2.0 one is accepted too.
+        self.endpoint = base.removesuffix("/v2.0")
+        headers = {"X-Auth-Token": token, "Accept": "application/json"}
+        if project_id:
+            headers["X-Project-Id"] = project_id
+        self._client = httpx.Client(
+            base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    def show_port(self, port_id: str) -> Port:
+        """The port; PortNotFound when there is none (or it is another project's)."""
+        body = self._call("GET", f"/v2.0/ports/{_segment(port_id)}", lambda: PortNotFound(port_id))
+        return port_from_json(_object(body, "port", self.endpoint))
+
+    def show_network(self, network_id: str) -> Network:
+        """The network; NetworkNotFound when there is none."""
+        body = self._call(
+            "GET", f"/v2.0/networks/{_segment(network_id)}", lambda: NetworkNotFound(network_id)
+        )
+        return network_from_json(_object(body, "network", self.endpoint))
+
+    def list_ports(self, *, device_id: str | None = None, host: str | None = None) -> list[Port]:
+        """Ports, filtered by the server using them and the host they are bound to."""
+        params: dict[str, str] = {}
+        if device_id is not None:
+            params["device_id"] = device_id
+        if host is not None:
+            params["binding:host_id"] = host
+        body = self._call("GET", "/v2.0/ports", None, params=params)
+        ports = body.get("ports") if isinstance(body, dict) else None
+        if not isinstance(ports, list):
+            raise NetworkServiceUnavailable(self.endpoint, "the port list has no 'ports' list")
+        return [port_from_json(item) for item in ports if isinstance(item, dict)]
+
+    def bind_port(
+        self,
+        port_id: str,
+        *,
+        host: str,
+        profile: Mapping[str, JsonValue],
+        device_id: str,
+        device_owner: str,
+    ) -> Port:
+        """Bind the port to `host` for `device_id`; `profile` replaces the old one whole."""
+        return self._update(
+            port_id,
+            {
+                "binding:host_id": host,
+                "binding:profile": dict(profile),
+                "device_id": device_id,
+                "device_owner": device_owner,
+            },
+        )
+
+    def unbind_port(
+        self, port_id: str, *, profile: Mapping[str, JsonValue], detach: bool = True
+    ) -> Port:
+        """Clear the port's host and write `profile` (Nova's unbind); `detach` frees its device."""
+        changes: dict[str, JsonValue] = {"binding:host_id": None, "binding:profile": dict(profile)}
+        if detach:
+            changes.update(device_id="", device_owner="")
+        return self._update(port_id, changes)
+
+    def report_sriov_host(self, host: str, physnets: Sequence[str]) -> None:
+        """Offpath extension: a host's SR-IOV NIC agent reports the physnets its VFs reach."""
+        self._call(
+            "PUT",
+            f"/offpath/sriov-hosts/{_segment(host)}",
+            None,
+            json={"physnets": list(physnets)},
+        )
+
+    def device_up(self, host: str, port_id: str) -> None:
+        """Offpath extension: the VF of a port bound to `host` is up (its SR-IOV NIC agent says)."""
+        self._call(
+            "POST",
+            f"/offpath/sriov-hosts/{_segment(host)}/ports/{_segment(port_id)}/up",
+            lambda: PortNotFound(port_id),
+        )
+
+    def _update(self, port_id: str, changes: dict[str, JsonValue]) -> Port:
+        body = self._call(
+            "PUT",
+            f"/v2.0/ports/{_segment(port_id)}",
+            lambda: PortNotFound(port_id),
+            json={"port": changes},
+        )
+        return port_from_json(_object(body, "port", self.endpoint))
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        not_found: NotFoundError | None,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> JsonValue:
+        try:
+            response = self._client.request(method, path, params=params, json=json)
+        except httpx.HTTPError as exc:
+            raise NetworkServiceUnavailable(
+                self.endpoint, f"{method} {path}: {type(exc).__name__}: {exc}"
+            ) from None
+        status = response.status_code
+        if status < 300:
+            return _json(response) if response.content else None
+        message = _neutron_message(response)
+        if status == 404 and not_found is not None:
+            raise not_found()
+        if status == 400:
+            raise NetworkRequestInvalid(message)
+        if status == 409:
+            raise NetworkRequestConflict(message)
+        raise NetworkServiceUnavailable(self.endpoint, f"{method} {path}: HTTP {status}: {message}")
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _json(response: httpx.Response) -> JsonValue:
+    try:
+        decoded: JsonValue = response.json()
+    except ValueError:
+        return None
+    return decoded
+
+
+def _neutron_message(response: httpx.Response) -> str:
+    body = _json(response)
+    if isinstance(body, dict):
+        error = body.get("NeutronError")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return response.text[:300] or response.reason_phrase
+
+
+def _object(body: JsonValue, key: str, endpoint: str) -> dict[str, JsonValue]:
+    inner = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(inner, dict):
+        raise NetworkServiceUnavailable(endpoint, f"the answer has no {key!r} object")
+    return inner

@@ -1,0 +1,808 @@
+"""The network service: networks, subnets and ports in the API database, bound by drivers.
+
+Every call reads and writes the database and keeps nothing in memory, so
+several API workers serve the same state. A port's binding is decided by
+the driver for its vnic type inside the write that stores it; the driver
+is told about it once it is committed, and reports later, through
+`port_up` / `port_down`, whether the backend has the port plugged. The
+DOWN->ACTIVE and ACTIVE->DOWN changes of a port with a server post
+`network-vif-plugged` / `network-vif-unplugged` to the compute API.
+
+Where offpath differs from ML2/OVN: withdrawing or changing a binding
+unplugs the representor at once (OVN leaves it plugged, ovn-org/ovn#312).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from offpath.db.engine import reading, write_retrying
+from offpath.db.network_schema import (
+    IpAllocationRow,
+    NetworkRow,
+    PortRow,
+    SubnetRow,
+)
+from offpath.errors import (
+    IpAddressGenerationFailure,
+    IpAddressInUse,
+    MacAddressInUse,
+    NetworkInUse,
+    NetworkNotFound,
+    NetworkRequestConflict,
+    NetworkRequestInvalid,
+    PortNotFound,
+    SubnetNotFound,
+)
+from offpath.network.binding_driver import BindingDriver, BindOutcome, BindRequest
+from offpath.network.chassis import ChassisRegistry
+from offpath.network.neutron_json import (
+    MAX_TEXT,
+    UNSET,
+    FixedIpRequest,
+    NetworkChanges,
+    NetworkSpec,
+    PortChanges,
+    PortSpec,
+    SubnetSpec,
+    Unset,
+)
+from offpath.network.nova_notifier import VIF_PLUGGED, VIF_UNPLUGGED, EventSink, ServerEvent
+from offpath.network.profile_validation import validate_binding_profile
+from offpath.network.records import (
+    Chassis,
+    NetworkRecord,
+    PortRecord,
+    PortStatus,
+    SubnetRecord,
+    VifType,
+)
+from offpath.network.representors import RepresentorPlug, RepresentorPlugs
+from offpath.network.segments import segments_of
+from offpath.network.sriov_hosts import SriovHosts
+from offpath.ports.network import Network, Segment
+from offpath.ports.port import FixedIp, Port
+from offpath.ports.vnic import VnicType
+
+LOG = logging.getLogger(__name__)
+
+# Neutron's default MTUs: 1500 on a physnet, less the encapsulation on overlays.
+DEFAULT_MTU: Final = 1500
+OVERLAY_MTU: Final = {"geneve": 1442, "vxlan": 1450, "gre": 1458}
+DEFAULT_NETWORK_TYPE: Final = "geneve"
+ADMIN_PROJECT: Final = "admin"
+MAC_PREFIX: Final = "fa:16:3e"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks: a project, or the admin (None), who sees every project."""
+
+    project_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """True for the admin, who sees and acts on every project's resources."""
+        return self.project_id is None
+
+    def sees(self, project_id: str, *, shared: bool = False) -> bool:
+        """True when the caller may see a resource of `project_id`."""
+        return self.is_admin or shared or project_id == self.project_id
+
+    def project_for(self, asked: str | None) -> str:
+        """The project a new resource belongs to: the caller's, else what the admin asked."""
+        return self.project_id or asked or ADMIN_PROJECT
+
+
+ADMIN: Final = Caller()
+
+
+@dataclass(frozen=True, slots=True)
+class _Followup:
+    """What to do once a port write committed: unplug, plug, post events."""
+
+    port_id: str = ""
+    unbind: BindingDriver | None = None
+    bind: tuple[BindingDriver, Port, BindOutcome] | None = None
+    events: tuple[ServerEvent, ...] = ()
+
+
+class NetworkService:
+    """Neutron's core API (networks, subnets, ports with bindings) over the API database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        drivers: Sequence[BindingDriver],
+        events: EventSink | None = None,
+        chassis: ChassisRegistry | None = None,
+        plugs: RepresentorPlugs | None = None,
+        sriov_hosts: SriovHosts | None = None,
+    ) -> None:
+        self.engine = engine
+        self.drivers = tuple(drivers)
+        self.events = events
+        self.chassis = chassis
+        self.plugs = plugs
+        self.sriov_hosts = sriov_hosts
+
+    # -- networks -------------------------------------------------------------------
+
+    def create_network(self, caller: Caller, spec: NetworkSpec) -> NetworkRecord:
+        """Create a network; overlays (geneve) unless provider attributes say otherwise."""
+        network_type = spec.network_type
+        if not spec.segments and network_type is None:
+            network_type = DEFAULT_NETWORK_TYPE
+        first = spec.segments[0].network_type if spec.segments else network_type
+        mtu = spec.mtu or OVERLAY_MTU.get(first or "", DEFAULT_MTU)
+        row = NetworkRow(
+            id=str(uuid.uuid4()),
+            project_id=caller.project_for(spec.project_id),
+            name=spec.name,
+            status="ACTIVE",
+            admin_state_up=spec.admin_state_up,
+            shared=spec.shared,
+            network_type=network_type if not spec.segments else None,
+            physical_network=spec.physical_network if not spec.segments else None,
+            segmentation_id=spec.segmentation_id if not spec.segments else None,
+            segments=[
+                {
+                    "network_type": s.network_type,
+                    "physical_network": s.physical_network,
+                    "segmentation_id": s.segmentation_id,
+                }
+                for s in spec.segments
+            ],
+            mtu=mtu,
+        )
+
+        def work(session: Session) -> NetworkRecord:
+            session.add(row)
+            session.flush()
+            return _network_record(row, ())
+
+        return write_retrying(self.engine, work, retry_on=IntegrityError)
+
+    def list_networks(self, caller: Caller) -> list[NetworkRecord]:
+        """The networks the caller sees (its own and shared ones), oldest first."""
+        with reading(self.engine) as session:
+            rows = session.scalars(select(NetworkRow).order_by(NetworkRow.created_at))
+            visible = [row for row in rows if caller.sees(row.project_id, shared=row.shared)]
+            subnets = _subnet_ids(session, [row.id for row in visible])
+            return [_network_record(row, subnets.get(row.id, ())) for row in visible]
+
+    def get_network(self, caller: Caller, network_id: str) -> NetworkRecord:
+        """One network; NetworkNotFound when absent or the caller may not see it."""
+        with reading(self.engine) as session:
+            row = _network_row(session, caller, network_id)
+            return _network_record(row, _subnet_ids(session, [row.id]).get(row.id, ()))
+
+    def update_network(
+        self, caller: Caller, network_id: str, changes: NetworkChanges
+    ) -> NetworkRecord:
+        """Change a network's name, admin state, sharing or MTU."""
+
+        def work(session: Session) -> NetworkRecord:
+            row = _network_row(session, caller, network_id, owned=True)
+            if not isinstance(changes.name, Unset):
+                row.name = changes.name
+            if not isinstance(changes.admin_state_up, Unset):
+                row.admin_state_up = changes.admin_state_up
+            if not isinstance(changes.shared, Unset):
+                row.shared = changes.shared
+            if not isinstance(changes.mtu, Unset):
+                row.mtu = changes.mtu
+            session.flush()
+            return _network_record(row, _subnet_ids(session, [row.id]).get(row.id, ()))
+
+        return write_retrying(self.engine, work, retry_on=IntegrityError)
+
+    def delete_network(self, caller: Caller, network_id: str) -> None:
+        """Delete a network and its subnets; NetworkInUse while it has ports."""
+
+        def work(session: Session) -> None:
+            row = _network_row(session, caller, network_id, owned=True)
+            ports = session.scalar(
+                select(func.count()).select_from(PortRow).where(PortRow.network_id == row.id)
+            )
+            if ports:
+                raise NetworkInUse(network_id)
+            for subnet in session.scalars(select(SubnetRow).where(SubnetRow.network_id == row.id)):
+                session.delete(subnet)
+            session.delete(row)
+
+        write_retrying(self.engine, work, retry_on=IntegrityError)
+
+    # -- subnets --------------------------------------------------------------------
+
+    def create_subnet(self, caller: Caller, spec: SubnetSpec) -> SubnetRecord:
+        """Create a subnet; its gateway defaults to the first address of the range."""
+        network = ipaddress.ip_network(spec.cidr)
+        if isinstance(spec.gateway_ip, Unset):
+            gateway: str | None = str(next(network.hosts(), network.network_address))
+        else:
+            gateway = spec.gateway_ip
+
+        def work(session: Session) -> SubnetRecord:
+            parent = _network_row(session, caller, spec.network_id, owned=True)
+            row = SubnetRow(
+                id=str(uuid.uuid4()),
+                network_id=parent.id,
+                project_id=caller.project_for(spec.project_id or parent.project_id),
+                name=spec.name,
+                cidr=spec.cidr,
+                ip_version=spec.ip_version,
+                gateway_ip=gateway,
+            )
+            session.add(row)
+            session.flush()
+            return _subnet_record(row)
+
+        return write_retrying(self.engine, work, retry_on=IntegrityError)
+
+    def list_subnets(self, caller: Caller) -> list[SubnetRecord]:
+        """The subnets of the networks the caller sees."""
+        with reading(self.engine) as session:
+            query = select(SubnetRow, NetworkRow).join(
+                NetworkRow, NetworkRow.id == SubnetRow.network_id
+            )
+            return [
+                _subnet_record(subnet)
+                for subnet, network in session.execute(query.order_by(SubnetRow.created_at))
+                if caller.sees(subnet.project_id, shared=network.shared)
+            ]
+
+    def get_subnet(self, caller: Caller, subnet_id: str) -> SubnetRecord:
+        """One subnet; SubnetNotFound when absent or not the caller's."""
+        with reading(self.engine) as session:
+            return _subnet_record(_subnet_row(session, caller, subnet_id))
+
+    def delete_subnet(self, caller: Caller, subnet_id: str) -> None:
+        """Delete a subnet; refused while a port holds one of its addresses."""
+
+        def work(session: Session) -> None:
+            row = _subnet_row(session, caller, subnet_id)
+            used = session.scalar(
+                select(func.count())
+                .select_from(IpAllocationRow)
+                .where(IpAllocationRow.subnet_id == row.id)
+            )
+            if used:
+                raise NetworkRequestConflict(
+                    f"Unable to complete operation on subnet {subnet_id}: "
+                    "One or more ports have an IP allocation from this subnet."
+                )
+            session.delete(row)
+
+        write_retrying(self.engine, work, retry_on=IntegrityError)
+
+    # -- ports ----------------------------------------------------------------------
+
+    def create_port(self, caller: Caller, spec: PortSpec) -> PortRecord:
+        """Create a port with a MAC (fa:16:3e:..) and fixed IPs; bind it if it names a host."""
+
+        def work(session: Session) -> tuple[PortRecord, _Followup]:
+            network = _network_row(session, caller, spec.network_id)
+            changes = spec.changes
+            mac = changes.mac_address if not isinstance(changes.mac_address, Unset) else None
+            if mac is not None:
+                _check_mac_free(session, network.id, mac)
+            row = PortRow(
+                id=str(uuid.uuid4()),
+                network_id=network.id,
+                project_id=caller.project_for(spec.project_id or network.project_id),
+                mac_address=mac or _random_mac(session, network.id),
+                status=PortStatus.DOWN.value,
+                name="",
+                admin_state_up=True,
+                device_id="",
+                device_owner="",
+                vnic_type=VnicType.NORMAL.value,
+                host_id="",
+                profile={},
+                vif_type=VifType.UNBOUND.value,
+                vif_details={},
+                lsp_options={},
+                binding_failure="",
+            )
+            session.add(row)
+            session.flush()
+            requested = changes.fixed_ips
+            _allocate_ips(
+                session,
+                row,
+                network,
+                () if isinstance(requested, Unset) else requested,
+                default=isinstance(requested, Unset),
+            )
+            followup = self._apply(
+                session, row, replace(changes, mac_address=UNSET, fixed_ips=UNSET)
+            )
+            session.flush()
+            return _port_record(session, row), followup
+
+        record, followup = write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._follow(followup)
+        return self.get_port(ADMIN, record.port.id) if followup.bind else record
+
+    def list_ports(
+        self,
+        caller: Caller,
+        *,
+        device_id: Sequence[str] = (),
+        host: Sequence[str] = (),
+        network_id: Sequence[str] = (),
+    ) -> list[PortRecord]:
+        """The caller's ports, filtered by device, binding host and network when given."""
+        filters = (device_id, host, network_id)
+        # A filter no stored value can match matches nothing.
+        if any(values and not any(map(storable, values)) for values in filters):
+            return []
+        device_id, host, network_id = ([v for v in values if storable(v)] for values in filters)
+        query = select(PortRow).order_by(PortRow.created_at, PortRow.id)
+        if device_id:
+            query = query.where(PortRow.device_id.in_(device_id))
+        if host:
+            query = query.where(PortRow.host_id.in_(host))
+        if network_id:
+            query = query.where(PortRow.network_id.in_(network_id))
+        if caller.project_id is not None:
+            query = query.where(PortRow.project_id == caller.project_id)
+        with reading(self.engine) as session:
+            rows = list(session.scalars(query))
+            ips = _fixed_ips(session, [row.id for row in rows])
+            return [_record_of(row, ips.get(row.id, ())) for row in rows]
+
+    def get_port(self, caller: Caller, port_id: str) -> PortRecord:
+        """One port; PortNotFound when absent or another project's."""
+        with reading(self.engine) as session:
+            return _port_record(session, _port_row(session, caller, port_id))
+
+    def update_port(self, caller: Caller, port_id: str, changes: PortChanges) -> PortRecord:
+        """Change a port; a changed host, profile or vnic type rebinds it (or unbinds it)."""
+        if not isinstance(changes.fixed_ips, Unset):
+            raise NetworkRequestInvalid(
+                "Invalid input for operation: updating fixed_ips is not supported."
+            )
+
+        def work(session: Session) -> _Followup:
+            row = _port_row(session, caller, port_id)
+            if (
+                not isinstance(changes.mac_address, Unset)
+                and changes.mac_address != row.mac_address
+            ):
+                if row.host_id:
+                    raise NetworkRequestConflict(
+                        f"Port {port_id} is bound: its MAC address cannot be changed"
+                    )
+                _check_mac_free(session, row.network_id, changes.mac_address)
+                row.mac_address = changes.mac_address
+            return self._apply(session, row, replace(changes, mac_address=UNSET))
+
+        followup = write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._follow(followup)
+        return self.get_port(ADMIN, port_id)
+
+    def delete_port(self, caller: Caller, port_id: str) -> None:
+        """Delete a port; its representor is unplugged."""
+
+        def work(session: Session) -> BindingDriver | None:
+            row = _port_row(session, caller, port_id)
+            driver = self._driver_for(row.vnic_type) if row.host_id else None
+            session.delete(row)
+            return driver
+
+        driver = write_retrying(self.engine, work, retry_on=IntegrityError)
+        if driver is not None:
+            driver.unbound(port_id)
+
+    # -- what backends and host agents report --------------------------------------------
+
+    def register_chassis(
+        self,
+        hostname: str,
+        *,
+        serial: str,
+        pf_macs: Sequence[str],
+        vfs: int,
+        physnets: Sequence[str] = (),
+    ) -> Chassis:
+        """A DPU registers (or re-registers) its chassis with its card's serial."""
+        return self._registry().register(
+            hostname, serial=serial, pf_macs=pf_macs, vfs=vfs, physnets=physnets
+        )
+
+    def list_chassis(self) -> list[Chassis]:
+        """Every registered chassis."""
+        return [] if self.chassis is None else self.chassis.all()
+
+    def get_chassis(self, hostname: str) -> Chassis:
+        """One chassis; ChassisNotFound when none has that hostname."""
+        return self._registry().get(hostname)
+
+    def set_chassis_up(self, hostname: str, *, up: bool) -> Chassis:
+        """Stop a chassis' heartbeat (up false) or beat once (up true)."""
+        return self._registry().set_up(hostname, up=up)
+
+    def chassis_alive(self, chassis: Chassis) -> bool:
+        """True while the chassis is up and its heartbeat recent."""
+        return self._registry().alive(chassis)
+
+    def chassis_plugs(self, hostname: str) -> list[RepresentorPlug]:
+        """The representors plugged on a chassis."""
+        return [] if self.plugs is None else self.plugs.all(chassis=hostname)
+
+    def report_sriov_host(self, host: str, physnets: Sequence[str]) -> None:
+        """A host's SR-IOV NIC agent reports the physnets its VFs reach."""
+        if self.sriov_hosts is None:
+            raise NetworkRequestInvalid("this network service binds no SR-IOV NIC ports")
+        self.sriov_hosts.report(host, physnets)
+
+    def _registry(self) -> ChassisRegistry:
+        if self.chassis is None:
+            raise NetworkRequestInvalid("this network service keeps no chassis registry")
+        return self.chassis
+
+    def port_up(self, port_id: str) -> None:
+        """The backend has the port plugged: a bound, enabled port goes ACTIVE."""
+        self._set_status(port_id, PortStatus.ACTIVE)
+
+    def port_down(self, port_id: str) -> None:
+        """The backend lost the port: it goes DOWN."""
+        self._set_status(port_id, PortStatus.DOWN)
+
+    def device_up(self, host: str, port_id: str) -> None:
+        """A host's SR-IOV NIC agent says the VF of a port bound to it is up."""
+        with reading(self.engine) as session:
+            row = _port_row(session, ADMIN, port_id)
+            if row.host_id != host or row.vif_type != VifType.HW_VEB.value:
+                raise NetworkRequestConflict(
+                    f"Port {port_id} is not bound to host {host} by the SR-IOV NIC agent "
+                    f"(binding:host_id {row.host_id!r}, binding:vif_type {row.vif_type})"
+                )
+        self.port_up(port_id)
+
+    # -- binding --------------------------------------------------------------------------
+
+    def _driver_for(self, vnic_type: str) -> BindingDriver | None:
+        return next((d for d in self.drivers if vnic_type in d.vnic_types), None)
+
+    def _apply(self, session: Session, row: PortRow, changes: PortChanges) -> _Followup:
+        """Write `changes` on `row`; rebind when the binding changed. Runs inside the write."""
+        old_host, old_profile, old_vnic = row.host_id, dict(row.profile), row.vnic_type
+        old_device, was_active = row.device_id, row.status == PortStatus.ACTIVE.value
+        if not isinstance(changes.name, Unset):
+            row.name = changes.name
+        if not isinstance(changes.admin_state_up, Unset):
+            row.admin_state_up = changes.admin_state_up
+        if not isinstance(changes.device_id, Unset):
+            row.device_id = changes.device_id
+        if not isinstance(changes.device_owner, Unset):
+            row.device_owner = changes.device_owner
+        vnic = old_vnic if isinstance(changes.vnic_type, Unset) else changes.vnic_type.value
+        profile = old_profile if isinstance(changes.profile, Unset) else changes.profile
+        host = old_host if isinstance(changes.host_id, Unset) else changes.host_id
+        if not isinstance(changes.profile, Unset) or vnic != old_vnic:
+            validate_binding_profile(profile, vnic)
+        if vnic != old_vnic and old_host and host:
+            raise NetworkRequestConflict(
+                f"Port {row.id} is bound to {old_host}: unbind it before changing binding:vnic_type"
+            )
+        row.vnic_type, row.profile = vnic, profile
+        # As ML2, a failed binding is tried again whenever a request names the host.
+        retry = row.vif_type == VifType.BINDING_FAILED.value and not isinstance(
+            changes.host_id, Unset
+        )
+        if (host, profile, vnic) == (old_host, old_profile, old_vnic) and not retry:
+            return _Followup()
+        unbind = self._driver_for(old_vnic) if old_host else None
+        events: list[ServerEvent] = []
+        if was_active and old_device:
+            events.append(ServerEvent(VIF_UNPLUGGED, old_device, row.id))
+        row.host_id = host
+        row.status = PortStatus.DOWN.value
+        if not host:
+            row.vif_type, row.vif_details, row.lsp_options = VifType.UNBOUND.value, {}, {}
+            row.binding_failure = ""
+            return _Followup(row.id, unbind=unbind, events=tuple(events))
+        network, segments = self._network_in(session, row.network_id)
+        port = _record_of(row, ()).port
+        driver = self._driver_for(vnic)
+        if driver is None:
+            outcome = BindOutcome.failed(f"no binding driver binds binding:vnic_type {vnic} ports")
+        else:
+            outcome = driver.bind(BindRequest(port, network, segments))
+        if not outcome.bound:
+            LOG.warning("binding port %s to %s failed: %s", row.id, host, outcome.failure)
+        row.vif_type = outcome.vif_type.value
+        row.vif_details = dict(outcome.vif_details)
+        row.lsp_options = dict(outcome.lsp_options)
+        row.binding_failure = outcome.failure
+        bind = (driver, port, outcome) if driver is not None and outcome.bound else None
+        return _Followup(row.id, unbind=unbind, bind=bind, events=tuple(events))
+
+    def _network_in(self, session: Session, network_id: str) -> tuple[Network, tuple[Segment, ...]]:
+        record = _network_record(_network_row(session, ADMIN, network_id), ())
+        return record.network, segments_of(record.network, segmentation_id=record.segmentation_id)
+
+    def _follow(self, followup: _Followup) -> None:
+        """After the commit: post events, unplug the old binding, have the new one plugged."""
+        if followup.events:
+            self._notify(followup.events)
+        if followup.unbind is not None:
+            followup.unbind.unbound(followup.port_id)
+        if followup.bind is not None:
+            driver, port, outcome = followup.bind
+            driver.bound(port, outcome, self)
+
+    def _set_status(self, port_id: str, status: PortStatus) -> None:
+        def work(session: Session) -> ServerEvent | None:
+            row = session.get(PortRow, port_id) if storable(port_id) else None
+            if row is None or row.status == status.value:
+                return None
+            if status is PortStatus.ACTIVE and (
+                not row.host_id
+                or row.vif_type in (VifType.UNBOUND.value, VifType.BINDING_FAILED.value)
+                or not row.admin_state_up
+            ):
+                return None
+            row.status = status.value
+            if not row.device_id:
+                return None
+            name = VIF_PLUGGED if status is PortStatus.ACTIVE else VIF_UNPLUGGED
+            return ServerEvent(name, row.device_id, row.id)
+
+        event = write_retrying(self.engine, work, retry_on=IntegrityError)
+        if event is not None:
+            self._notify((event,))
+
+    def _notify(self, events: Sequence[ServerEvent]) -> None:
+        if self.events is not None:
+            self.events.notify(events)
+
+
+# -- rows to records --------------------------------------------------------------------
+
+
+def storable(text: str) -> bool:
+    """True when a column can hold `text`: any id or name, else nothing can match it."""
+    return len(text) <= MAX_TEXT and "\x00" not in text
+
+
+def _network_row(
+    session: Session, caller: Caller, network_id: str, *, owned: bool = False
+) -> NetworkRow:
+    row = session.get(NetworkRow, network_id) if storable(network_id) else None
+    if row is None or not caller.sees(row.project_id, shared=row.shared and not owned):
+        raise NetworkNotFound(network_id)
+    return row
+
+
+def _subnet_row(session: Session, caller: Caller, subnet_id: str) -> SubnetRow:
+    row = session.get(SubnetRow, subnet_id) if storable(subnet_id) else None
+    if row is None or not caller.sees(row.project_id):
+        raise SubnetNotFound(subnet_id)
+    return row
+
+
+def _port_row(session: Session, caller: Caller, port_id: str) -> PortRow:
+    row = session.get(PortRow, port_id) if storable(port_id) else None
+    if row is None or not caller.sees(row.project_id):
+        raise PortNotFound(port_id)
+    return row
+
+
+def _segments(row: NetworkRow) -> tuple[Segment, ...]:
+    found: list[Segment] = []
+    for item in row.segments:
+        if isinstance(item, dict):
+            physnet, kind, seg_id = (
+                item.get("physical_network"),
+                item.get("network_type"),
+                item.get("segmentation_id"),
+            )
+            found.append(
+                Segment(
+                    physnet if isinstance(physnet, str) else None,
+                    kind if isinstance(kind, str) else None,
+                    seg_id if isinstance(seg_id, int) else None,
+                )
+            )
+    return tuple(found)
+
+
+def _network_record(row: NetworkRow, subnet_ids: Sequence[str]) -> NetworkRecord:
+    network = Network(
+        id=row.id,
+        physical_network=row.physical_network,
+        network_type=row.network_type,
+        segments=_segments(row),
+        name=row.name,
+        mtu=row.mtu,
+    )
+    return NetworkRecord(
+        network=network,
+        project_id=row.project_id,
+        status=row.status,
+        admin_state_up=row.admin_state_up,
+        shared=row.shared,
+        segmentation_id=row.segmentation_id,
+        subnet_ids=tuple(subnet_ids),
+    )
+
+
+def _subnet_ids(session: Session, network_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    if network_ids:
+        query = (
+            select(SubnetRow.network_id, SubnetRow.id)
+            .where(SubnetRow.network_id.in_(network_ids))
+            .order_by(SubnetRow.created_at)
+        )
+        for network_id, subnet_id in session.execute(query):
+            found.setdefault(network_id, []).append(subnet_id)
+    return {key: tuple(value) for key, value in found.items()}
+
+
+def _subnet_record(row: SubnetRow) -> SubnetRecord:
+    return SubnetRecord(
+        row.id, row.network_id, row.project_id, row.name, row.cidr, row.ip_version, row.gateway_ip
+    )
+
+
+def _fixed_ips(session: Session, port_ids: Sequence[str]) -> dict[str, tuple[FixedIp, ...]]:
+    found: dict[str, list[FixedIp]] = {}
+    if port_ids:
+        query = (
+            select(IpAllocationRow)
+            .where(IpAllocationRow.port_id.in_(port_ids))
+            .order_by(IpAllocationRow.id)
+        )
+        for row in session.scalars(query):
+            found.setdefault(row.port_id, []).append(FixedIp(row.subnet_id, row.ip_address))
+    return {key: tuple(value) for key, value in found.items()}
+
+
+def _record_of(row: PortRow, fixed_ips: tuple[FixedIp, ...]) -> PortRecord:
+    port = Port(
+        id=row.id,
+        network_id=row.network_id,
+        vnic_type=VnicType.parse(row.vnic_type),
+        binding_profile=dict(row.profile),
+        device_id=row.device_id,
+        binding_host_id=row.host_id or None,
+        device_owner=row.device_owner,
+        status=row.status,
+        vif_type=row.vif_type,
+        vif_details=dict(row.vif_details),
+        mac_address=row.mac_address,
+        fixed_ips=fixed_ips,
+        project_id=row.project_id,
+    )
+    return PortRecord(
+        port=port,
+        name=row.name,
+        admin_state_up=row.admin_state_up,
+        lsp_options=dict(row.lsp_options),
+        binding_failure=row.binding_failure,
+    )
+
+
+def _port_record(session: Session, row: PortRow) -> PortRecord:
+    return _record_of(row, _fixed_ips(session, [row.id]).get(row.id, ()))
+
+
+# -- addresses ---------------------------------------------------------------------------
+
+
+def _check_mac_free(session: Session, network_id: str, mac: str) -> None:
+    taken = session.scalar(
+        select(func.count())
+        .select_from(PortRow)
+        .where(PortRow.network_id == network_id, PortRow.mac_address == mac)
+    )
+    if taken:
+        raise MacAddressInUse(network_id, mac)
+
+
+def _random_mac(session: Session, network_id: str) -> str:
+    for _ in range(16):
+        mac = f"{MAC_PREFIX}:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+        taken = session.scalar(
+            select(func.count())
+            .select_from(PortRow)
+            .where(PortRow.network_id == network_id, PortRow.mac_address == mac)
+        )
+        if not taken:
+            return mac
+    raise NetworkRequestConflict(f"no free MAC address found for network {network_id}")
+
+
+def _allocate_ips(
+    session: Session,
+    port: PortRow,
+    network: NetworkRow,
+    requested: Sequence[FixedIpRequest],
+    *,
+    default: bool,
+) -> None:
+    """Give `port` its fixed IPs: one per IPv4/IPv6 subnet by default, else those requested."""
+    subnets = list(
+        session.scalars(
+            select(SubnetRow)
+            .where(SubnetRow.network_id == network.id)
+            .order_by(SubnetRow.created_at)
+        )
+    )
+    by_id = {subnet.id: subnet for subnet in subnets}
+    wanted: list[tuple[SubnetRow, str | None]] = []
+    if default:
+        wanted = [(subnet, None) for subnet in subnets]
+    for item in requested:
+        subnet = (
+            by_id.get(item.subnet_id or "")
+            if item.subnet_id
+            else _subnet_holding(subnets, item.ip_address)
+        )
+        if subnet is None:
+            raise NetworkRequestInvalid(
+                f"Invalid input for operation: no subnet of network {network.id} matches "
+                f"fixed IP {item.subnet_id or item.ip_address}."
+            )
+        wanted.append((subnet, item.ip_address))
+    for subnet, asked in wanted:
+        address = asked
+        taken = set(
+            session.scalars(
+                select(IpAllocationRow.ip_address).where(IpAllocationRow.subnet_id == subnet.id)
+            )
+        )
+        if address is not None:
+            if address in taken:
+                raise IpAddressInUse(network.id, address)
+            if ipaddress.ip_address(address) not in ipaddress.ip_network(subnet.cidr):
+                raise NetworkRequestInvalid(
+                    f"Invalid input for operation: IP address {address} is not a valid IP "
+                    f"for the specified subnet."
+                )
+        else:
+            address = _first_free(subnet, taken)
+            if address is None:
+                raise IpAddressGenerationFailure(network.id)
+        session.add(IpAllocationRow(port_id=port.id, subnet_id=subnet.id, ip_address=address))
+
+
+def _subnet_holding(subnets: Sequence[SubnetRow], address: str | None) -> SubnetRow | None:
+    if address is None:
+        return None
+    ip = ipaddress.ip_address(address)
+    return next((s for s in subnets if ip in ipaddress.ip_network(s.cidr)), None)
+
+
+def _first_free(subnet: SubnetRow, taken: set[str]) -> str | None:
+    network = ipaddress.ip_network(subnet.cidr)
+    for host in _hosts(network):
+        text = str(host)
+        if text not in taken and text != subnet.gateway_ip:
+            return text
+    return None
+
+
+def _hosts(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Iterator[object]:
+    # The first few thousand addresses are plenty to find a free one; a /8
+    # is never walked whole.
+    for count, host in enumerate(network.hosts()):
+        if count > 65536:
+            return
+        yield host
