@@ -4,7 +4,8 @@ Option names and defaults are Nova's where Nova has the option, so an
 operator's nova.conf means the same here: `[DEFAULT] host`, `transport_url`,
 `service_down_time`, `report_interval`, `update_resources_interval`,
 `[api_database] connection`, `[database] connection`, `[libvirt]
-connection_uri`. With no file at all, everything lives in a state directory:
+connection_uri`; offpath's own `[api]` (token, listen address, public URL)
+and `[offpath]` groups. With no file at all, everything lives in a state directory:
 SQLite files and oslo.messaging's in-process transport, for one process.
 """
 
@@ -43,6 +44,27 @@ def _options() -> dict[str, list[cfg.Opt]]:
         "api_database": [cfg.StrOpt("connection", help="SQLAlchemy URL of the API database.")],
         "database": [cfg.StrOpt("connection", help="SQLAlchemy URL of this cell's database.")],
         "libvirt": [cfg.StrOpt("connection_uri", default="", help="libvirt URI.")],
+        "api": [
+            cfg.StrOpt(
+                "auth_token",
+                default="admin",
+                secret=True,
+                help="The token every API request carries in X-Auth-Token.",
+            ),
+            cfg.StrOpt("listen", default="127.0.0.1", help="Address the HTTP API listens on."),
+            cfg.PortOpt("port", default=8774, help="Port the HTTP API listens on."),
+            cfg.StrOpt(
+                "public_endpoint",
+                default="",
+                help="Base URL clients reach the API at, for version document links "
+                "(empty: the request's own host).",
+            ),
+            cfg.StrOpt(
+                "default_project",
+                default="admin",
+                help="The project of a request that carries no X-Project-Id header.",
+            ),
+        ],
         "offpath": [
             cfg.FloatOpt(
                 "cell_timeout",
@@ -71,6 +93,11 @@ class ServiceConfig:
     update_resources_interval: int
     rpc_response_timeout: int
     cell_timeout: float
+    api_auth_token: str = "admin"
+    api_listen: str = "127.0.0.1"
+    api_port: int = 8774
+    api_public_endpoint: str = ""
+    api_default_project: str = "admin"
 
     @property
     def embedded(self) -> bool:
@@ -119,6 +146,11 @@ def load_service_config(
             "cell": conf.database.connection,
             "libvirt": conf.libvirt.connection_uri,
             "cell_timeout": conf.offpath.cell_timeout,
+            "api_auth_token": conf.api.auth_token,
+            "api_listen": conf.api.listen,
+            "api_port": conf.api.port,
+            "api_public_endpoint": conf.api.public_endpoint,
+            "api_default_project": conf.api.default_project,
         }
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
@@ -150,6 +182,11 @@ def load_service_config(
         update_resources_interval=int(values["update_resources_interval"]),
         rpc_response_timeout=int(values["rpc_response_timeout"]),
         cell_timeout=float(values["cell_timeout"]),
+        api_auth_token=_text(values["api_auth_token"]),
+        api_listen=_text(values["api_listen"]),
+        api_port=int(values["api_port"]),
+        api_public_endpoint=_text(values["api_public_endpoint"]).rstrip("/"),
+        api_default_project=_text(values["api_default_project"]) or "admin",
     )
 
 

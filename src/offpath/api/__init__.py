@@ -1,0 +1,1 @@
+"""The OpenStack-compatible HTTP API: compute, image, identity discovery, and offpath's own."""
