@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from offpath.api.app import create_app
 from offpath.api.deps import ApiDeps
 from offpath.db.engine import writing
-from offpath.db.flavors import FlavorRecord, create_flavor
+from offpath.db.flavors import FlavorRecord, create_flavor, list_flavors
 from offpath.ports.port import FixedIp, Port
 from offpath.ports.vnic import VnicType
 from offpath.rpc.context import RequestContext
@@ -88,9 +88,12 @@ class World:
         )
 
     def flavor(self, name: str = "m1.small", **extra_specs: str) -> str:
-        """A flavor in the API database; its id."""
-        flavor_id = str(uuid.uuid4())
+        """The flavor of that name in the API database (created on first use); its id."""
         with writing(self.cluster.cells.api) as session:
+            for known in list_flavors(session, is_public=None):
+                if known.name == name:
+                    return known.flavorid
+            flavor_id = str(uuid.uuid4())
             create_flavor(
                 session,
                 FlavorRecord(flavor_id, name, vcpus=1, memory_mb=512, extra_specs=extra_specs),

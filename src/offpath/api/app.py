@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -11,9 +12,11 @@ from offpath.api.auth import authenticate
 from offpath.api.compute import external_events, flavors, server_extensions, servers, services
 from offpath.api.compute import versions as compute_versions
 from offpath.api.deps import ApiDeps
-from offpath.api.errors import HttpFault, error_response, install_error_handlers
+from offpath.api.errors import UNEXPECTED, HttpFault, error_response, install_error_handlers
 from offpath.api.microversion import requested_version, version_headers
 from offpath.rpc.context import new_request_id
+
+LOG = logging.getLogger(__name__)
 
 COMPUTE_PREFIX = "/compute/v2.1/"
 # Version documents clients fetch without a token.
@@ -71,7 +74,13 @@ def create_app(deps: ApiDeps) -> FastAPI:
                 return response
             request.state.microversion = version
             headers.update(version_headers(version))
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            # Answered here rather than by the outermost handler, so that the
+            # request id travels with the 500 too.
+            LOG.exception("%s %s failed", request.method, path)
+            response = error_response(request, 500, UNEXPECTED, error_type="InternalError")
         response.headers.update(headers)
         return response
 

@@ -129,7 +129,7 @@ def validation_message(errors: Sequence[Any]) -> str:
     kind = str(first.get("type", ""))
     where = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     if kind in ("json_invalid", "json_type") or (
-        not where and isinstance(first.get("input"), (bytes, str))
+        not where and kind != "missing" and not isinstance(first.get("input"), dict)
     ):
         # A body that is not JSON at all, or JSON that is not an object.
         return "Malformed request body"
