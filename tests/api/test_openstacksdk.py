@@ -71,7 +71,9 @@ def test_flavors_and_extra_specs(sdk: Connection) -> None:
     }
     (listed,) = sdk.compute.flavors()
     assert (listed.name, listed.ram, listed.vcpus) == ("m1.numa", 1024, 2)
-    assert sdk.compute.find_flavor("m1.numa").id == flavor.id
+    found = sdk.compute.find_flavor("m1.numa")
+    assert found is not None
+    assert found.id == flavor.id
     sdk.compute.delete_flavor(flavor)
     assert list(sdk.compute.flavors()) == []
 
@@ -92,7 +94,9 @@ def test_images(sdk: Connection) -> None:
         name="img", data=b"abc", disk_format="raw", container_format="bare"
     )
     assert sdk.image.get_image(image.id).status == "active"
-    assert sdk.image.find_image("img").id == image.id
+    found = sdk.image.find_image("img")
+    assert found is not None
+    assert found.id == image.id
     assert [i.name for i in sdk.image.images()] == ["img"]
-    sdk.image.delete_image(image)
+    sdk.image.delete_image(image.id)
     assert sdk.image.find_image("img") is None
