@@ -155,8 +155,8 @@ def load_service_config(
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
             path=where,
-            section="DEFAULT",
-            key=_key_of(exc),
+            section=_key_of(exc)[0],
+            key=_key_of(exc)[1],
             value=str(exc),
             problem="not a valid value",
             hint="see the option's type in `offpath --help`; numbers are whole seconds",
@@ -194,10 +194,10 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _key_of(exc: Exception) -> str:
+def _key_of(exc: Exception) -> tuple[str, str]:
+    """The (section, key) a value error names; the longest name that matches wins."""
     text = str(exc)
-    for opts in _options().values():
-        for opt in opts:
-            if opt.name in text:
-                return opt.name
-    return "?"
+    found = [
+        (group, opt.name) for group, opts in _options().items() for opt in opts if opt.name in text
+    ]
+    return max(found, key=lambda item: len(item[1]), default=("DEFAULT", "?"))
