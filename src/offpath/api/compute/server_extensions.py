@@ -10,11 +10,12 @@ from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.server_view import timestamp
 from offpath.api.compute.servers import owned_server
-from offpath.api.deps import Deps
+from offpath.api.deps import ApiDeps, Deps
 from offpath.api.microversion import Microversion
 from offpath.conductor.server_reads import ActionRecord, find_action, find_server, list_actions
 from offpath.errors import InstanceNotFound
 from offpath.ports.port import Port
+from offpath.rpc.context import RequestContext
 
 router = APIRouter(prefix="/compute/v2.1/servers/{server_id}", tags=["compute"])
 
@@ -42,7 +43,7 @@ def interfaces(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     return {"interfaceAttachments": [interface_view(port) for port in ports]}
 
 
-def _action_view(action: ActionRecord, version: Microversion) -> dict[str, Any]:
+def _action_view(action: ActionRecord) -> dict[str, Any]:
     return {
         "action": action.action,
         "instance_uuid": action.instance_uuid,
@@ -71,7 +72,7 @@ def _event_view(action: ActionRecord, version: Microversion) -> list[dict[str, A
     return events
 
 
-def _readable_server(deps: Deps, ctx: Ctx, server_id: str) -> None:
+def _readable_server(deps: ApiDeps, ctx: RequestContext, server_id: str) -> None:
     # Nova lists the actions of deleted servers too.
     server = find_server(deps.cells, server_id)
     if server.project_id != ctx.project_id:
@@ -79,10 +80,10 @@ def _readable_server(deps: Deps, ctx: Ctx, server_id: str) -> None:
 
 
 @router.get("/os-instance-actions")
-def actions(server_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+def actions(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """The server's actions, newest first."""
     _readable_server(deps, ctx, server_id)
-    return {"instanceActions": [_action_view(a, v) for a in list_actions(deps.cells, server_id)]}
+    return {"instanceActions": [_action_view(a) for a in list_actions(deps.cells, server_id)]}
 
 
 @router.get("/os-instance-actions/{request_id}")
@@ -90,4 +91,4 @@ def action(server_id: str, request_id: str, ctx: Ctx, deps: Deps, v: Version) ->
     """One action with its events (their details from 2.84)."""
     _readable_server(deps, ctx, server_id)
     found = find_action(deps.cells, server_id, request_id)
-    return {"instanceAction": {**_action_view(found, v), "events": _event_view(found, v)}}
+    return {"instanceAction": {**_action_view(found), "events": _event_view(found, v)}}

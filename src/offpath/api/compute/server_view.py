@@ -146,8 +146,14 @@ def _flavor(server: ServerRecord, base: str, version: Microversion) -> dict[str,
         "disk": flavor.get("root_gb", 0),
         "ephemeral": flavor.get("ephemeral_gb", 0),
         "swap": flavor.get("swap", 0),
-        "extra_specs": dict(flavor.get("extra_specs", {}) or {}),  # type: ignore[call-overload]
+        "extra_specs": _specs(flavor.get("extra_specs")),
     }
+
+
+def _specs(stored: object) -> dict[str, str]:
+    if not isinstance(stored, dict):
+        return {}
+    return {str(key): str(value) for key, value in stored.items()}
 
 
 def _addresses(ports: list[Port], network_names: dict[str, str]) -> dict[str, list[Any]]:
