@@ -51,6 +51,15 @@ def test_two_workers_on_postgresql_serve_the_same_state(tmp_path: Path) -> None:
                 for client in (one, two)
             ]
             assert listed == [[server_id], [server_id]]
+            hosts = [
+                sorted(
+                    (h["host"], h["free_devices"])
+                    for h in c.get("/offpath/v1/hosts").json()["hosts"]
+                )
+                for c in (one, two)
+            ]
+            assert hosts[0] == hosts[1]
+            assert sum(free for _, free in hosts[0]) == 2 * 10 - 2  # one VF and its PF taken
             assert two.delete(f"/compute/v2.1/servers/{server_id}").status_code == 204
             assert one.get(f"/compute/v2.1/servers/{server_id}").status_code == 404
         finally:

@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from offpath.db.cell_schema import ComputeNodeRow
+from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
 from offpath.db.cells import Cell, CellDatabases
 from offpath.db.engine import reading
 from offpath.db.host_devices import HostDevices, find_node, load_host, selected_of
@@ -107,8 +107,11 @@ def list_nodes(cells: CellDatabases) -> list[NodeEntry]:
             s.host: ServiceEntry(service_id(cell, s.host, s.binary), cell, s)
             for s in list_services(session, binary=COMPUTE_BINARY, cell=cell.name)
         }
+        counts = _device_counts(session)
         for node in session.scalars(select(ComputeNodeRow).order_by(ComputeNodeRow.host)):
-            found.append(_node_entry(session, cell, node, services.get(node.host)))
+            found.append(
+                _node_entry(node, cell, counts.get(node.id, (0, 0)), services.get(node.host))
+            )
     found.sort(key=lambda entry: entry.host)
     return found
 
@@ -185,11 +188,20 @@ def _tagged_remote_managed(selected: SelectedDevice) -> bool:
     return lenient_bool(selected.tags.get("remote_managed"))
 
 
+def _device_counts(session: Session) -> dict[int, tuple[int, int]]:
+    """Per compute node id: (tracked devices, available ones), counted by the database."""
+    available = func.sum(case((PciDeviceRow.status == DeviceStatus.AVAILABLE.value, 1), else_=0))
+    rows = session.execute(
+        select(PciDeviceRow.compute_node_id, func.count(), available).group_by(
+            PciDeviceRow.compute_node_id
+        )
+    )
+    return {node_id: (int(total), int(free or 0)) for node_id, total, free in rows}
+
+
 def _node_entry(
-    session: Session, cell: Cell, node: ComputeNodeRow, service: ServiceEntry | None
+    node: ComputeNodeRow, cell: Cell, counts: tuple[int, int], service: ServiceEntry | None
 ) -> NodeEntry:
-    devices = load_host(session, node, documents=False)
-    free = sum(1 for state in devices.states if state.status is DeviceStatus.AVAILABLE)
     return NodeEntry(
         uuid=node.uuid,
         host=node.host,
@@ -197,8 +209,8 @@ def _node_entry(
         generation=node.generation,
         supports_remote_managed=node.supports_remote_managed,
         numa_cells=len(node.numa_cells),
-        devices=len(devices.rows),
-        free_devices=free,
+        devices=counts[0],
+        free_devices=counts[1],
         service=service,
     )
 
