@@ -36,7 +36,10 @@
     │   ├── FlavorExtraSpecInvalid    flavor.extra_spec.invalid
     │   ├── PciRequestAliasNotDefined pci.alias.not_defined
     │   ├── OptionsConflict           cli.options.conflict (two options that exclude each other)
-    │   └── NetworkRequestInvalid     network.request.invalid (Neutron's message)
+    │   ├── NetworkRequestInvalid     network.request.invalid (Neutron's message)
+    │   ├── RequestBodyInvalid        api.request.invalid (an HTTP body or query off the schema)
+    │   ├── ServerRequestInvalid      server.request.invalid (flavor, image or network unusable)
+    │   └── RequestedPortNotFound     server.port.not_found (absent, or another project's)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -46,7 +49,12 @@
     │   ├── PortNotFound              port.not_found
     │   ├── NetworkNotFound           network.not_found
     │   ├── SubnetNotFound            network.subnet.not_found
-    │   └── ChassisNotFound           network.chassis.not_found
+    │   ├── ChassisNotFound           network.chassis.not_found
+    │   ├── FlavorNotFound            flavor.not_found
+    │   ├── FlavorExtraSpecNotFound   flavor.extra_spec.not_found
+    │   ├── ImageNotFound             image.not_found
+    │   ├── InstanceActionNotFound    instance.action.not_found
+    │   └── NoInstancesForEvents      instance.events.none (no event of a batch was accepted)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -66,7 +74,10 @@
     │   ├── IpAddressInUse            network.port.ip_in_use
     │   ├── IpAddressGenerationFailure network.subnet.exhausted
     │   ├── NetworkInUse              network.in_use
-    │   └── NetworkRequestConflict    network.request.conflict (Neutron's message)
+    │   ├── NetworkRequestConflict    network.request.conflict (Neutron's message)
+    │   ├── FlavorExists              flavor.exists
+    │   ├── ImageNotActive            image.status (data uploaded twice)
+    │   └── ImageExists               image.exists
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1133,3 +1144,136 @@ class NetworkServiceUnavailable(Unavailable):
         )
         self.endpoint = endpoint
         self.problem = problem
+
+
+class RequestBodyInvalid(InvalidInput):
+    """An HTTP request's body or query does not follow the API's schema (Nova's wording)."""
+
+    code = "api.request.invalid"
+
+    def __init__(self, detail: str, *, hint: str = "") -> None:
+        super().__init__(
+            detail, hint=hint or "see the API reference, or /openapi.json, for the request's shape"
+        )
+        self.detail = detail
+
+
+class ServerRequestInvalid(InvalidInput):
+    """A server create names a flavor, image or network that cannot be used (Nova's messages)."""
+
+    code = "server.request.invalid"
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+
+
+class RequestedPortNotFound(InvalidInput):
+    """A server create names a port that does not exist or is another project's (Nova's message)."""
+
+    code = "server.port.not_found"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(
+            f"Port id {port_id} could not be found.",
+            hint="create the port in your project first (`openstack port create`)",
+        )
+        self.port_id = port_id
+
+
+class FlavorNotFound(NotFound):
+    """No such flavor (Nova's message)."""
+
+    code = "flavor.not_found"
+
+    def __init__(self, flavor_id: str) -> None:
+        super().__init__(
+            f"Flavor {flavor_id} could not be found.",
+            hint="`openstack flavor list` shows the flavors",
+        )
+        self.flavor_id = flavor_id
+
+
+class FlavorExists(Conflict):
+    """A flavor with that name or id exists already (Nova's messages)."""
+
+    code = "flavor.exists"
+
+    def __init__(self, *, name: str | None = None, flavor_id: str | None = None) -> None:
+        what = f"name {name}" if name is not None else f"ID {flavor_id}"
+        super().__init__(f"Flavor with {what} already exists.", hint="choose another name or id")
+
+
+class FlavorExtraSpecNotFound(NotFound):
+    """A flavor has no extra spec with that key (Nova's message)."""
+
+    code = "flavor.extra_spec.not_found"
+
+    def __init__(self, flavor_id: str, key: str) -> None:
+        super().__init__(
+            f"Flavor {flavor_id} has no extra specs with key {key}.",
+            hint="`openstack flavor show` lists the flavor's properties",
+        )
+        self.key = key
+
+
+class ImageNotFound(NotFound):
+    """No such image (Glance's message)."""
+
+    code = "image.not_found"
+
+    def __init__(self, image_id: str) -> None:
+        super().__init__(
+            f"No image found with ID {image_id}", hint="`openstack image list` shows the images"
+        )
+        self.image_id = image_id
+
+
+class ImageNotActive(Conflict):
+    """An image's data cannot be uploaded again, or it has none yet (Glance's message)."""
+
+    code = "image.status"
+
+    def __init__(self, image_id: str, status: str) -> None:
+        super().__init__(
+            f"Image {image_id} is {status}: its data can be uploaded only while it is queued",
+            hint="create another image for other data",
+        )
+        self.status = status
+
+
+class InstanceActionNotFound(NotFound):
+    """An instance has no action with that request id (Nova's message)."""
+
+    code = "instance.action.not_found"
+
+    def __init__(self, request_id: str, instance_uuid: str) -> None:
+        super().__init__(
+            f"Action for request_id {request_id} on instance {instance_uuid} not found",
+            hint="the server's os-instance-actions list shows its request ids",
+        )
+        self.request_id = request_id
+
+
+class NoInstancesForEvents(NotFound):
+    """No event of an external-events batch names a server that can take it (Nova's message)."""
+
+    code = "instance.events.none"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No instances found for any event",
+            hint="each event's server_uuid must name a server that has a host",
+        )
+
+
+class ImageExists(Conflict):
+    """An image create names an id that is taken (Glance's message)."""
+
+    code = "image.exists"
+
+    def __init__(self, image_id: str) -> None:
+        super().__init__(
+            f"Image with identifier {image_id} already exists!",
+            hint="leave the id out and let the service choose one",
+        )
+        self.image_id = image_id

@@ -6,7 +6,8 @@ operator's nova.conf means the same here: `[DEFAULT] host`, `transport_url`,
 `[api_database] connection`, `[database] connection`, `[libvirt]
 connection_uri`; `[neutron] endpoint` (nova.conf's `endpoint_override` is read
 too) and `[nova] endpoint`, the compute API the network service posts
-events to. With no file at all, everything lives in a state directory:
+events to; offpath's own `[api]` (token, listen address, public URL) and
+`[offpath]` groups. With no file at all, everything lives in a state directory:
 SQLite files and oslo.messaging's in-process transport, for one process.
 """
 
@@ -64,6 +65,27 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 help="Compute API URL the network service posts server external events to.",
             )
         ],
+        "api": [
+            cfg.StrOpt(
+                "auth_token",
+                default="admin",
+                secret=True,
+                help="The token every API request carries in X-Auth-Token.",
+            ),
+            cfg.StrOpt("listen", default="127.0.0.1", help="Address the HTTP API listens on."),
+            cfg.PortOpt("port", default=8774, help="Port the HTTP API listens on."),
+            cfg.StrOpt(
+                "public_endpoint",
+                default="",
+                help="Base URL clients reach the API at, for version document links "
+                "(empty: the request's own host).",
+            ),
+            cfg.StrOpt(
+                "default_project",
+                default="admin",
+                help="The project of a request that carries no X-Project-Id header.",
+            ),
+        ],
         "offpath": [
             cfg.FloatOpt(
                 "cell_timeout",
@@ -94,6 +116,11 @@ class ServiceConfig:
     cell_timeout: float
     neutron_endpoint: str = DEFAULT_NEUTRON_ENDPOINT
     nova_endpoint: str = DEFAULT_NOVA_ENDPOINT
+    api_auth_token: str = "admin"
+    api_listen: str = "127.0.0.1"
+    api_port: int = 8774
+    api_public_endpoint: str = ""
+    api_default_project: str = "admin"
 
     @property
     def embedded(self) -> bool:
@@ -144,12 +171,17 @@ def load_service_config(
             "cell_timeout": conf.offpath.cell_timeout,
             "neutron": conf.neutron.endpoint,
             "nova": conf.nova.endpoint,
+            "api_auth_token": conf.api.auth_token,
+            "api_listen": conf.api.listen,
+            "api_port": conf.api.port,
+            "api_public_endpoint": conf.api.public_endpoint,
+            "api_default_project": conf.api.default_project,
         }
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
             path=where,
-            section="DEFAULT",
-            key=_key_of(exc),
+            section=_key_of(exc)[0],
+            key=_key_of(exc)[1],
             value=str(exc),
             problem="not a valid value",
             hint="see the option's type in `offpath --help`; numbers are whole seconds",
@@ -177,6 +209,11 @@ def load_service_config(
         cell_timeout=float(values["cell_timeout"]),
         neutron_endpoint=_text(values["neutron"]) or DEFAULT_NEUTRON_ENDPOINT,
         nova_endpoint=_text(values["nova"]) or DEFAULT_NOVA_ENDPOINT,
+        api_auth_token=_text(values["api_auth_token"]),
+        api_listen=_text(values["api_listen"]),
+        api_port=int(values["api_port"]),
+        api_public_endpoint=_text(values["api_public_endpoint"]).rstrip("/"),
+        api_default_project=_text(values["api_default_project"]) or "admin",
     )
 
 
@@ -184,10 +221,10 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _key_of(exc: Exception) -> str:
+def _key_of(exc: Exception) -> tuple[str, str]:
+    """The (section, key) a value error names; the longest name that matches wins."""
     text = str(exc)
-    for opts in _options().values():
-        for opt in opts:
-            if opt.name in text:
-                return opt.name
-    return "?"
+    found = [
+        (group, opt.name) for group, opts in _options().items() for opt in opts if opt.name in text
+    ]
+    return max(found, key=lambda item: len(item[1]), default=("DEFAULT", "?"))

@@ -1,1 +1,1 @@
-"""HTTP: the Nova-shaped compute API, the Neutron-shaped network API, identity, admin."""
+"""HTTP: the Nova-shaped compute API, the Neutron-shaped network API, image, identity, admin."""

@@ -11,9 +11,6 @@ from offpath.cli.options import AsJson, ServiceConfigFiles, StateDir
 from offpath.cli.output import print_json, table_console
 from offpath.jsonvalue import JsonValue
 from offpath.pci.request import NumaPolicy
-from offpath.ports.network import Network
-from offpath.ports.pci_request import request_from_port
-from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
 from offpath.service_config import DEFAULT_STATE_DIR, load_service_config
 
@@ -52,21 +49,14 @@ def explain(
     from offpath.db.engine import open_engine
     from offpath.scheduler.filters import summarize
     from offpath.scheduler.host_state import HostStateCache
-    from offpath.scheduler.request import PlacementRequest
+    from offpath.scheduler.hypothetical import hypothetical_request, verdict_json
     from offpath.scheduler.scheduler import Scheduler
 
     config = load_service_config(config_file or [], state_dir=state_dir)
     vnic = VnicType.parse(vnic_type)
     policy = NumaPolicy(numa_policy) if numa_policy else None
-    network = Network("explain", physical_network=physnet)
-    requests = []
-    for index in range(ports):
-        port = Port(f"port-{index}", network.id, vnic_type=vnic)
-        found = request_from_port(port, network, flavor_numa_policy=policy)
-        if found is not None:
-            requests.append(found)
-    request = PlacementRequest(
-        tuple(requests), remote_managed=vnic is VnicType.REMOTE_MANAGED, numa_nodes=numa_nodes
+    request = hypothetical_request(
+        vnic, physnet=physnet, ports=ports, numa_nodes=numa_nodes, numa_policy=policy
     )
     cells = CellDatabases(open_engine(config.api_database_url))
     try:
@@ -75,16 +65,7 @@ def explain(
     finally:
         cells.dispose()
     if as_json:
-        document: list[JsonValue] = [
-            {
-                "host": v.host,
-                "cell": v.cell,
-                "ok": v.rejection is None,
-                "reason": None if v.rejection is None else v.rejection.value,
-                "free_devices": v.free_devices,
-            }
-            for v in verdicts
-        ]
+        document: list[JsonValue] = [verdict_json(v) for v in verdicts]
         print_json(document)
         return
     table = Table("Host", "Cell", "Free devices", "Verdict")

@@ -83,6 +83,9 @@ class BootRequest:
     flavor: Flavor
     port_ids: tuple[str, ...] = ()
     request_id: str = ""
+    # What the API shows of the server later: the image and flavor it was asked with.
+    image_ref: str = ""
+    flavor_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +203,8 @@ class InstanceConductor:
                         "port_ids": list(request.port_ids),
                         "remote_managed": placement.remote_managed,
                         "numa_nodes": placement.numa_nodes,
+                        "image_ref": request.image_ref,
+                        "flavor_id": request.flavor_id,
                     },
                 )
             )

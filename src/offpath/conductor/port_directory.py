@@ -47,3 +47,10 @@ class PortRecords:
             return self.networks[network_id]
         except KeyError:
             raise NetworkNotFound(network_id) from None
+
+    def list_ports(self, *, device_id: str) -> list[Port]:
+        """The ports bound to `device_id`, by id."""
+        return sorted(
+            (port for port in self.ports.values() if port.device_id == device_id),
+            key=lambda port: port.id,
+        )

@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from offpath.db.columns import UtcDateTime, utcnow
@@ -64,6 +77,10 @@ class FlavorRow(ApiBase):
     memory_mb: Mapped[int] = mapped_column(Integer)
     root_gb: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    swap: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class FlavorExtraSpecRow(ApiBase):
@@ -98,3 +115,25 @@ class RequestSpecRow(ApiBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     spec: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class ImageRow(ApiBase):
+    """An image record of the minimal Glance v2 surface: metadata, and the size of its data."""
+
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(30))
+    visibility: Mapped[str] = mapped_column(String(20))
+    disk_format: Mapped[str | None] = mapped_column(String(20))
+    container_format: Mapped[str | None] = mapped_column(String(20))
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,0 +1,1 @@
+"""The Nova-shaped compute API under /compute/v2.1."""

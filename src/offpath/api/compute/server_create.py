@@ -1,0 +1,167 @@
+"""A server create, checked as Nova checks it, then handed to the conductor.
+
+Everything a request names is looked up before the conductor is asked, so
+a bad request is a 4xx with Nova's message and leaves nothing behind:
+flavor ("Invalid flavorRef provided."), image ("Can not find requested
+image"), each port ("Port id ... could not be found.", also for another
+project's port; PortInUse for a port another server uses).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from offpath.api.compute.context import at_least
+from offpath.api.deps import ApiDeps
+from offpath.api.microversion import Microversion
+from offpath.conductor.instances import BootRequest, InstanceView
+from offpath.db.engine import reading
+from offpath.db.flavors import FlavorRecord, get_flavor
+from offpath.db.images import ACTIVE, get_image
+from offpath.errors import (
+    FlavorNotFound,
+    ImageNotFound,
+    PortInUse,
+    PortNotFound,
+    RequestBodyInvalid,
+    RequestedPortNotFound,
+    ServerRequestInvalid,
+)
+from offpath.rpc.context import RequestContext
+
+_UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+
+
+class NetworkRequest(BaseModel):
+    """One entry of `networks`: offpath boots with existing ports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: str | None = Field(default=None, pattern=_UUID)
+    uuid: str | None = Field(default=None, max_length=255)
+    fixed_ip: str | None = Field(default=None, max_length=64)
+    tag: str | None = Field(default=None, max_length=60)
+
+
+class ServerCreate(BaseModel):
+    """The `server` object of a create; keys offpath does not use are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1, max_length=255)
+    flavorRef: str = Field(min_length=1, max_length=255)  # noqa: N815 - Nova's key
+    imageRef: str = Field(default="", max_length=255)  # noqa: N815 - Nova's key
+    networks: list[NetworkRequest] | Literal["none", "auto"] | None = None
+    min_count: int = Field(default=1, ge=1)
+    max_count: int = Field(default=1, ge=1)
+
+
+class ServerCreateBody(BaseModel):
+    """`POST /servers`."""
+
+    server: ServerCreate
+
+
+def create_server(
+    deps: ApiDeps, ctx: RequestContext, body: ServerCreate, version: Microversion
+) -> InstanceView:
+    """Check the request, then boot; the conductor's view of the new server."""
+    project = ctx.project_id or deps.default_project
+    port_ids = _port_ids(body, version, project)
+    if body.min_count > 1 or body.max_count > 1:
+        raise ServerRequestInvalid(
+            "offpath creates one server per request (min_count and max_count must be 1)",
+            hint="send one create per server",
+        )
+    flavor = _flavor(deps, body.flavorRef)
+    image_ref = _image(deps, body.imageRef, project)
+    for port_id in port_ids:
+        _check_port(deps, port_id, project)
+    return deps.conductor.boot(
+        BootRequest(
+            instance_uuid=str(uuid.uuid4()),
+            name=body.name,
+            project_id=project,
+            flavor=flavor.flavor(),
+            port_ids=port_ids,
+            request_id=ctx.request_id,
+            image_ref=image_ref,
+            flavor_id=flavor.flavorid,
+        )
+    )
+
+
+def _port_ids(body: ServerCreate, version: Microversion, project: str) -> tuple[str, ...]:
+    networks = body.networks
+    if networks is None:
+        if at_least(version, 37):
+            raise RequestBodyInvalid(
+                "Invalid input for field/attribute server. 'networks' is a required property"
+            )
+        return ()
+    if networks == "none":
+        return ()
+    if networks == "auto":
+        raise ServerRequestInvalid(
+            f"Unable to automatically allocate a network for project {project}",
+            hint="create a port (`openstack port create`) and boot with networks=[{'port': ...}]",
+        )
+    ids: list[str] = []
+    for entry in networks:
+        if entry.port is None:
+            raise ServerRequestInvalid(
+                "offpath boots with existing ports only: each networks entry needs a port",
+                hint="create the port first and pass networks=[{'port': <port id>}]",
+            )
+        port_id = str(uuid.UUID(entry.port))
+        if port_id in ids:
+            raise ServerRequestInvalid(
+                f"Port {port_id} is requested more than once", hint="name each port once"
+            )
+        ids.append(port_id)
+    return tuple(ids)
+
+
+def _flavor(deps: ApiDeps, flavor_ref: str) -> FlavorRecord:
+    # Nova accepts a flavor's href as well as its id.
+    flavor_id = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        with reading(deps.cells.api) as session:
+            return get_flavor(session, flavor_id)
+    except FlavorNotFound:
+        raise ServerRequestInvalid(
+            "Invalid flavorRef provided.", hint="`openstack flavor list` shows the flavors"
+        ) from None
+
+
+def _image(deps: ApiDeps, image_ref: str, project: str) -> str:
+    if not image_ref:
+        return ""
+    image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        with reading(deps.cells.api) as session:
+            image = get_image(session, image_id, project_id=project)
+    except ImageNotFound:
+        raise ServerRequestInvalid(
+            "Can not find requested image", hint="`openstack image list` shows the images"
+        ) from None
+    if image.status != ACTIVE:
+        raise ServerRequestInvalid(
+            f"Image {image_id} is not active.", hint="upload the image's data first"
+        )
+    return image.id
+
+
+def _check_port(deps: ApiDeps, port_id: str, project: str) -> None:
+    try:
+        port = deps.ports.show_port(port_id)
+    except PortNotFound:
+        raise RequestedPortNotFound(port_id) from None
+    if port.project_id and port.project_id != project:
+        # Nova reads ports as the caller, who cannot see another project's.
+        raise RequestedPortNotFound(port_id)
+    if port.device_id:
+        raise PortInUse(port_id)

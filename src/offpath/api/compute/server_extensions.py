@@ -1,0 +1,94 @@
+"""A server's `os-interface` (its ports) and `os-instance-actions` (its history)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from offpath.api.auth import Ctx
+from offpath.api.compute.context import Version, at_least
+from offpath.api.compute.server_view import timestamp
+from offpath.api.compute.servers import owned_server
+from offpath.api.deps import ApiDeps, Deps
+from offpath.api.microversion import Microversion
+from offpath.conductor.server_reads import ActionRecord, find_action, find_server, list_actions
+from offpath.errors import InstanceNotFound
+from offpath.ports.port import Port
+from offpath.rpc.context import RequestContext
+
+router = APIRouter(prefix="/compute/v2.1/servers/{server_id}", tags=["compute"])
+
+
+def interface_view(port: Port) -> dict[str, Any]:
+    """A port as an interface attachment."""
+    return {
+        "port_id": port.id,
+        "net_id": port.network_id,
+        "mac_addr": port.mac_address,
+        "port_state": port.status,
+        "fixed_ips": [
+            {"ip_address": fixed.ip_address, "subnet_id": fixed.subnet_id}
+            for fixed in port.fixed_ips
+        ],
+        "tag": None,
+    }
+
+
+@router.get("/os-interface")
+def interfaces(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """One interface attachment per port bound to the server."""
+    server = owned_server(deps, ctx, server_id)
+    ports = deps.ports.list_ports(device_id=server.uuid)
+    return {"interfaceAttachments": [interface_view(port) for port in ports]}
+
+
+def _action_view(action: ActionRecord) -> dict[str, Any]:
+    return {
+        "action": action.action,
+        "instance_uuid": action.instance_uuid,
+        "request_id": action.request_id,
+        "user_id": action.project_id,
+        "project_id": action.project_id,
+        "start_time": timestamp(action.start_time),
+        "message": action.message,
+        "updated_at": timestamp(action.finish_time or action.start_time),
+    }
+
+
+def _event_view(action: ActionRecord, version: Microversion) -> list[dict[str, Any]]:
+    events = []
+    for event in action.events:
+        shown: dict[str, Any] = {
+            "event": event.event,
+            "start_time": timestamp(event.start_time),
+            "finish_time": timestamp(event.finish_time),
+            "result": event.result,
+            "traceback": None,
+        }
+        if at_least(version, 84):
+            shown["details"] = event.details
+        events.append(shown)
+    return events
+
+
+def _readable_server(deps: ApiDeps, ctx: RequestContext, server_id: str) -> None:
+    # Nova lists the actions of deleted servers too.
+    server = find_server(deps.cells, server_id)
+    if server.project_id != ctx.project_id:
+        raise InstanceNotFound(server_id)
+
+
+@router.get("/os-instance-actions")
+def actions(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """The server's actions, newest first."""
+    _readable_server(deps, ctx, server_id)
+    return {"instanceActions": [_action_view(a) for a in list_actions(deps.cells, server_id)]}
+
+
+@router.get("/os-instance-actions/{request_id}")
+def action(server_id: str, request_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """One action with its events (their details from 2.84)."""
+    _readable_server(deps, ctx, server_id)
+    found = find_action(deps.cells, server_id, request_id)
+    return {"instanceAction": {**_action_view(found), "events": _event_view(found, v)}}

@@ -1,0 +1,83 @@
+"""What an API worker is built from, and how handlers reach it and the caller's context.
+
+`ApiDeps` holds shared handles only (database engines, the conductor, the
+scheduler, clients): nothing in it is state another worker needs, so any
+number of workers serve the same deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Protocol
+
+from fastapi import APIRouter, Depends, Request
+
+from offpath.conductor.instances import InstanceConductor
+from offpath.db.cells import CellDatabases
+from offpath.ports.network import Network
+from offpath.ports.port import Port
+from offpath.rpc.context import RequestContext
+from offpath.scheduler.scheduler import Scheduler
+
+
+class PortsClient(Protocol):
+    """Reads of the network service the compute API needs; NeutronClient is one."""
+
+    def show_port(self, port_id: str) -> Port:
+        """The port; PortNotFound when there is none."""
+        ...
+
+    def show_network(self, network_id: str) -> Network:
+        """The network; NetworkNotFound when there is none."""
+        ...
+
+    def list_ports(self, *, device_id: str) -> list[Port]:
+        """The ports whose device_id is `device_id`."""
+        ...
+
+
+class EventForwarder(Protocol):
+    """Hands external events to the agent of the host that runs the server."""
+
+    def external_instance_event(
+        self,
+        ctx: RequestContext,
+        host: str,
+        instance_uuid: str,
+        events: list[dict[str, object]],
+    ) -> None:
+        """Cast the server's events to `host`'s agent."""
+        ...
+
+
+@dataclass
+class ApiDeps:
+    """The handles one API worker serves with."""
+
+    cells: CellDatabases
+    conductor: InstanceConductor
+    scheduler: Scheduler
+    ports: PortsClient
+    events: EventForwarder
+    auth_token: str
+    default_project: str = "admin"
+    # Base URL for links in documents; empty: the request's own scheme and host.
+    public_endpoint: str = ""
+    extra_routers: Sequence[tuple[str, APIRouter]] = field(default_factory=tuple)
+
+
+def get_deps(request: Request) -> ApiDeps:
+    """The worker's `ApiDeps` (set by `create_app`)."""
+    deps: ApiDeps = request.app.state.deps
+    return deps
+
+
+Deps = Annotated[ApiDeps, Depends(get_deps)]
+
+
+def base_url(request: Request, deps: ApiDeps) -> str:
+    """Where clients reach this API: the configured public endpoint, else the request's host."""
+    if deps.public_endpoint:
+        return deps.public_endpoint.rstrip("/")
+    return str(request.base_url).rstrip("/")

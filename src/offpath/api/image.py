@@ -1,0 +1,185 @@
+"""A minimal Glance v2 under /image: what `server create --image` and `image list` need.
+
+Image records live in the API database; uploaded data is counted and
+hashed, not kept (the simulated hypervisor needs no disk). Single images
+are bare objects, lists `{"images": [...], "first", "schema"}`, as Glance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from offpath.api.auth import Ctx
+from offpath.api.compute.server_view import timestamp
+from offpath.api.deps import Deps, base_url
+from offpath.db.engine import reading, writing
+from offpath.db.images import (
+    ImageFilter,
+    ImageRecord,
+    create_image,
+    delete_image,
+    get_image,
+    list_images,
+    new_image_id,
+    record_upload,
+)
+from offpath.rpc.context import RequestContext
+
+router = APIRouter(prefix="/image", tags=["image"])
+
+MAX_INT = 2**31 - 1
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class ImageCreate(BaseModel):
+    """`POST /v2/images`: Glance's keys; other properties are accepted and not kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = Field(default=None, pattern=_UUID)
+    name: str | None = Field(default=None, max_length=255)
+    visibility: Literal["public", "private", "shared", "community"] = "shared"
+    disk_format: str | None = Field(default=None, max_length=20)
+    container_format: str | None = Field(default=None, max_length=20)
+    min_disk: int = Field(default=0, ge=0, le=MAX_INT)
+    min_ram: int = Field(default=0, ge=0, le=MAX_INT)
+    protected: bool = False
+    tags: list[Tag] = Field(default_factory=list, max_length=128)
+
+
+def image_view(image: ImageRecord) -> dict[str, Any]:
+    """An image as Glance v2 shows it."""
+    return {
+        "id": image.id,
+        "name": image.name,
+        "status": image.status,
+        "visibility": image.visibility,
+        "protected": image.protected,
+        "os_hidden": False,
+        "checksum": image.checksum,
+        "os_hash_algo": "sha512" if image.checksum else None,
+        "os_hash_value": None,
+        "size": image.size,
+        "virtual_size": None,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+        "min_disk": image.min_disk,
+        "min_ram": image.min_ram,
+        "owner": image.owner,
+        "tags": list(image.tags),
+        "created_at": timestamp(image.created_at),
+        "updated_at": timestamp(image.updated_at),
+        "self": f"/v2/images/{image.id}",
+        "file": f"/v2/images/{image.id}/file",
+        "schema": "/v2/schemas/image",
+    }
+
+
+def _project(ctx: RequestContext) -> str:
+    return ctx.project_id or ""
+
+
+@router.get("", status_code=300, response_model=None)
+@router.get("/", status_code=300, include_in_schema=False, response_model=None)
+@router.get("/v2", status_code=300, include_in_schema=False, response_model=None)
+@router.get("/v2/", status_code=300, include_in_schema=False, response_model=None)
+def versions(request: Request, deps: Deps) -> JSONResponse:
+    """Glance's version list: one version, v2."""
+    base = base_url(request, deps)
+    return JSONResponse(
+        {
+            "versions": [
+                {
+                    "id": "v2.16",
+                    "status": "CURRENT",
+                    "links": [{"rel": "self", "href": f"{base}/image/v2/"}],
+                }
+            ]
+        },
+        status_code=300,
+    )
+
+
+@router.post("/v2/images", status_code=201)
+def create(body: ImageCreate, ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """Create an image record (queued until its data is uploaded)."""
+    record = ImageRecord(
+        id=body.id or new_image_id(),
+        name=body.name,
+        owner=_project(ctx),
+        visibility=body.visibility,
+        disk_format=body.disk_format,
+        container_format=body.container_format,
+        min_disk=body.min_disk,
+        min_ram=body.min_ram,
+        protected=body.protected,
+        tags=tuple(dict.fromkeys(body.tags)),
+    )
+    with writing(deps.cells.api) as session:
+        return image_view(create_image(session, record))
+
+
+@router.get("/v2/images")
+def index(
+    *,
+    ctx: Ctx,
+    deps: Deps,
+    id: str | None = None,
+    name: str | None = None,
+    status: str | None = None,
+    visibility: str | None = None,
+    owner: str | None = None,
+) -> dict[str, Any]:
+    """The images the caller may see, by the filters the clients send (`id=in:a,b` too)."""
+    ids: tuple[str, ...] | None = None
+    if id is not None:
+        ids = tuple(part for part in id.removeprefix("in:").split(",") if part)
+    where = ImageFilter(ids=ids, name=name, status=status, visibility=visibility, owner=owner)
+    with reading(deps.cells.api) as session:
+        images = list_images(session, project_id=_project(ctx), where=where)
+    return {
+        "images": [image_view(image) for image in images],
+        "first": "/v2/images",
+        "schema": "/v2/schemas/images",
+    }
+
+
+@router.get("/v2/images/{image_id}")
+def show(image_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """One image, as a bare object; 404 for a name (what look-ups by name expect)."""
+    with reading(deps.cells.api) as session:
+        return image_view(get_image(session, image_id, project_id=_project(ctx)))
+
+
+@router.delete("/v2/images/{image_id}", status_code=204)
+def delete(image_id: str, ctx: Ctx, deps: Deps) -> Response:
+    """Delete an image record."""
+    with writing(deps.cells.api) as session:
+        delete_image(session, image_id, project_id=_project(ctx))
+    return Response(status_code=204)
+
+
+@router.put("/v2/images/{image_id}/file", status_code=204)
+async def upload(image_id: str, request: Request, ctx: Ctx, deps: Deps) -> Response:
+    """Take the image's data: its size and checksum are kept, and it becomes active."""
+    size = 0
+    md5 = hashlib.md5(usedforsecurity=False)
+    async for chunk in request.stream():
+        size += len(chunk)
+        md5.update(chunk)
+
+    def record() -> None:
+        with writing(deps.cells.api) as session:
+            record_upload(
+                session, image_id, project_id=_project(ctx), size=size, checksum=md5.hexdigest()
+            )
+
+    await run_in_threadpool(record)
+    return Response(status_code=204)

@@ -1,0 +1,54 @@
+"""An API worker over an embedded deployment on SQLite, per test.
+
+Syncing three databases costs about half a second, so the deployment is
+synced once per session and each test gets copies of its files, with the
+cells re-pointed at the copies.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from offpath.db.api_schema import CellRow
+from offpath.db.bootstrap import sync_all
+from offpath.db.cells import CellDatabases
+from offpath.db.engine import open_engine, writing
+from offpath.service_config import load_service_config
+from tests.api.world import World, world_of
+from tests.control.cluster import Cluster
+
+
+@pytest.fixture(scope="session")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding a synced embedded deployment (api, cell0, cell1)."""
+    root = tmp_path_factory.mktemp("synced")
+    sync_all(load_service_config([], state_dir=root))
+    return root
+
+
+@pytest.fixture
+def cluster(synced: Path, tmp_path: Path) -> Iterator[Cluster]:
+    """A fresh copy of the synced deployment under tmp_path, with a conductor over it."""
+    for path in synced.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    config = load_service_config([], state_dir=tmp_path)
+    api = open_engine(config.api_database_url)
+    here = str(tmp_path.resolve())
+    with writing(api) as session:
+        for row in session.scalars(select(CellRow)):
+            row.database_url = row.database_url.replace(str(synced.resolve()), here)
+            assert here in row.database_url, row.database_url
+    cells = CellDatabases(api)
+    yield Cluster(cells)
+    cells.dispose()
+
+
+@pytest.fixture
+def world(cluster: Cluster) -> Iterator[World]:
+    """The API over `cluster`."""
+    yield world_of(cluster)

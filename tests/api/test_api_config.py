@@ -1,0 +1,39 @@
+"""The [api] group of the service config: token, listen address, public URL, default project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from offpath.errors import ConfigValueError
+from offpath.service_config import load_service_config
+
+
+def test_defaults_serve_loopback_with_a_token(tmp_path: Path) -> None:
+    config = load_service_config([], state_dir=tmp_path)
+    assert (config.api_listen, config.api_port) == ("127.0.0.1", 8774)
+    assert config.api_auth_token == "admin"
+    assert config.api_public_endpoint == ""
+    assert config.api_default_project == "admin"
+
+
+def test_the_api_group_is_read(tmp_path: Path) -> None:
+    conf = tmp_path / "offpath.conf"
+    conf.write_text(
+        "[api]\nauth_token = change-me\nlisten = 0.0.0.0\nport = 9774\n"
+        "public_endpoint = http://cloud.example:9774/\ndefault_project = demo\n"
+    )
+    config = load_service_config([conf], state_dir=tmp_path)
+    assert config.api_auth_token == "change-me"
+    assert (config.api_listen, config.api_port) == ("0.0.0.0", 9774)
+    assert config.api_public_endpoint == "http://cloud.example:9774"
+    assert config.api_default_project == "demo"
+
+
+def test_a_port_out_of_range_is_a_config_error(tmp_path: Path) -> None:
+    conf = tmp_path / "offpath.conf"
+    conf.write_text("[api]\nport = 70000\n")
+    with pytest.raises(ConfigValueError) as caught:
+        load_service_config([conf], state_dir=tmp_path)
+    assert (caught.value.section, caught.value.key) == ("api", "port")

@@ -1,0 +1,147 @@
+"""Flavors with extra specs, services, hypervisors, and instance actions over HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from offpath.db.cell_schema import ServiceRow
+from offpath.db.columns import utcnow
+from offpath.db.engine import writing
+from offpath.sim.fleet import fleet_reports
+from tests.api.world import World
+
+FLAVORS = "/compute/v2.1/flavors"
+V61 = {"OpenStack-API-Version": "compute 2.61"}
+
+
+def test_a_flavor_created_as_the_cli_does_gets_a_uuid_and_its_extra_specs(world: World) -> None:
+    client = world.client()
+    created = client.post(
+        FLAVORS,
+        json={
+            "flavor": {
+                "id": None,
+                "name": "m1.dpu",
+                "ram": 1024,
+                "vcpus": 2,
+                "disk": 10,
+                "swap": 0,
+                "OS-FLV-EXT-DATA:ephemeral": 0,
+                "os-flavor-access:is_public": True,
+            }
+        },
+        headers=V61,
+    )
+    assert created.status_code == 200
+    flavor = created.json()["flavor"]
+    assert len(flavor["id"]) == 36
+    assert (flavor["ram"], flavor["vcpus"], flavor["disk"]) == (1024, 2, 10)
+    specs = client.post(
+        f"{FLAVORS}/{flavor['id']}/os-extra_specs",
+        json={"extra_specs": {"hw:numa_nodes": "1"}},
+    )
+    assert specs.json() == {"extra_specs": {"hw:numa_nodes": "1"}}
+    listed = client.get(f"{FLAVORS}/detail?is_public=None", headers=V61).json()["flavors"]
+    assert [(f["name"], f["extra_specs"]) for f in listed] == [("m1.dpu", {"hw:numa_nodes": "1"})]
+    assert client.get(f"{FLAVORS}/{flavor['id']}/os-extra_specs/hw:numa_nodes").json() == {
+        "hw:numa_nodes": "1"
+    }
+    assert (
+        client.delete(f"{FLAVORS}/{flavor['id']}/os-extra_specs/hw:numa_nodes").status_code == 200
+    )
+    assert client.get(f"{FLAVORS}/{flavor['id']}/os-extra_specs").json() == {"extra_specs": {}}
+    assert client.delete(f"{FLAVORS}/{flavor['id']}").status_code == 202
+    assert client.get(f"{FLAVORS}/{flavor['id']}").status_code == 404
+
+
+def test_a_look_up_by_name_is_a_404_then_the_list_has_it(world: World) -> None:
+    world.flavor("m1.small")
+    client = world.client()
+    missing = client.get(f"{FLAVORS}/m1.small")
+    assert missing.status_code == 404
+    assert missing.json()["itemNotFound"]["message"] == "Flavor m1.small could not be found."
+    names = [f["name"] for f in client.get(f"{FLAVORS}?is_public=True").json()["flavors"]]
+    assert names == ["m1.small"]
+
+
+def test_an_extra_spec_a_boot_cannot_read_is_refused(world: World) -> None:
+    flavor = world.flavor()
+    response = world.client().put(
+        f"{FLAVORS}/{flavor}/os-extra_specs/hw:pci_numa_affinity_policy",
+        json={"hw:pci_numa_affinity_policy": "sometimes"},
+    )
+    assert response.status_code == 400
+    assert "hw:pci_numa_affinity_policy" in response.json()["badRequest"]["message"]
+
+
+def test_a_flavor_name_taken_is_a_conflict(world: World) -> None:
+    world.flavor("m1.small")
+    response = world.client().post(
+        FLAVORS, json={"flavor": {"name": "m1.small", "ram": 1, "vcpus": 1, "disk": 0}}
+    )
+    assert response.status_code == 409
+    assert response.json()["conflictingRequest"]["message"] == (
+        "Flavor with name m1.small already exists."
+    )
+
+
+def test_services_show_state_and_version_across_cells(world: World) -> None:
+    world.cluster.report(fleet_reports(2, vfs=2))
+    with writing(world.cluster.cells.engine(world.cluster.cell())) as session:
+        session.execute(
+            update(ServiceRow)
+            .where(ServiceRow.host == "compute-00002")
+            .values(last_seen_up=utcnow() - timedelta(hours=1))
+        )
+    services = (
+        world.client()
+        .get("/compute/v2.1/os-services", headers={"OpenStack-API-Version": "compute 2.69"})
+        .json()["services"]
+    )
+    assert [(s["host"], s["state"], s["status"], s["version"]) for s in services] == [
+        ("compute-00001", "up", "enabled", 2),
+        ("compute-00002", "down", "enabled", 2),
+    ]
+    assert all(len(s["id"]) == 36 for s in services)
+    hypervisors = world.client().get("/compute/v2.1/os-hypervisors/detail").json()["hypervisors"]
+    assert [(h["hypervisor_hostname"], h["state"]) for h in hypervisors] == [
+        ("compute-00001", "up"),
+        ("compute-00002", "down"),
+    ]
+    assert hypervisors[0]["service"]["id"] == services[0]["id"]
+
+
+def test_instance_actions_show_the_build_events(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=2))
+    client = world.client()
+    created = client.post(
+        "/compute/v2.1/servers",
+        json={
+            "server": {
+                "name": "vm",
+                "flavorRef": world.flavor(),
+                "networks": [{"port": world.port()}],
+            }
+        },
+        headers={"OpenStack-API-Version": "compute 2.96"},
+    )
+    server_id = created.json()["server"]["id"]
+    request_id = created.headers["X-Compute-Request-ID"]
+    actions = client.get(f"/compute/v2.1/servers/{server_id}/os-instance-actions").json()
+    assert [(a["action"], a["request_id"]) for a in actions["instanceActions"]] == [
+        ("create", request_id)
+    ]
+    shown = client.get(
+        f"/compute/v2.1/servers/{server_id}/os-instance-actions/{request_id}",
+        headers={"OpenStack-API-Version": "compute 2.84"},
+    ).json()["instanceAction"]
+    assert [(e["event"], e["result"]) for e in shown["events"]] == [
+        ("conductor_schedule_and_build_instances", "Success")
+    ]
+    assert "details" in shown["events"][0]
+    assert (
+        client.get(f"/compute/v2.1/servers/{server_id}/os-instance-actions/req-nope").status_code
+        == 404
+    )

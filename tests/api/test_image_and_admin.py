@@ -1,0 +1,122 @@
+"""The minimal Glance surface, and offpath's own /offpath/v1 (hosts, devices, pools, explain)."""
+
+from __future__ import annotations
+
+import uuid
+
+from offpath.ports.vnic import VnicType
+from offpath.sim.fleet import fleet_reports
+from tests.api.world import World
+
+IMAGES = "/image/v2/images"
+
+
+def test_an_image_is_created_uploaded_found_and_deleted(world: World) -> None:
+    client = world.client()
+    created = client.post(
+        IMAGES, json={"name": "cirros", "disk_format": "qcow2", "container_format": "bare"}
+    )
+    assert created.status_code == 201
+    image = created.json()
+    assert image["status"] == "queued"
+    upload = client.put(
+        f"{IMAGES}/{image['id']}/file",
+        content=b"x" * 1000,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert upload.status_code == 204
+    shown = client.get(f"{IMAGES}/{image['id']}").json()
+    assert (shown["status"], shown["size"], shown["owner"]) == ("active", 1000, "demo")
+    assert client.put(f"{IMAGES}/{image['id']}/file", content=b"y").status_code == 409
+    assert [i["id"] for i in client.get(f"{IMAGES}?name=cirros").json()["images"]] == [image["id"]]
+    other = str(uuid.uuid4())
+    by_ids = client.get(f"{IMAGES}?id=in:{image['id']},{other}").json()
+    assert [i["id"] for i in by_ids["images"]] == [image["id"]]
+    assert client.get(f"{IMAGES}/cirros").status_code == 404
+    assert client.delete(f"{IMAGES}/{image['id']}").status_code == 204
+    assert client.get(f"{IMAGES}/{image['id']}").json()["code"] == 404
+
+
+def test_a_private_image_is_another_project_s_secret(world: World) -> None:
+    created = world.client().post(IMAGES, json={"name": "mine", "visibility": "private"})
+    image_id = created.json()["id"]
+    other = world.client(project="other")
+    assert other.get(f"{IMAGES}/{image_id}").status_code == 404
+    assert other.get(IMAGES).json()["images"] == []
+
+
+def test_a_server_boots_from_an_active_image_and_shows_it(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=2))
+    client = world.client()
+    image_id = client.post(IMAGES, json={"name": "img"}).json()["id"]
+    body = {
+        "server": {
+            "name": "vm",
+            "flavorRef": world.flavor(),
+            "imageRef": image_id,
+            "networks": [{"port": world.port()}],
+        }
+    }
+    queued = client.post("/compute/v2.1/servers", json=body)
+    assert queued.json() == {
+        "badRequest": {"code": 400, "message": f"Image {image_id} is not active."}
+    }
+    client.put(f"{IMAGES}/{image_id}/file", content=b"data")
+    server_id = client.post("/compute/v2.1/servers", json=body).json()["server"]["id"]
+    server = client.get(f"/compute/v2.1/servers/{server_id}").json()["server"]
+    assert server["image"]["id"] == image_id
+
+
+def test_hosts_devices_and_pools_say_what_is_usable_and_why_not(world: World) -> None:
+    world.cluster.report(fleet_reports(1, pfs=1, vfs=2))
+    client = world.client()
+    client.post(
+        "/compute/v2.1/servers",
+        json={
+            "server": {
+                "name": "vm",
+                "flavorRef": world.flavor(),
+                "networks": [{"port": world.port()}],
+            }
+        },
+    )
+    (host,) = client.get("/offpath/v1/hosts").json()["hosts"]
+    assert host["host"] == "compute-00001"
+    assert host["service"]["state"] == "up"
+    assert host["supports_remote_managed"] is True
+    devices = client.get("/offpath/v1/hosts/compute-00001/devices").json()["devices"]
+    verdicts = {d["dev_type"]: [] for d in devices}  # type: dict[str, list[str | None]]
+    for device in devices:
+        verdicts[device["dev_type"]].append(device["why_not"])
+    assert sorted(verdicts["type-VF"], key=str) == sorted(
+        [None, f"claimed by instance {_owner(devices)}"], key=str
+    )
+    assert verdicts["type-PF"] == ["its PF, or a VF of it, is in use"] or verdicts["type-PF"] == [
+        "a VF of it is in use"
+    ]
+    pools = client.get("/offpath/v1/hosts/compute-00001/pools").json()["pools"]
+    assert sum(p["free"] for p in pools) == 1
+    assert client.get("/offpath/v1/hosts/nowhere/devices").json()["error"]["code"] == (
+        "host.not_found"
+    )
+
+
+def _owner(devices: list[dict[str, object]]) -> object:
+    return next(d["instance_uuid"] for d in devices if d["instance_uuid"])
+
+
+def test_explain_says_why_each_host_would_refuse(world: World) -> None:
+    world.cluster.report(fleet_reports(2, vfs=2))
+    client = world.client()
+    fits = client.post("/offpath/v1/schedule/explain", json={}).json()
+    assert fits["fits"] == 2
+    assert fits["why_not"] is None
+    direct = client.post(
+        "/offpath/v1/schedule/explain", json={"vnic_type": VnicType.DIRECT.value}
+    ).json()
+    assert direct["fits"] == 0
+    assert {h["reason"] for h in direct["hosts"]} == {"no pool matches"}
+    assert "no pool matches" in direct["why_not"]
+    bad = client.post("/offpath/v1/schedule/explain", json={"vnic_type": "nonsense"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "api.request.invalid"
