@@ -97,7 +97,7 @@ def test_hosts_devices_and_pools_say_what_is_usable_and_why_not(world: World) ->
     pools = client.get("/offpath/v1/hosts/compute-00001/pools").json()["pools"]
     assert sum(p["free"] for p in pools) == 1
     assert client.get("/offpath/v1/hosts/nowhere/devices").json()["error"]["code"] == (
-        "host.not_found"
+        "compute.host_not_found"
     )
 
 
