@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from offpath.errors import SimHostSpecInvalid
+from offpath.sim.dpu import SimDpu
 from offpath.sim.host import write_host
 from offpath.sim.model import SimHost
 from offpath.sim.profile import CardRole, HostProfile, load_profile
@@ -43,16 +44,6 @@ class SimHostRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class DpuCard:
-    """What a simulated DPU plays: its chassis hostname, the card serial, PF MACs, VFs per PF."""
-
-    hostname: str
-    serial: str
-    pf_macs: tuple[str, ...]
-    vfs_per_pf: int
-
-
-@dataclass(frozen=True, slots=True)
 class SimulatedHost:
     """A host written for the embedded cloud: its tree, its config file and its DPU cards."""
 
@@ -60,7 +51,7 @@ class SimulatedHost:
     sim: SimHost
     sysfs_root: Path
     config_file: Path
-    dpus: tuple[DpuCard, ...]
+    dpus: tuple[SimDpu, ...]
 
 
 def parse_sim_host(value: str) -> SimHostRequest:
@@ -141,18 +132,10 @@ def write_sim_host(request: SimHostRequest, state_dir: Path, *, seed: int = 0) -
     return SimulatedHost(request, sim, sysfs_root, config_file, dpus)
 
 
-def dpu_cards(sim: SimHost, host: str) -> tuple[DpuCard, ...]:
+def dpu_cards(sim: SimHost, host: str) -> tuple[SimDpu, ...]:
     """One simulated DPU per card of `sim` that carries a serial (the backend finds it by it)."""
-    cards: list[DpuCard] = []
-    for card in sim.cards:
-        if card.serial is None:
-            continue
-        cards.append(
-            DpuCard(
-                hostname=f"{host}-dpu{card.index}",
-                serial=card.serial,
-                pf_macs=tuple(pf.mac for pf in card.pfs),
-                vfs_per_pf=max((len(pf.vfs) for pf in card.pfs), default=0),
-            )
-        )
-    return tuple(cards)
+    return tuple(
+        SimDpu.of_card(card, hostname=f"{host}-dpu{card.index}")
+        for card in sim.cards
+        if card.serial is not None
+    )

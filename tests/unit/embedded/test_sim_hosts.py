@@ -97,7 +97,7 @@ def test_a_written_dpu_host_reads_back_as_an_agent_would(tmp_path: Path) -> None
     assert card.hostname == "compute-dpu-01-dpu0"
     assert card.serial == host.sim.cards[0].serial
     assert card.pf_macs == tuple(pf.mac for pf in host.sim.cards[0].pfs)
-    assert card.vfs_per_pf == 4
+    assert card.vfs == 4
 
 
 def test_a_nic_host_has_no_dpu(tmp_path: Path) -> None:
