@@ -34,7 +34,8 @@
     │   ├── ForbiddenWithRemoteManagedPorts compute.remote_managed.upgrade_unfinished
     │   ├── FlavorExtraSpecInvalid    flavor.extra_spec.invalid
     │   ├── PciRequestAliasNotDefined pci.alias.not_defined
-    │   └── OptionsConflict           cli.options.conflict (two options that exclude each other)
+    │   ├── OptionsConflict           cli.options.conflict (two options that exclude each other)
+    │   └── GuestInterfaceUnsupported compute.guest.vnic_type (a port the agent cannot give a guest)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -56,7 +57,9 @@
     │   ├── NoValidHost               scheduler.no_valid_host (with why each host was rejected)
     │   ├── HostChangedConcurrently   scheduler.host_changed (a claim lost a race)
     │   ├── PortInUse                 port.in_use
-    │   └── TransactionConflict       db.conflict (a deadlock or serialization failure)
+    │   ├── TransactionConflict       db.conflict (a deadlock or serialization failure)
+    │   ├── PortBindingFailed         port.binding_failed (the network backend could not bind)
+    │   └── BuildAborted              compute.build.aborted (deleted while it was being built)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -64,7 +67,11 @@
         ├── NoComputeServices         compute.none_registered
         ├── RpcUnavailable            rpc.unavailable (the message queue cannot be reached)
         ├── RpcTimeout                rpc.timeout     (no service answered a call in time)
-        └── RpcRemoteError            rpc.remote      (the called service failed)
+        ├── RpcRemoteError            rpc.remote      (the called service failed)
+        ├── VifPlugFailed             compute.vif.plug_failed (os-vif could not plug a VIF)
+        ├── VirtualInterfaceCreateFailed compute.vif.create_failed (no plug event in time)
+        ├── GuestFailed               libvirt.guest.failed (libvirt refused a guest step)
+        └── ComputeHostDown           compute.host_down (the host went down mid-build)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -976,3 +983,101 @@ KINDS: Final[tuple[type[OffpathError], ...]] = (InvalidInput, NotFound, Conflict
 def kind_of(error: type[OffpathError]) -> type[OffpathError]:
     """The kind class (one of KINDS) an error class belongs to; OffpathError when none."""
     return next((kind for kind in KINDS if issubclass(error, kind)), OffpathError)
+
+
+class GuestInterfaceUnsupported(InvalidInput):
+    """A port whose vnic type the agent cannot hand to a guest as a hostdev interface."""
+
+    code = "compute.guest.vnic_type"
+
+    def __init__(self, port_id: str, vnic_type: str) -> None:
+        super().__init__(
+            f"port {port_id}: vnic type {vnic_type} cannot be given to a guest by this agent",
+            hint="boot with ports of vnic type remote-managed or direct",
+        )
+        self.port_id = port_id
+        self.vnic_type = vnic_type
+
+
+class PortBindingFailed(Conflict):
+    """The network backend answered a bind with `binding_failed` (Nova's message)."""
+
+    code = "port.binding_failed"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(
+            f"Binding failed for port {port_id}, please check neutron logs for more information.",
+            hint="for a remote-managed port: is the DPU's chassis registered with the card "
+            "serial number, up, and its physnet mapped?",
+        )
+        self.port_id = port_id
+
+
+class BuildAborted(Conflict):
+    """The instance was deleted while its host was building it."""
+
+    code = "compute.build.aborted"
+
+    def __init__(self, instance_uuid: str) -> None:
+        super().__init__(
+            f"instance {instance_uuid} was deleted while it was being built",
+            hint="nothing to do: what the build had done is undone",
+        )
+        self.instance_uuid = instance_uuid
+
+
+class VifPlugFailed(Unavailable):
+    """os-vif could not plug (or unplug) a VIF on the host."""
+
+    code = "compute.vif.plug_failed"
+
+    def __init__(self, port_id: str, plugin: str, problem: str) -> None:
+        super().__init__(
+            f"port {port_id}: os-vif plugin {plugin} failed: {problem}",
+            hint="check the host side of the plugin (for ovs: is ovs-vswitchd running?)",
+        )
+        self.port_id = port_id
+        self.plugin = plugin
+
+
+class VirtualInterfaceCreateFailed(Unavailable):
+    """A plug event did not come in time, or came as failed (Nova's message, and which)."""
+
+    code = "compute.vif.create_failed"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"Virtual Interface creation failed: {problem}",
+            hint="check the network backend's agent on this host; [DEFAULT] "
+            "vif_plugging_timeout and vif_plugging_is_fatal decide how long to wait",
+        )
+        self.problem = problem
+
+
+class GuestFailed(Unavailable):
+    """libvirt refused to define, start or resume a guest."""
+
+    code = "libvirt.guest.failed"
+
+    def __init__(self, uri: str, instance_uuid: str, step: str, problem: str) -> None:
+        super().__init__(
+            f"libvirt at {uri}: cannot {step} the guest of instance {instance_uuid}: {problem}",
+            hint="check libvirtd's log on the host ([libvirt] connection_uri)",
+        )
+        self.uri = uri
+        self.instance_uuid = instance_uuid
+        self.step = step
+
+
+class ComputeHostDown(Unavailable):
+    """The compute service of the host building an instance stopped reporting."""
+
+    code = "compute.host_down"
+
+    def __init__(self, host: str, *, down_for: int) -> None:
+        super().__init__(
+            f"the compute service on {host} went down while building the instance "
+            f"(no heartbeat for more than {down_for} s)",
+            hint="restart `offpath agent` on that host, then delete the server and boot again",
+        )
+        self.host = host

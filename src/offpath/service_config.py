@@ -3,9 +3,10 @@
 Option names and defaults are Nova's where Nova has the option, so an
 operator's nova.conf means the same here: `[DEFAULT] host`, `transport_url`,
 `service_down_time`, `report_interval`, `update_resources_interval`,
-`[api_database] connection`, `[database] connection`, `[libvirt]
-connection_uri`. With no file at all, everything lives in a state directory:
-SQLite files and oslo.messaging's in-process transport, for one process.
+`vif_plugging_timeout`, `vif_plugging_is_fatal`, `[api_database] connection`,
+`[database] connection`, `[libvirt] connection_uri` and `virt_type`. With no
+file at all, everything lives in a state directory: SQLite files and
+oslo.messaging's in-process transport, for one process.
 """
 
 from __future__ import annotations
@@ -39,10 +40,29 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 help="Seconds between inventory reports (0: Nova's default of 60).",
             ),
             cfg.IntOpt("rpc_response_timeout", default=60, min=1, help="Seconds for an RPC call."),
+            cfg.IntOpt(
+                "vif_plugging_timeout",
+                default=300,
+                min=0,
+                help="Seconds a spawn waits for network-vif-plugged (0: do not wait).",
+            ),
+            cfg.BoolOpt(
+                "vif_plugging_is_fatal",
+                default=True,
+                help="A plug event that does not come in time fails the spawn.",
+            ),
         ],
         "api_database": [cfg.StrOpt("connection", help="SQLAlchemy URL of the API database.")],
         "database": [cfg.StrOpt("connection", help="SQLAlchemy URL of this cell's database.")],
-        "libvirt": [cfg.StrOpt("connection_uri", default="", help="libvirt URI.")],
+        "libvirt": [
+            cfg.StrOpt("connection_uri", default="", help="libvirt URI."),
+            cfg.StrOpt(
+                "virt_type",
+                default="kvm",
+                choices=["kvm", "lxc", "qemu", "parallels"],
+                help="The libvirt domain type; only kvm and qemu wait for plug events.",
+            ),
+        ],
         "offpath": [
             cfg.FloatOpt(
                 "cell_timeout",
@@ -71,6 +91,9 @@ class ServiceConfig:
     update_resources_interval: int
     rpc_response_timeout: int
     cell_timeout: float
+    vif_plugging_timeout: int = 300
+    vif_plugging_is_fatal: bool = True
+    virt_type: str = "kvm"
 
     @property
     def embedded(self) -> bool:
@@ -119,12 +142,15 @@ def load_service_config(
             "cell": conf.database.connection,
             "libvirt": conf.libvirt.connection_uri,
             "cell_timeout": conf.offpath.cell_timeout,
+            "vif_plugging_timeout": conf.vif_plugging_timeout,
+            "vif_plugging_is_fatal": conf.vif_plugging_is_fatal,
+            "virt_type": conf.libvirt.virt_type,
         }
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
             path=where,
-            section="DEFAULT",
-            key=_key_of(exc),
+            section=_key_of(exc)[0],
+            key=_key_of(exc)[1],
             value=str(exc),
             problem="not a valid value",
             hint="see the option's type in `offpath --help`; numbers are whole seconds",
@@ -150,6 +176,9 @@ def load_service_config(
         update_resources_interval=int(values["update_resources_interval"]),
         rpc_response_timeout=int(values["rpc_response_timeout"]),
         cell_timeout=float(values["cell_timeout"]),
+        vif_plugging_timeout=int(values["vif_plugging_timeout"]),
+        vif_plugging_is_fatal=bool(values["vif_plugging_is_fatal"]),
+        virt_type=_text(values["virt_type"]),
     )
 
 
@@ -157,10 +186,10 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _key_of(exc: Exception) -> str:
+def _key_of(exc: Exception) -> tuple[str, str]:
     text = str(exc)
-    for opts in _options().values():
+    for group, opts in _options().items():
         for opt in opts:
-            if opt.name in text:
-                return opt.name
-    return "?"
+            if f"option {opt.name} " in text:
+                return group, opt.name
+    return "DEFAULT", "?"
