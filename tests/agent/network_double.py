@@ -39,6 +39,9 @@ class InMemoryNetworkDouble(PortRecords):
         self.fail_bind: set[str] = set()  # these ports answer binding_failed
         self.lose_device_up_events = False  # the NIC agent's event never reaches the API
         self.device_up_status = "completed"
+        # Seconds after the bind a remote-managed port goes ACTIVE (None: in the bind answer;
+        # a negative number: never), as a backend that confirms the DPU's plug later.
+        self.remote_managed_active_after: float | None = None
         self.sriov_hosts: dict[str, tuple[str, ...]] = {}
         self.calls: list[tuple[str, str]] = []  # (call, port id), in order
         self._lock = threading.Lock()
@@ -99,6 +102,11 @@ class InMemoryNetworkDouble(PortRecords):
             if any(port.binding_profile.get(key) is None for key in REMOTE_MANAGED_KEYS):
                 return failed
             details: dict[str, JsonValue] = {"port_filter": True, "connectivity": "l2"}
+            delay = self.remote_managed_active_after
+            if delay is not None:
+                if delay >= 0:
+                    threading.Timer(delay, self._activate, args=(port.id,)).start()
+                return replace(port, vif_type="ovs", vif_details=details, status="DOWN")
             return replace(port, vif_type="ovs", vif_details=details, status="ACTIVE")
         physnet = port.binding_profile.get("physical_network")
         if host in self.sriov_hosts and physnet not in self.sriov_hosts[host]:
@@ -108,6 +116,12 @@ class InMemoryNetworkDouble(PortRecords):
         if vlan:
             details["vlan"] = str(vlan)
         return replace(port, vif_type="hw_veb", vif_details=details, status="DOWN")
+
+    def _activate(self, port_id: str) -> None:
+        with self._lock:
+            port = self.show_port(port_id)
+            if port.binding_host_id is not None:
+                self.ports[port_id] = replace(port, status="ACTIVE")
 
     def unbind_port(self, port_id: str, *, profile: Mapping[str, JsonValue]) -> Port:
         with self._lock:

@@ -133,3 +133,31 @@ def test_a_failed_plug_event_fails_the_build(rig: Rig) -> None:
     assert done.fault == (
         f"Virtual Interface creation failed: network-vif-plugged came as failed for port {port_id}"
     )
+
+
+def test_a_remote_managed_plug_the_backend_confirms_later_is_awaited_by_asking_it(
+    rig: Rig,
+) -> None:
+    rig.double.remote_managed_active_after = 0.3
+    port_id = rig.double.create_port(OVERLAY, VnicType.REMOTE_MANAGED)
+    done = rig.settled(rig.boot(port_id).uuid)
+    assert done.vm_state == "active"
+    (outcome,) = json.loads(rig.build_details(done.uuid) or "{}")["ports"]
+    # No event is awaited (it came at bind time); the port's status is.
+    assert outcome["waited_for"] is None
+    assert outcome["confirmation"] == PlugConfirmation.BACKEND
+    assert outcome["status"] == "ACTIVE"
+
+
+def test_a_remote_managed_plug_never_confirmed_fails_after_the_timeout(rig: Rig) -> None:
+    rig.double.remote_managed_active_after = -1
+    port_id = rig.double.create_port(OVERLAY, VnicType.REMOTE_MANAGED)
+    started = time.monotonic()
+    done = rig.settled(rig.boot(port_id).uuid)
+    assert time.monotonic() - started >= 2
+    assert done.vm_state == "error"
+    assert done.fault == (
+        "Virtual Interface creation failed: the backend did not report the port ACTIVE "
+        f"for port {port_id} within 2 s"
+    )
+    assert {row.status for row in rig.cluster.devices()} == {DeviceStatus.AVAILABLE}

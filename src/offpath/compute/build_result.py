@@ -9,6 +9,7 @@ the build took.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -108,7 +109,12 @@ class BuildResult:
         if not isinstance(ports, list):
             raise PrimitiveInvalid("BuildResult", "field 'ports' must be a list")
         duration = read.nested("duration")
-        if not isinstance(duration, int | float) or isinstance(duration, bool) or duration < 0:
+        if (
+            not isinstance(duration, int | float)
+            or isinstance(duration, bool)
+            or not math.isfinite(duration)
+            or duration < 0
+        ):
             raise PrimitiveInvalid("BuildResult", "field 'duration' must be a number >= 0")
         return cls(
             read.text("instance_uuid"),
