@@ -9,7 +9,9 @@ events go back through the conductor's external-events path.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,7 @@ from offpath.sim.fleet import fleet_reports
 from offpath.version import SERVICE_VERSION
 from tests.agent.network_double import InMemoryNetworkDouble
 from tests.control.cluster import Cluster
+from tests.rabbit import scratch_vhost
 
 OVERLAY = Network(
     "6f1c4a52-5b0e-4c59-9d0e-0a5c2b1d0001", network_type="geneve", name="overlay", mtu=1442
@@ -130,13 +133,13 @@ class Rig:
             ).first()
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
+@contextmanager
+def deployment(tmp_path: Path, transport_url: str) -> Iterator[Rig]:
     """One host reported with 2 PFs x 4 VFs, its agent running, ports on the double."""
     config = load_service_config([], state_dir=tmp_path)
     sync_all(config)
     cells = CellDatabases(open_engine(config.api_database_url))
-    rpc = Rpc("fake://", call_timeout=5)
+    rpc = Rpc(transport_url, exchange=f"offpath_t_{uuid.uuid4().hex[:8]}", call_timeout=5)
     double = InMemoryNetworkDouble([OVERLAY, VLAN])
     compute = ComputeAPI(rpc, minimum_service_version=SERVICE_VERSION)
     cluster = Cluster(cells, ports=double, compute=compute)
@@ -152,12 +155,28 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     cluster.report(fleet_reports(1, pfs=2, vfs=4, device_spec=DEVICE_SPEC))
     guests = LibvirtGuests(LIBVIRT_URI)
     rig = Rig(cluster, rpc, double, guests, servers=[conductor_server])
-    rig.add_agent()
-    yield rig
-    for manager in rig.managers.values():
-        manager.close(timeout=2)
-    for server in rig.servers:
-        server.stop(timeout=2)
-    guests.close()
-    rpc.close()
-    cells.dispose()
+    try:
+        rig.add_agent()
+        yield rig
+    finally:
+        for manager in rig.managers.values():
+            manager.close(timeout=2)
+        for server in rig.servers:
+            server.stop(timeout=2)
+        guests.close()
+        rpc.close()
+        cells.dispose()
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    """The deployment on the in-process transport."""
+    with deployment(tmp_path, "fake://") as made:
+        yield made
+
+
+@pytest.fixture
+def rabbit_rig(tmp_path: Path) -> Iterator[Rig]:
+    """The deployment on RabbitMQ (a scratch virtual host)."""
+    with scratch_vhost() as url, deployment(tmp_path, url) as made:
+        yield made

@@ -13,7 +13,7 @@ from offpath.pci.address import PciAddress
 from offpath.pci.claims import DeviceStatus
 from offpath.ports.guest_interface import hostdev_interfaces
 from offpath.ports.vnic import VnicType
-from tests.agent.conftest import HOST, OVERLAY, VLAN, Rig
+from tests.agent.conftest import HOST, OVERLAY, VLAN, Rig, wait_until
 
 
 def _vf_of(rig: Rig, uuid_: str) -> dict[str, object]:
@@ -161,3 +161,16 @@ def test_a_remote_managed_plug_never_confirmed_fails_after_the_timeout(rig: Rig)
         f"for port {port_id} within 2 s"
     )
     assert {row.status for row in rig.cluster.devices()} == {DeviceStatus.AVAILABLE}
+
+
+def test_a_direct_boot_and_delete_over_rabbitmq(rabbit_rig: Rig) -> None:
+    rig = rabbit_rig
+    port_id = rig.double.create_port(VLAN, VnicType.DIRECT)
+    done = rig.settled(rig.boot(port_id).uuid)
+    # The build, its plug event (through the conductor) and its report all crossed the broker.
+    assert done.vm_state == "active"
+    (outcome,) = json.loads(rig.build_details(done.uuid) or "{}")["ports"]
+    assert outcome["confirmation"] == PlugConfirmation.EVENT
+    rig.conductor.delete(done.uuid)
+    assert wait_until(lambda: rig.guests.guest_xml(done.uuid) is None)
+    assert wait_until(lambda: rig.double.show_port(port_id).binding_host_id is None)

@@ -185,9 +185,15 @@ class LibvirtGuests:
         if domain is None:
             return False
         with self._step(instance_uuid, "destroy"):
-            if domain.isActive():
-                domain.destroy()
-            domain.undefine()
+            try:
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefine()
+            except libvirt.libvirtError as exc:
+                # Another thread's destroy got there between the lookup and now.
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return False
+                raise
         LOG.info("guest of %s destroyed on %s", instance_uuid, self.uri)
         return True
 
@@ -209,7 +215,12 @@ class LibvirtGuests:
         if domain is None:
             return None
         with self._step(instance_uuid, "read"):
-            return str(domain.XMLDesc(0))
+            try:
+                return str(domain.XMLDesc(0))
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
 
 
 def _silence(_context: object, _error: object) -> None:

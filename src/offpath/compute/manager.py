@@ -138,6 +138,9 @@ class ComputeManager:
 
     def submit_build(self, ctx: RequestContext, build: object) -> None:
         """Build the instance (a `build_instance` message) on a build thread, then report it."""
+        if self._closed.is_set():
+            LOG.warning("build not started: the agent is stopping [%s]", ctx.request_id)
+            return
         self._builds.submit(self._build_and_report, ctx, build)
 
     def submit_terminate(self, ctx: RequestContext, instance_uuid: object) -> None:
@@ -147,6 +150,9 @@ class ComputeManager:
             return
         # A build still waiting for its plug events stops now rather than at its timeout.
         self.events.cancel(instance_uuid)
+        if self._closed.is_set():
+            LOG.warning("terminate of %s not started: the agent is stopping", instance_uuid)
+            return
         self._deletes.submit(self._terminate_logged, instance_uuid, ctx.request_id)
 
     def deliver_events(self, ctx: RequestContext, instance_uuid: object, events: object) -> None:
