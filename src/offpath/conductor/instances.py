@@ -356,7 +356,10 @@ class InstanceConductor:
 
     def build_finished(self, result: BuildResult) -> bool:
         """Record how a build ended (see `record_build_result`); False if no longer wanted."""
-        cell = self._locate(result.instance_uuid)
+        try:
+            cell = self._locate(result.instance_uuid)
+        except InstanceNotFound:
+            return False
         if cell is None:
             return False
         return record_build_result(self.cells.engine(cell), result)
