@@ -71,7 +71,8 @@
         ├── VifPlugFailed             compute.vif.plug_failed (os-vif could not plug a VIF)
         ├── VirtualInterfaceCreateFailed compute.vif.create_failed (no plug event in time)
         ├── GuestFailed               libvirt.guest.failed (libvirt refused a guest step)
-        └── ComputeHostDown           compute.host_down (the host went down mid-build)
+        ├── ComputeHostDown           compute.host_down (the host went down mid-build)
+        └── ComputeHostRestarted      compute.host_restarted (its agent restarted mid-build)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -1079,5 +1080,18 @@ class ComputeHostDown(Unavailable):
             f"the compute service on {host} went down while building the instance "
             f"(no heartbeat for more than {down_for} s)",
             hint="restart `offpath agent` on that host, then delete the server and boot again",
+        )
+        self.host = host
+
+
+class ComputeHostRestarted(Unavailable):
+    """The agent of the host building an instance restarted: the build it had begun is lost."""
+
+    code = "compute.host_restarted"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"the compute service on {host} restarted while building the instance",
+            hint="delete the server and boot it again",
         )
         self.host = host

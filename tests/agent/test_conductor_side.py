@@ -6,14 +6,17 @@ import threading
 from pathlib import Path
 
 from offpath.compute.build_result import BuildResult, BuildState
+from offpath.conductor.rpcapi import ConductorAPI
 from offpath.conductor.service import run_conductor
 from offpath.db.bootstrap import sync_all
 from offpath.db.cells import CellDatabases
 from offpath.db.engine import open_engine
 from offpath.pci.claims import DeviceStatus
 from offpath.ports.vnic import VnicType
+from offpath.rpc.context import RequestContext
 from offpath.service_config import load_service_config
 from offpath.sim.fleet import fleet_reports
+from offpath.version import COMPUTE_BINARY, SERVICE_VERSION
 from tests.agent.conftest import DEVICE_SPEC, HOST, OVERLAY, Rig, wait_until
 from tests.agent.network_double import InMemoryNetworkDouble
 from tests.control.cluster import Cluster
@@ -57,3 +60,17 @@ def test_the_conductor_service_ends_builds_on_a_host_that_stopped_heartbeating(
     assert f"the compute service on {HOST} went down" in done.fault
     assert {row.status for row in cluster.devices()} == {DeviceStatus.AVAILABLE}
     cells.dispose()
+
+
+def test_an_agent_that_registers_again_ends_the_builds_its_last_process_left(rig: Rig) -> None:
+    rig.managers.pop(HOST).close()
+    rig.servers.pop().stop()  # the agent process dies with the build in hand
+    view = rig.boot(rig.double.create_port(OVERLAY, VnicType.REMOTE_MANAGED))
+    assert view.vm_state == "building"
+    ConductorAPI(rig.rpc).register_service(
+        RequestContext.admin(), host=HOST, binary=COMPUTE_BINARY, version=SERVICE_VERSION
+    )
+    done = rig.conductor.show(view.uuid)
+    assert done.vm_state == "error"
+    assert done.fault == f"the compute service on {HOST} restarted while building the instance"
+    assert {row.status for row in rig.cluster.devices()} == {DeviceStatus.AVAILABLE}

@@ -89,6 +89,8 @@ class Agent:
         self._specs = specs
         self._timing = timing
         self._driver_supports = driver_supports_remote_managed
+        # Set once the conductor has recorded this (re)start.
+        self.registered = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         """Register (retrying while the conductor is away), then heartbeat and report."""
@@ -133,6 +135,7 @@ class Agent:
                 SERVICE_VERSION,
                 cell,
             )
+            self.registered.set()
             return True
         return False
 
@@ -204,9 +207,14 @@ def run_agent(
     # while a call waits for its answer.
     loop = threading.Thread(target=_until_done, args=(agent, stop), name="agent", daemon=True)
     try:
-        if server is not None:
-            server.start()
         loop.start()
+        if server is not None:
+            # Builds are taken only once the conductor knows of this start:
+            # registering ends the builds a previous process left unfinished.
+            while not (agent.registered.wait(0.5) or stop.is_set()):
+                pass
+            if not stop.is_set():
+                server.start()
         while not stop.wait(0.5):
             pass
     finally:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from offpath.compute.build_result import BuildResult
 from offpath.compute.rpcapi import TOPIC as COMPUTE_TOPIC
-from offpath.conductor.build_outcome import record_build_result
+from offpath.conductor.build_outcome import fail_builds_of_restarted_host, record_build_result
 from offpath.conductor.rpcapi import ConductorAPI
 from offpath.db.engine import writing
 from offpath.db.inventory import report_inventory
@@ -52,6 +52,8 @@ class AgentEndpoints:
                 register_service(
                     session, host=name, binary=kind, topic=_TOPICS.get(kind), version=version
                 )
+                if kind == COMPUTE_BINARY:
+                    fail_builds_of_restarted_host(session, name)
             LOG.info("%s on %s registered at version %d [%s]", kind, name, version, ctx.request_id)
             return self._cell
 

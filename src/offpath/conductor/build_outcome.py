@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
@@ -29,7 +30,12 @@ from offpath.db.columns import utcnow
 from offpath.db.device_claims import free_instance_devices
 from offpath.db.engine import write_retrying
 from offpath.db.services import list_services
-from offpath.errors import ComputeHostDown, HostChangedConcurrently
+from offpath.errors import (
+    ComputeHostDown,
+    ComputeHostRestarted,
+    HostChangedConcurrently,
+    OffpathError,
+)
 from offpath.version import COMPUTE_BINARY
 
 LOG = logging.getLogger(__name__)
@@ -146,17 +152,38 @@ def fail_builds_on_down_hosts(
         }
         if not down:
             return ()
-        stuck = session.execute(
-            select(InstanceRow.uuid, InstanceRow.host).where(
-                InstanceRow.vm_state == BUILDING, InstanceRow.host.in_(down)
-            )
-        ).all()
-        for uuid_, host in stuck:
-            problem = ComputeHostDown(str(host), down_for=service_down_time)
-            fail_instance(session, uuid_, message=problem.message, code=problem.code)
-        return tuple(uuid_ for uuid_, _ in stuck)
+        return _fail_builds(
+            session, down, lambda host: ComputeHostDown(host, down_for=service_down_time)
+        )
 
     failed = write_retrying(engine, work, retry_on=HostChangedConcurrently)
     for uuid_ in failed:
         LOG.warning("instance %s: its host went down while building it; now ERROR", uuid_)
     return failed
+
+
+def fail_builds_of_restarted_host(session: Session, host: str) -> tuple[str, ...]:
+    """Put in ERROR every instance building on `host`, whose agent just (re)started.
+
+    A new agent process has no build in progress: one begun by the process
+    before it is lost. A build message still queued for the new process is
+    built, reported late, and torn down.
+    """
+    failed = _fail_builds(session, {host}, ComputeHostRestarted)
+    for uuid_ in failed:
+        LOG.warning("instance %s: its host's agent restarted while building it; now ERROR", uuid_)
+    return failed
+
+
+def _fail_builds(
+    session: Session, hosts: set[str], problem: Callable[[str], OffpathError]
+) -> tuple[str, ...]:
+    stuck = session.execute(
+        select(InstanceRow.uuid, InstanceRow.host).where(
+            InstanceRow.vm_state == BUILDING, InstanceRow.host.in_(hosts)
+        )
+    ).all()
+    for uuid_, host in stuck:
+        error = problem(str(host))
+        fail_instance(session, uuid_, message=error.message, code=error.code)
+    return tuple(uuid_ for uuid_, _ in stuck)
