@@ -8,6 +8,7 @@ events go back through the conductor's external-events path.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -161,8 +162,14 @@ def deployment(tmp_path: Path, transport_url: str) -> Iterator[Rig]:
     finally:
         for manager in rig.managers.values():
             manager.close(timeout=2)
-        for server in rig.servers:
-            server.stop(timeout=2)
+        # Each stop waits about a second for its listener: all at once.
+        stopping = [
+            threading.Thread(target=server.stop, kwargs={"timeout": 2}) for server in rig.servers
+        ]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join(5)
         guests.close()
         rpc.close()
         cells.dispose()

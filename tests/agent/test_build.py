@@ -67,8 +67,11 @@ def test_a_remote_managed_port_is_bound_plugged_with_noop_and_never_awaited(
     assert outcome["plugin"] == "noop"
     assert outcome["waited_for"] is None
     assert outcome["confirmation"] == PlugConfirmation.BIND_ANSWER
+    # A wait would have lasted the 2 s timeout (the event came before anyone listened).
+    assert details["duration"] < 2
     # The backend's bind-time event came before anyone listened and nobody waited for it.
-    assert [(u, e.tag) for u, e in rig.managers[HOST].events.buffered()] == [(view.uuid, port_id)]
+    events = rig.managers[HOST].events
+    assert wait_until(lambda: [(u, e.tag) for u, e in events.buffered()] == [(view.uuid, port_id)])
 
 
 def test_a_direct_port_waits_for_its_late_plug_event(rig: Rig) -> None:

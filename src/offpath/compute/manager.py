@@ -43,7 +43,7 @@ from offpath.compute.port_binding import (
     unbind_instance_ports,
 )
 from offpath.compute.undo import UndoStack
-from offpath.compute.vif_plugging import instance_info, plug, unplug
+from offpath.compute.vif_plugging import initialize, instance_info, plug, unplug
 from offpath.errors import (
     BuildAborted,
     OffpathError,
@@ -133,6 +133,8 @@ class ComputeManager:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._closed = threading.Event()
+        # Loading os-vif's plugins takes seconds: done at start, not in the first build.
+        initialize()
 
     # -- what the RPC endpoints hand over: each returns at once ------------
 
