@@ -39,7 +39,8 @@
     │   ├── NetworkRequestInvalid     network.request.invalid (Neutron's message)
     │   ├── RequestBodyInvalid        api.request.invalid (an HTTP body or query off the schema)
     │   ├── ServerRequestInvalid      server.request.invalid (flavor, image or network unusable)
-    │   └── RequestedPortNotFound     server.port.not_found (absent, or another project's)
+    │   ├── RequestedPortNotFound     server.port.not_found (absent, or another project's)
+    │   └── GuestInterfaceUnsupported compute.guest.vnic_type (a port the agent cannot give a guest)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -77,7 +78,9 @@
     │   ├── NetworkRequestConflict    network.request.conflict (Neutron's message)
     │   ├── FlavorExists              flavor.exists
     │   ├── ImageNotActive            image.status (data uploaded twice)
-    │   └── ImageExists               image.exists
+    │   ├── ImageExists               image.exists
+    │   ├── PortBindingFailed         port.binding_failed (the network backend could not bind)
+    │   └── BuildAborted              compute.build.aborted (deleted while it was being built)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -86,7 +89,12 @@
         ├── RpcUnavailable            rpc.unavailable (the message queue cannot be reached)
         ├── RpcTimeout                rpc.timeout     (no service answered a call in time)
         ├── RpcRemoteError            rpc.remote      (the called service failed)
-        └── NetworkServiceUnavailable network.unavailable (the network service or Neutron)
+        ├── NetworkServiceUnavailable network.unavailable (the network service or Neutron)
+        ├── VifPlugFailed             compute.vif.plug_failed (os-vif could not plug a VIF)
+        ├── VirtualInterfaceCreateFailed compute.vif.create_failed (no plug event in time)
+        ├── GuestFailed               libvirt.guest.failed (libvirt refused a guest step)
+        ├── ComputeHostDown           compute.host_down (the host went down mid-build)
+        └── ComputeHostRestarted      compute.host_restarted (its agent restarted mid-build)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -1277,3 +1285,114 @@ class ImageExists(Conflict):
             hint="leave the id out and let the service choose one",
         )
         self.image_id = image_id
+
+
+class GuestInterfaceUnsupported(InvalidInput):
+    """A port whose vnic type the agent cannot hand to a guest as a hostdev interface."""
+
+    code = "compute.guest.vnic_type"
+
+    def __init__(self, port_id: str, vnic_type: str) -> None:
+        super().__init__(
+            f"port {port_id}: vnic type {vnic_type} cannot be given to a guest by this agent",
+            hint="boot with ports of vnic type remote-managed or direct",
+        )
+        self.port_id = port_id
+        self.vnic_type = vnic_type
+
+
+class PortBindingFailed(Conflict):
+    """The network backend answered a bind with `binding_failed` (Nova's message)."""
+
+    code = "port.binding_failed"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(
+            f"Binding failed for port {port_id}, please check neutron logs for more information.",
+            hint="for a remote-managed port: is the DPU's chassis registered with the card "
+            "serial number, up, and its physnet mapped?",
+        )
+        self.port_id = port_id
+
+
+class BuildAborted(Conflict):
+    """The instance was deleted while its host was building it."""
+
+    code = "compute.build.aborted"
+
+    def __init__(self, instance_uuid: str) -> None:
+        super().__init__(
+            f"instance {instance_uuid} was deleted while it was being built",
+            hint="nothing to do: what the build had done is undone",
+        )
+        self.instance_uuid = instance_uuid
+
+
+class VifPlugFailed(Unavailable):
+    """os-vif could not plug (or unplug) a VIF on the host."""
+
+    code = "compute.vif.plug_failed"
+
+    def __init__(self, port_id: str, plugin: str, problem: str) -> None:
+        super().__init__(
+            f"port {port_id}: os-vif plugin {plugin} failed: {problem}",
+            hint="check the host side of the plugin (for ovs: is ovs-vswitchd running?)",
+        )
+        self.port_id = port_id
+        self.plugin = plugin
+
+
+class VirtualInterfaceCreateFailed(Unavailable):
+    """A plug event did not come in time, or came as failed (Nova's message, and which)."""
+
+    code = "compute.vif.create_failed"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"Virtual Interface creation failed: {problem}",
+            hint="check the network backend's agent on this host; [DEFAULT] "
+            "vif_plugging_timeout and vif_plugging_is_fatal decide how long to wait",
+        )
+        self.problem = problem
+
+
+class GuestFailed(Unavailable):
+    """libvirt refused to define, start or resume a guest."""
+
+    code = "libvirt.guest.failed"
+
+    def __init__(self, uri: str, instance_uuid: str, step: str, problem: str) -> None:
+        super().__init__(
+            f"libvirt at {uri}: cannot {step} the guest of instance {instance_uuid}: {problem}",
+            hint="check libvirtd's log on the host ([libvirt] connection_uri)",
+        )
+        self.uri = uri
+        self.instance_uuid = instance_uuid
+        self.step = step
+
+
+class ComputeHostDown(Unavailable):
+    """The compute service of the host building an instance stopped reporting."""
+
+    code = "compute.host_down"
+
+    def __init__(self, host: str, *, down_for: int) -> None:
+        super().__init__(
+            f"the compute service on {host} went down while building the instance "
+            f"(no heartbeat for more than {down_for} s)",
+            hint="restart `offpath agent` on that host, then delete the server and boot again",
+        )
+        self.host = host
+
+
+class ComputeHostRestarted(Unavailable):
+    """The agent of the host building an instance restarted: the build it had begun is lost."""
+
+    code = "compute.host_restarted"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"the compute service on {host} restarted while building the instance",
+            hint="delete the server and boot it again",
+        )
+        self.host = host

@@ -3,9 +3,10 @@
 Option names and defaults are Nova's where Nova has the option, so an
 operator's nova.conf means the same here: `[DEFAULT] host`, `transport_url`,
 `service_down_time`, `report_interval`, `update_resources_interval`,
-`[api_database] connection`, `[database] connection`, `[libvirt]
-connection_uri`; `[neutron] endpoint` (nova.conf's `endpoint_override` is read
-too) and `[nova] endpoint`, the compute API the network service posts
+`vif_plugging_timeout`, `vif_plugging_is_fatal`, `[api_database] connection`,
+`[database] connection`, `[libvirt] connection_uri` and `virt_type`;
+`[neutron] endpoint` (nova.conf's `endpoint_override` is read too) and
+`[nova] endpoint`, the compute API the network service posts
 events to; offpath's own `[api]` (token, listen address, public URL) and
 `[offpath]` groups. With no file at all, everything lives in a state directory:
 SQLite files and oslo.messaging's in-process transport, for one process.
@@ -44,10 +45,29 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 help="Seconds between inventory reports (0: Nova's default of 60).",
             ),
             cfg.IntOpt("rpc_response_timeout", default=60, min=1, help="Seconds for an RPC call."),
+            cfg.IntOpt(
+                "vif_plugging_timeout",
+                default=300,
+                min=0,
+                help="Seconds a spawn waits for network-vif-plugged (0: do not wait).",
+            ),
+            cfg.BoolOpt(
+                "vif_plugging_is_fatal",
+                default=True,
+                help="A plug event that does not come in time fails the spawn.",
+            ),
         ],
         "api_database": [cfg.StrOpt("connection", help="SQLAlchemy URL of the API database.")],
         "database": [cfg.StrOpt("connection", help="SQLAlchemy URL of this cell's database.")],
-        "libvirt": [cfg.StrOpt("connection_uri", default="", help="libvirt URI.")],
+        "libvirt": [
+            cfg.StrOpt("connection_uri", default="", help="libvirt URI."),
+            cfg.StrOpt(
+                "virt_type",
+                default="kvm",
+                choices=["kvm", "lxc", "qemu", "parallels"],
+                help="The libvirt domain type; only kvm and qemu wait for plug events.",
+            ),
+        ],
         "neutron": [
             cfg.StrOpt(
                 "endpoint",
@@ -121,6 +141,9 @@ class ServiceConfig:
     api_port: int = 8774
     api_public_endpoint: str = ""
     api_default_project: str = "admin"
+    vif_plugging_timeout: int = 300
+    vif_plugging_is_fatal: bool = True
+    virt_type: str = "kvm"
 
     @property
     def embedded(self) -> bool:
@@ -176,6 +199,9 @@ def load_service_config(
             "api_port": conf.api.port,
             "api_public_endpoint": conf.api.public_endpoint,
             "api_default_project": conf.api.default_project,
+            "vif_plugging_timeout": conf.vif_plugging_timeout,
+            "vif_plugging_is_fatal": conf.vif_plugging_is_fatal,
+            "virt_type": conf.libvirt.virt_type,
         }
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
@@ -214,6 +240,9 @@ def load_service_config(
         api_port=int(values["api_port"]),
         api_public_endpoint=_text(values["api_public_endpoint"]).rstrip("/"),
         api_default_project=_text(values["api_default_project"]) or "admin",
+        vif_plugging_timeout=int(values["vif_plugging_timeout"]),
+        vif_plugging_is_fatal=bool(values["vif_plugging_is_fatal"]),
+        virt_type=_text(values["virt_type"]),
     )
 
 

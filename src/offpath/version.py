@@ -29,6 +29,12 @@ SERVICE_VERSION_HISTORY: Final = (
         "the agent reports each remote-managed VF's card serial number, PF MAC and VF "
         "number, and takes builds with remote-managed ports",
     ),
+    VersionStep(
+        3,
+        "1.2",
+        "the agent binds, plugs and spawns, waits for plug events as the port's backend "
+        "needs, and takes external instance events",
+    ),
 )
 
 SERVICE_VERSION: Final = SERVICE_VERSION_HISTORY[-1].version

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import oslo_messaging
@@ -57,6 +57,15 @@ class Unreachable:
         raise RpcUnavailable("rabbit://127.0.0.1:5672/", "connection refused")
 
     def terminate_instance(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
+        raise RpcUnavailable("rabbit://127.0.0.1:5672/", "connection refused")
+
+    def external_instance_event(
+        self,
+        ctx: RequestContext,
+        host: str,
+        instance_uuid: str,
+        events: Sequence[Mapping[str, object]],
+    ) -> None:
         raise RpcUnavailable("rabbit://127.0.0.1:5672/", "connection refused")
 
 

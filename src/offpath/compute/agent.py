@@ -3,6 +3,8 @@
 As Nova's compute service, it never opens a database: everything goes
 through the conductor of its cell over RPC. Specs are matched once, at
 discovery, so what is reported says which spec selected each device.
+Given the network service (`PortBinding`), it also builds and deletes
+instances (`offpath.compute.manager`) on its libvirt.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from offpath.compute.endpoints import ComputeEndpoints
+from offpath.compute.libvirt_guest import LibvirtGuests
+from offpath.compute.manager import ComputeManager
+from offpath.compute.port_binding import PortBinding, SriovHostRegistry, direct_physnets
 from offpath.compute.rpcapi import TOPIC as COMPUTE_TOPIC
 from offpath.conductor.rpcapi import ConductorAPI
 from offpath.errors import OffpathError
@@ -22,6 +28,7 @@ from offpath.pci.host_report import HostReport
 from offpath.pci.numa import NumaCell
 from offpath.pci.selection import select_devices
 from offpath.pci.spec_list import DeviceSpecList
+from offpath.ports.events import EventSettings
 from offpath.rpc.context import RequestContext
 from offpath.rpc.server import RpcServer
 from offpath.rpc.transport import Rpc
@@ -82,6 +89,8 @@ class Agent:
         self._specs = specs
         self._timing = timing
         self._driver_supports = driver_supports_remote_managed
+        # Set once the conductor has recorded this (re)start.
+        self.registered = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         """Register (retrying while the conductor is away), then heartbeat and report."""
@@ -126,6 +135,7 @@ class Agent:
                 SERVICE_VERSION,
                 cell,
             )
+            self.registered.set()
             return True
         return False
 
@@ -157,19 +167,36 @@ def run_agent(
     stop: threading.Event,
     endpoints: Sequence[object] = (),
     driver_supports_remote_managed: bool = True,
+    network: PortBinding | None = None,
 ) -> None:
     """Run an agent for `config.host` until `stop` is set, then close its RPC cleanly.
 
-    `endpoints` are what the conductor may ask of this host (the compute topic).
+    `endpoints` are what the conductor may ask of this host (the compute
+    topic); with `network`, the agent builds and deletes instances too.
     """
     rpc = Rpc(
         config.transport_url,
         config_files=config.files,
         call_timeout=config.rpc_response_timeout,
     )
+    conductor = ConductorAPI(rpc)
+    manager: ComputeManager | None = None
+    guests: LibvirtGuests | None = None
+    if network is not None:
+        guests = LibvirtGuests(config.libvirt_uri)
+        manager = ComputeManager(
+            host=config.host,
+            network=network,
+            hypervisor=guests,
+            specs=specs,
+            settings=event_settings(config),
+            reporter=conductor,
+        )
+        endpoints = [*endpoints, ComputeEndpoints(manager)]
+        report_sriov_physnets(network, config.host, specs)
     agent = Agent(
         host=config.host,
-        conductor=ConductorAPI(rpc),
+        conductor=conductor,
         discover=discover,
         specs=specs,
         timing=AgentTiming(config.report_interval, config.update_resources_interval),
@@ -180,17 +207,48 @@ def run_agent(
     # while a call waits for its answer.
     loop = threading.Thread(target=_until_done, args=(agent, stop), name="agent", daemon=True)
     try:
-        if server is not None:
-            server.start()
         loop.start()
+        if server is not None:
+            # Builds are taken only once the conductor knows of this start:
+            # registering ends the builds a previous process left unfinished.
+            while not (agent.registered.wait(0.5) or stop.is_set()):
+                pass
+            if not stop.is_set():
+                server.start()
         while not stop.wait(0.5):
             pass
     finally:
         loop.join(timeout=1.0)
         if server is not None:
             server.stop(timeout=1.0)
+        if manager is not None:
+            manager.close(timeout=2.0)
+        if guests is not None:
+            guests.close()
         rpc.close()
         LOG.info("agent on %s stopped", config.host)
+
+
+def event_settings(config: ServiceConfig) -> EventSettings:
+    """The plug-event options of `config`."""
+    return EventSettings(
+        vif_plugging_timeout=config.vif_plugging_timeout,
+        vif_plugging_is_fatal=config.vif_plugging_is_fatal,
+        virt_type=config.virt_type,
+    )
+
+
+def report_sriov_physnets(network: PortBinding, host: str, specs: DeviceSpecList) -> None:
+    """Tell a network service that takes it which physnets this host's direct VFs reach."""
+    if not isinstance(network, SriovHostRegistry):
+        return
+    physnets = direct_physnets(specs)
+    try:
+        network.report_sriov_host(host, physnets)
+    except OffpathError as exc:
+        LOG.warning("SR-IOV physnets of %s not reported: %s", host, exc.message)
+        return
+    LOG.info("SR-IOV physnets of %s reported: %s", host, ", ".join(physnets) or "none")
 
 
 def _until_done(agent: Agent, stop: threading.Event) -> None:

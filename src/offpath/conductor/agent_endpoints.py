@@ -14,7 +14,9 @@ from typing import Final
 import oslo_messaging
 from sqlalchemy import Engine
 
+from offpath.compute.build_result import BuildResult
 from offpath.compute.rpcapi import TOPIC as COMPUTE_TOPIC
+from offpath.conductor.build_outcome import fail_builds_of_restarted_host, record_build_result
 from offpath.conductor.rpcapi import ConductorAPI
 from offpath.db.engine import writing
 from offpath.db.inventory import report_inventory
@@ -30,7 +32,7 @@ _TOPICS: Final = {COMPUTE_BINARY: COMPUTE_TOPIC}
 
 
 class AgentEndpoints:
-    """Register, heartbeat and inventory: each call one transaction on the cell database."""
+    """Register, heartbeat, inventory, build results: each one transaction on the cell database."""
 
     target = oslo_messaging.Target(version=ConductorAPI.VERSION)
 
@@ -50,6 +52,8 @@ class AgentEndpoints:
                 register_service(
                     session, host=name, binary=kind, topic=_TOPICS.get(kind), version=version
                 )
+                if kind == COMPUTE_BINARY:
+                    fail_builds_of_restarted_host(session, name)
             LOG.info("%s on %s registered at version %d [%s]", kind, name, version, ctx.request_id)
             return self._cell
 
@@ -81,6 +85,11 @@ class AgentEndpoints:
                 ctx.request_id,
             )
             return outcome.generation
+
+    def build_finished(self, ctx: RequestContext, result: object) -> bool:
+        """Record how a build ended; False when the instance no longer waits for it."""
+        with _expected(ctx, "build_finished"):
+            return record_build_result(self._engine, BuildResult.from_primitive(result))
 
 
 def _name(value: object, field: str) -> str:

@@ -11,7 +11,7 @@ whose message says why each host was rejected.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -19,6 +19,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from offpath.compute.build_result import BuildResult
+from offpath.compute.port_binding import PortBinding, unbind_instance_ports
+from offpath.conductor.build_outcome import (
+    BUILDING,
+    ERROR,
+    add_fault,
+    fail_instance,
+    record_build_result,
+)
 from offpath.conductor.port_directory import PortDirectory
 from offpath.conductor.version_gate import check_remote_managed_supported
 from offpath.db.api_schema import CellRow, InstanceMappingRow, RequestSpecRow
@@ -34,6 +43,7 @@ from offpath.db.cells import Cell, CellDatabases
 from offpath.db.columns import utcnow
 from offpath.db.device_claims import Claim, free_instance_devices
 from offpath.db.engine import reading, write_retrying, writing
+from offpath.db.services import list_services
 from offpath.errors import HostChangedConcurrently, InstanceNotFound, OffpathError, PortInUse
 from offpath.pci.alias import PciAlias
 from offpath.pci.flavor import Flavor, flavor_pci_requests
@@ -44,12 +54,10 @@ from offpath.rpc.context import RequestContext, new_request_id
 from offpath.scheduler.host_state import HostState
 from offpath.scheduler.request import PlacementRequest
 from offpath.scheduler.scheduler import Scheduler
+from offpath.version import COMPUTE_BINARY
 
 LOG = logging.getLogger(__name__)
 
-BUILDING = "building"
-ACTIVE = "active"
-ERROR = "error"
 DELETED = "deleted"
 SPAWNING = "spawning"
 
@@ -70,6 +78,16 @@ class ComputeCasts(Protocol):
 
     def terminate_instance(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
         """Cast: tear the instance down."""
+        ...
+
+    def external_instance_event(
+        self,
+        ctx: RequestContext,
+        host: str,
+        instance_uuid: str,
+        events: Sequence[Mapping[str, object]],
+    ) -> None:
+        """Cast: events about the instance (`network-vif-plugged`, ...) to its host."""
         ...
 
 
@@ -113,6 +131,8 @@ class InstanceConductor:
         aliases: Mapping[str, PciAlias] | None = None,
         compute: ComputeCasts | None = None,
         cell_timeout: float = 10.0,
+        binding: PortBinding | None = None,
+        service_down_time: int = 60,
     ) -> None:
         self.cells = cells
         self.scheduler = scheduler
@@ -120,6 +140,9 @@ class InstanceConductor:
         self.aliases = dict(aliases or {})
         self.compute = compute
         self.cell_timeout = cell_timeout
+        # Unbinds the ports of a server whose host is down (Nova's local delete).
+        self.binding = binding
+        self.service_down_time = service_down_time
 
     # -- boot -------------------------------------------------------------
 
@@ -145,7 +168,7 @@ class InstanceConductor:
                 self.compute.build_instance(
                     _context(request),
                     host.host,
-                    _build_message(request, claim),
+                    _build_message(request, claim, pci_requests),
                     remote_managed=placement.remote_managed,
                 )
             except OffpathError as exc:
@@ -244,13 +267,7 @@ class InstanceConductor:
         LOG.warning("instance %s: build not sent (%s); releasing its claims", instance_uuid, exc)
 
         def work(session: Session) -> None:
-            free_instance_devices(session, instance_uuid)
-            row = session.get(InstanceRow, instance_uuid)
-            if row is not None:
-                row.vm_state = ERROR
-                row.task_state = None
-                row.host = None
-            _add_fault(session, instance_uuid, exc)
+            fail_instance(session, instance_uuid, message=exc.message, code=exc.code)
 
         write_retrying(self.cells.engine(cell), work, retry_on=HostChangedConcurrently)
 
@@ -272,12 +289,12 @@ class InstanceConductor:
             # Still being scheduled: there is nothing to free yet.
             raise InstanceNotFound(instance_uuid)
 
-        def work(session: Session) -> str | None:
+        def work(session: Session) -> tuple[bool, str | None]:
             row = session.get(InstanceRow, instance_uuid)
             if row is None:
                 raise InstanceNotFound(instance_uuid)
             if row.vm_state == DELETED:
-                return None
+                return False, None
             free_instance_devices(session, instance_uuid)
             session.execute(
                 delete(InstancePciRequestRow).where(
@@ -297,17 +314,72 @@ class InstanceConductor:
                     finish_time=utcnow(),
                 )
             )
-            return host
+            return True, host
 
-        host = write_retrying(self.cells.engine(cell), work, retry_on=HostChangedConcurrently)
-        if host is not None and self.compute is not None:
+        deleted_now, host = write_retrying(
+            self.cells.engine(cell), work, retry_on=HostChangedConcurrently
+        )
+        if not deleted_now:
+            return self.show(instance_uuid)
+        if host is not None and self.compute is not None and self._host_up(cell, host):
             try:
                 self.compute.terminate_instance(ctx, host, instance_uuid)
+                return self.show(instance_uuid)
             except OffpathError as exc:
-                # The devices are free already; the agent cleans up what is
-                # left of the guest when it next sees the instance is gone.
+                # The devices are free already; the ports are unbound from here.
                 LOG.warning("instance %s: terminate not sent to %s: %s", instance_uuid, host, exc)
+        self._local_delete(instance_uuid)
         return self.show(instance_uuid)
+
+    def _host_up(self, cell: Cell, host: str) -> bool:
+        """True while the compute service of `host` heartbeats."""
+        with reading(self.cells.engine(cell)) as session:
+            services = list_services(session, binary=COMPUTE_BINARY)
+        return any(
+            s.host == host and s.is_up(service_down_time=self.service_down_time) for s in services
+        )
+
+    def _local_delete(self, instance_uuid: str) -> None:
+        """No agent will tear the instance down: unbind its ports from here (local delete)."""
+        if self.binding is None:
+            LOG.warning("instance %s: its ports stay bound (no network service)", instance_uuid)
+            return
+        with reading(self.cells.api) as session:
+            spec = session.scalars(
+                select(RequestSpecRow.spec).where(RequestSpecRow.instance_uuid == instance_uuid)
+            ).first()
+        listed = spec.get("port_ids") if isinstance(spec, dict) else None
+        port_ids = [p for p in listed if isinstance(p, str)] if isinstance(listed, list) else []
+        unbound = unbind_instance_ports(self.binding, instance_uuid, port_ids)
+        LOG.info(
+            "instance %s deleted locally; ports unbound: %s",
+            instance_uuid,
+            ", ".join(unbound) or "none",
+        )
+
+    # -- agents' reports and events ----------------------------------------
+
+    def build_finished(self, result: BuildResult) -> bool:
+        """Record how a build ended (see `record_build_result`); False if no longer wanted."""
+        try:
+            cell = self._locate(result.instance_uuid)
+        except InstanceNotFound:
+            return False
+        if cell is None:
+            return False
+        return record_build_result(self.cells.engine(cell), result)
+
+    def external_instance_events(
+        self, instance_uuid: str, events: Sequence[Mapping[str, object]]
+    ) -> bool:
+        """Send events to the host of the instance; False when it has no host to tell."""
+        view = self.show(instance_uuid)
+        if view.host is None or self.compute is None:
+            return False
+        self.compute.external_instance_event(
+            RequestContext(), view.host, instance_uuid, list(events)
+        )
+        return True
 
     # -- reads ------------------------------------------------------------
 
@@ -354,14 +426,7 @@ def _add_instance(
 
 
 def _add_fault(session: Session, instance_uuid: str, exc: OffpathError) -> None:
-    session.add(
-        InstanceFaultRow(
-            instance_uuid=instance_uuid,
-            code=500,
-            message=exc.message[:255],
-            details=f"{exc.code}: {exc.message}",
-        )
-    )
+    add_fault(session, instance_uuid, message=exc.message, code=exc.code)
 
 
 def _add_action(
@@ -407,14 +472,22 @@ def _context(request: BootRequest) -> RequestContext:
     return RequestContext(request_id=request.request_id, project_id=request.project_id)
 
 
-def _build_message(request: BootRequest, claim: Claim) -> dict[str, object]:
+def _build_message(
+    request: BootRequest, claim: Claim, pci_requests: list[PciRequest]
+) -> dict[str, object]:
+    # The requester (the port) of each request: the agent binds each port to its own VF.
+    requesters = {pci.request_id: pci.requester_id for pci in pci_requests}
     return {
         "instance_uuid": request.instance_uuid,
         "name": request.name,
         "flavor": request.flavor.to_primitive(),
         "port_ids": list(request.port_ids),
         "devices": [
-            {"request_id": d.request_id, "selected": d.selected.to_primitive()}
+            {
+                "request_id": d.request_id,
+                "requester_id": requesters.get(d.request_id),
+                "selected": d.selected.to_primitive(),
+            }
             for d in claim.devices
         ],
     }

@@ -11,6 +11,7 @@ import logging
 import threading
 
 from offpath.conductor.agent_endpoints import AgentEndpoints
+from offpath.conductor.build_outcome import fail_builds_on_down_hosts
 from offpath.conductor.rpcapi import TOPIC
 from offpath.db.cells import Cell, list_cells
 from offpath.db.engine import open_engine, reading, redacted, writing
@@ -69,6 +70,11 @@ def run_conductor(config: ServiceConfig, *, stop: threading.Event) -> None:
                     heartbeat(session, host=config.host, binary=CONDUCTOR_BINARY)
             except OffpathError as exc:
                 LOG.warning("conductor heartbeat not written: [%s] %s", exc.code, exc.message)
+            try:
+                # An agent killed mid-build never reports: its builds end here.
+                fail_builds_on_down_hosts(engine, service_down_time=config.service_down_time)
+            except OffpathError as exc:
+                LOG.warning("building instances not checked: [%s] %s", exc.code, exc.message)
     finally:
         if server is not None:
             server.stop(timeout=1.0)

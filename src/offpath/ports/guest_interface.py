@@ -2,16 +2,31 @@
 
 `managed` is always "yes" for interface hostdevs: the device_spec `managed`
 tag only applies to plain `<hostdev>` elements. A vlan element is written
-only for a truthy vlan id.
+only for a truthy vlan id, and a VIF only has one when the legacy SR-IOV
+path (`hw_veb`) plugs it: a VIF os-vif plugs (remote-managed, OVS
+representors) never carries a vlan into the guest XML.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Final
 
-from offpath.errors import GuestInterfaceXmlInvalid, OffpathError
+from offpath.errors import (
+    GuestInterfaceUnsupported,
+    GuestInterfaceXmlInvalid,
+    OffpathError,
+    VifObjectInvalid,
+)
 from offpath.pci.address import PciAddress
+from offpath.ports.vif import Vif
+from offpath.ports.vnic import VnicType
+
+# The vnic types whose VF the guest gets as an `<interface type="hostdev">`.
+HOSTDEV_INTERFACE_VNIC_TYPES: Final = frozenset({VnicType.DIRECT, VnicType.REMOTE_MANAGED})
+# The legacy SR-IOV agent's VIF type: its vlan comes from the VIF details.
+HW_VEB: Final = "hw_veb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +36,33 @@ class HostdevInterface:
     mac: str
     address: PciAddress
     vlan: int | None = None
+
+
+def hostdev_interface(vif: Vif) -> HostdevInterface:
+    """The hostdev interface that hands `vif`'s VF (its profile's `pci_slot`) to the guest."""
+    if vif.vnic_type not in HOSTDEV_INTERFACE_VNIC_TYPES:
+        raise GuestInterfaceUnsupported(vif.id, vif.vnic_type.value)
+    slot = vif.profile.get("pci_slot")
+    if not isinstance(slot, str):
+        raise VifObjectInvalid(vif.id, f"binding:profile pci_slot is {slot!r}, not a PCI address")
+    try:
+        address = PciAddress.parse(slot)
+    except OffpathError as exc:
+        raise VifObjectInvalid(vif.id, f"binding:profile pci_slot: {exc.message}") from exc
+    vlan = _details_vlan(vif) if vif.vif_type == HW_VEB else None
+    return HostdevInterface(vif.address, address, vlan)
+
+
+def _details_vlan(vif: Vif) -> int | None:
+    value = vif.details.get("vlan")
+    # Neutron's SR-IOV driver sends the segmentation id as a string.
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value or None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value) or None
+    raise VifObjectInvalid(vif.id, f"binding:vif_details vlan is {value!r}, not a number")
 
 
 def build_interface(interface: HostdevInterface) -> ET.Element:

@@ -6,8 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from offpath.errors import VifObjectInvalid
 from offpath.jsonvalue import JsonValue
+from offpath.ports.network import Network
+from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
+
+# The port status that says the backend has plugged it.
+ACTIVE: Final = "ACTIVE"
 
 # Linux caps interface names at 15 bytes; Nova keeps 14 for its prefixes.
 NIC_NAME_LEN: Final = 14
@@ -62,3 +68,21 @@ def tap_name(port_id: str) -> str:
 def vif_name(vif: Vif) -> str:
     """The cached device name, else `nic` + port id, 14 characters."""
     return vif.devname or f"nic{vif.id}"[:NIC_NAME_LEN]
+
+
+def vif_from_port(port: Port, network: Network) -> Vif:
+    """The VIF of a bound port: its binding result, and whether the backend says it is plugged."""
+    if not port.mac_address:
+        raise VifObjectInvalid(port.id, "the port has no mac_address")
+    return Vif(
+        id=port.id,
+        address=port.mac_address,
+        network=VifNetwork(network.id, label=network.name or None, mtu=network.mtu),
+        vif_type=port.vif_type,
+        vnic_type=port.vnic_type,
+        profile=port.binding_profile,
+        details=port.vif_details,
+        devname=tap_name(port.id),
+        # Explicitly False while down: only that makes a spawn wait for the plug.
+        active=port.status == ACTIVE,
+    )

@@ -1,0 +1,60 @@
+"""The `build_instance` message as the agent reads it: instance, size, ports, claimed VFs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from offpath.errors import PrimitiveInvalid
+from offpath.pci.selection import SelectedDevice
+from offpath.primitive import PrimitiveFields
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedVf:
+    """A device the conductor claimed for one PCI request, and the port that asked (if any)."""
+
+    request_id: str
+    requester_id: str | None
+    selected: SelectedDevice
+
+
+@dataclass(frozen=True, slots=True)
+class BuildMessage:
+    """One instance to build on this host."""
+
+    instance_uuid: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    port_ids: tuple[str, ...]
+    devices: tuple[ClaimedVf, ...]
+
+    @classmethod
+    def from_primitive(cls, data: object) -> BuildMessage:
+        """The message the conductor sent; PrimitiveInvalid if `data` is not one."""
+        read = PrimitiveFields("BuildMessage", data)
+        flavor = PrimitiveFields("Flavor", read.nested("flavor") or {})
+        devices = read.nested("devices")
+        if not isinstance(devices, list):
+            raise PrimitiveInvalid("BuildMessage", "field 'devices' must be a list")
+        return cls(
+            read.text("instance_uuid"),
+            read.optional_text("name") or "",
+            flavor.optional_int("vcpus") or 1,
+            flavor.optional_int("memory_mb") or 512,
+            read.texts("port_ids"),
+            tuple(_claimed(device) for device in devices),
+        )
+
+    def device_for(self, port_id: str) -> ClaimedVf | None:
+        """The VF claimed for the port's PCI request; None for a port that needs none."""
+        return next((d for d in self.devices if d.requester_id == port_id), None)
+
+
+def _claimed(data: object) -> ClaimedVf:
+    read = PrimitiveFields("ClaimedVf", data)
+    return ClaimedVf(
+        read.text("request_id"),
+        read.optional_text("requester_id"),
+        SelectedDevice.from_primitive(read.nested("selected")),
+    )
