@@ -10,6 +10,7 @@ from offpath.db.cell_schema import ServiceRow
 from offpath.db.columns import utcnow
 from offpath.db.engine import writing
 from offpath.sim.fleet import fleet_reports
+from offpath.version import SERVICE_VERSION
 from tests.api.world import World
 
 FLAVORS = "/compute/v2.1/flavors"
@@ -101,8 +102,8 @@ def test_services_show_state_and_version_across_cells(world: World) -> None:
         .json()["services"]
     )
     assert [(s["host"], s["state"], s["status"], s["version"]) for s in services] == [
-        ("compute-00001", "up", "enabled", 2),
-        ("compute-00002", "down", "enabled", 2),
+        ("compute-00001", "up", "enabled", SERVICE_VERSION),
+        ("compute-00002", "down", "enabled", SERVICE_VERSION),
     ]
     assert all(len(s["id"]) == 36 for s in services)
     hypervisors = world.client().get("/compute/v2.1/os-hypervisors/detail").json()["hypervisors"]

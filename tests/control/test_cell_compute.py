@@ -9,7 +9,7 @@ from pathlib import Path
 import oslo_messaging
 import pytest
 
-from offpath.compute.rpcapi import TOPIC
+from offpath.compute.rpcapi import TOPIC, ComputeAPI
 from offpath.conductor.cell_compute import CellCompute, CellTransports
 from offpath.db.cells import register_cell
 from offpath.errors import ComputeHostNotFound
@@ -75,7 +75,7 @@ def test_each_cast_goes_to_the_hosts_own_cell(two_cells: tuple[Cluster, CellComp
 
 def test_the_cap_is_the_cells_oldest_agent(two_cells: tuple[Cluster, CellCompute]) -> None:
     _, compute = two_cells
-    assert compute.for_host("one-00001").version_cap == "1.1"
+    assert compute.for_host("one-00001").version_cap == ComputeAPI.VERSION
     assert compute.for_host("two-00001").version_cap == "1.0"
 
 
