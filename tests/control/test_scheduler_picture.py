@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from offpath.db.cell_schema import ComputeNodeRow, ServiceRow
 from offpath.db.columns import utcnow
 from offpath.db.engine import reading, writing
+from offpath.pci.host_report import HostReport
+from offpath.scheduler import host_state
 from offpath.scheduler.host_state import HostStateCache
 from offpath.scheduler.request import PlacementRequest
 from offpath.sim.fleet import fleet_reports
@@ -151,3 +154,23 @@ def test_hosts_changed_by_reports_and_by_other_schedulers_are_seen(any_cluster: 
     assert mine == {h: (s.generation, list(s.summary.counts)) for h, s in fresh.hosts.items()}
     untouched = next(h for h in fresh.hosts if h not in (shrunk.host, booted.host))
     assert fresh.hosts[shrunk.host].summary.free_count < fresh.hosts[untouched].summary.free_count
+
+
+def test_streaming_every_device_gives_the_picture_reading_by_node_gives(
+    any_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster = any_cluster
+    cluster.report([*fleet_reports(3, vfs=4), HostReport("compute-empty", ())])
+    assert cluster.boot(cluster.port()).host is not None
+
+    def picture(cache: HostStateCache) -> dict[str, tuple[int, list[int], bool]]:
+        cache.refresh()
+        return {
+            name: (s.generation, list(s.summary.counts), s.supports_remote_managed)
+            for name, s in cache.hosts.items()
+        }
+
+    by_node = picture(HostStateCache(cluster.cells, service_down_time=60))
+    monkeypatch.setattr(host_state, "_CHUNK", 1)
+    streamed = picture(HostStateCache(cluster.cells, service_down_time=60))
+    assert (len(streamed), streamed) == (4, by_node)

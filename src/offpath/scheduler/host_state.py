@@ -18,8 +18,7 @@ import logging
 import threading
 import time
 from array import array
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -163,19 +162,20 @@ class HostStateCache:
             or (known := self.hosts.get(host)) is None
             or known.generation != generation
         ]
+        nodes: dict[int, _Node] = {}
+        for chunk_start in range(0, len(moved), _CHUNK):
+            nodes.update(
+                (node.id, node)
+                for node in _nodes(session, moved[chunk_start : chunk_start + _CHUNK])
+            )
         # Hosts with the same devices in the same states have the same pools:
         # each distinct set is built once per refresh, not once per host.
         built: dict[_PoolsKey, HostSummary] = {}
-        for chunk_start in range(0, len(moved), _CHUNK):
-            chunk = _nodes(session, moved[chunk_start : chunk_start + _CHUNK])
-            tracked = _device_rows(session, [node.id for node in chunk])
-            for node in chunk:
-                rows = tracked.get(node.id, ())
-                summary = built.get((rows, node.numa_cells))
-                if summary is None:
-                    pools = _pools(node, rows)
-                    summary = built[rows, node.numa_cells] = self.catalog.summarize(pools)
-                self._store(cell, node, summary)
+        for node_id, rows in _device_groups(session, set(nodes)):
+            node = nodes.pop(node_id)
+            self._store(cell, node, self._summary(node, rows, built))
+        for node in nodes.values():
+            self._store(cell, node, self._summary(node, (), built))
         mark.nodes_read_at = started
         now = time.monotonic()
         if now - mark.services_read_at >= self.service_refresh:
@@ -185,6 +185,15 @@ class HostStateCache:
                     self.services[host] = state
                     self._changed(host)
             mark.services_read_at = now
+
+    def _summary(
+        self, node: _Node, rows: tuple[_DeviceRow, ...], built: dict[_PoolsKey, HostSummary]
+    ) -> HostSummary:
+        summary = built.get((rows, node.numa_cells))
+        if summary is None:
+            pools = _pools(node, rows)
+            summary = built[rows, node.numa_cells] = self.catalog.summarize(pools)
+        return summary
 
     def _store(self, cell: Cell, node: _Node, summary: HostSummary) -> None:
         """Take `summary` (shared by the hosts with the same pools) as `node`'s."""
@@ -236,30 +245,50 @@ def _nodes(session: Session, node_ids: list[int]) -> list[_Node]:
 _DeviceRow = tuple[int, str, str, str, str, str, str, str | None, str | None, int | None]
 _PoolsKey = tuple[tuple[_DeviceRow, ...], tuple[NumaCell, ...]]
 
-# Nodes read per query: the rows of a chunk are what a refresh holds at its peak.
+# Nodes read per query, and the most whose devices are read by node id.
 _CHUNK = 200
 
 
-def _device_rows(session: Session, node_ids: list[int]) -> dict[int, tuple[_DeviceRow, ...]]:
-    """Some nodes' device rows as plain tuples, in address order: what their pools are built from.
+def _device_groups(
+    session: Session, node_ids: set[int]
+) -> Iterator[tuple[int, tuple[_DeviceRow, ...]]]:
+    """Each node's device rows as plain tuples in address order, one node at a time.
 
-    Tags stay JSON text, so that equal rows are equal tuples (the key of `built`).
+    Tags stay JSON text, so that equal rows are equal tuples (the key of
+    `built`). Beyond `_CHUNK` nodes every device of the cell is streamed in
+    node order: the refresh holds one node's rows at a time, and the
+    database walks the table once instead of once per chunk.
     """
-    rows = session.connection().execute(
-        select(
-            PciDeviceRow.compute_node_id,
-            PciDeviceRow.spec_index,
-            cast(PciDeviceRow.tags, Text),
-            PciDeviceRow.status,
-            *DEVICE_COLUMNS,
-        ).where(PciDeviceRow.compute_node_id.in_(node_ids))
-    )
-    found: dict[int, list[_DeviceRow]] = defaultdict(list)
-    for node_id, *columns in rows:
-        found[node_id].append(tuple(columns))
-    # Sorted here, not by the database, as a claim sorts them (a collation
-    # must not change the pools' order).
-    return {node_id: tuple(sorted(mine, key=_address)) for node_id, mine in found.items()}
+    query = select(
+        PciDeviceRow.compute_node_id,
+        PciDeviceRow.spec_index,
+        cast(PciDeviceRow.tags, Text),
+        PciDeviceRow.status,
+        *DEVICE_COLUMNS,
+    ).order_by(PciDeviceRow.compute_node_id)
+    if len(node_ids) <= _CHUNK:
+        query = query.where(PciDeviceRow.compute_node_id.in_(sorted(node_ids)))
+    connection = session.connection().execution_options(yield_per=_STREAM_ROWS)
+    current: int | None = None
+    group: list[_DeviceRow] = []
+    for node_id, *columns in connection.execute(query):
+        if node_id != current:
+            if group and current is not None:
+                yield current, _in_address_order(group)
+            current, group = node_id, []
+        if node_id in node_ids:
+            group.append(tuple(columns))
+    if group and current is not None:
+        yield current, _in_address_order(group)
+
+
+_STREAM_ROWS = 4096
+
+
+def _in_address_order(rows: list[_DeviceRow]) -> tuple[_DeviceRow, ...]:
+    # Sorted here, not by the database, as a claim sorts them: a collation
+    # must not change the pools' order.
+    return tuple(sorted(rows, key=_address))
 
 
 def _address(row: _DeviceRow) -> str:
