@@ -96,6 +96,7 @@ class Row:
     select_ms: float
     claim_median_ms: float
     claim_p99_ms: float
+    claim_cpu_ms: float
     boot_median_ms: float
     boot_p99_ms: float
     boots: int
@@ -271,14 +272,18 @@ def measure(
             return None
 
         claims = []
+        # This process's CPU time alone: on a shared machine the wall time
+        # also counts the waits for a core.
+        claims_cpu = []
         for _ in range(boots):
             _, request = port_request(ports)
             placement = PlacementRequest((request,), remote_managed=True)
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             scheduler.schedule_and_claim(
                 placement, instance_uuid=str(uuid.uuid4()), on_claimed=nothing
             )
             claims.append(time.perf_counter() - began)
+            claims_cpu.append(time.process_time() - began_cpu)
 
         conductor = InstanceConductor(cells, scheduler, ports)
         full = []
@@ -304,6 +309,7 @@ def measure(
         select_ms=select_ms,
         claim_median_ms=statistics.median(claims) * 1e3,
         claim_p99_ms=percentile(claims, 0.99) * 1e3,
+        claim_cpu_ms=statistics.median(claims_cpu) * 1e3,
         boot_median_ms=statistics.median(full) * 1e3,
         boot_p99_ms=percentile(full, 0.99) * 1e3,
         boots=boots,
@@ -349,7 +355,8 @@ def print_table(rows: Sequence[Row]) -> None:
     head = (
         f"{'hosts':>6} {'backend':<10} | {'populate':>8} | "
         f"{'cache load':>10} {'RSS MB':>6} {'traced MB':>9} | "
-        f"{'select':>7} | {'sched+claim p50':>15} {'p99':>7} | {'full boot p50':>13} {'p99':>7} | "
+        f"{'select':>7} | {'sched+claim p50':>15} {'p99':>7} {'CPU p50':>7} | "
+        f"{'full boot p50':>13} {'p99':>7} | "
         f"{'Nova PCI filter':>15} {'Nova/select':>11}"
     )
     print(head)
@@ -364,7 +371,8 @@ def print_table(rows: Sequence[Row]) -> None:
             f"{row.hosts:>6} {row.backend:<10} | {row.populate_s:>7.1f}s | "
             f"{row.load_s:>9.2f}s {row.cache_mb:>6.1f} {row.traced_mb:>9.1f} | "
             f"{row.select_ms:>5.2f}ms | "
-            f"{row.claim_median_ms:>13.2f}ms {row.claim_p99_ms:>5.1f}ms | "
+            f"{row.claim_median_ms:>13.2f}ms {row.claim_p99_ms:>5.1f}ms "
+            f"{row.claim_cpu_ms:>5.1f}ms | "
             f"{row.boot_median_ms:>11.2f}ms {row.boot_p99_ms:>5.1f}ms | {nova}"
         )
 
@@ -397,7 +405,8 @@ def print_targets(rows: Sequence[Row]) -> None:
         )
         print(
             f"targets at {TARGET_HOSTS} hosts on {row.backend}: sched+claim p50 "
-            f"{row.claim_median_ms:.1f} ms (< {TARGET_MS:.0f}), full boot p50 "
+            f"{row.claim_median_ms:.1f} ms (< {TARGET_MS:.0f}; {row.claim_cpu_ms:.1f} ms of "
+            f"this process's CPU), full boot p50 "
             f"{row.boot_median_ms:.1f} ms, host state {row.cache_mb:.0f} MB RSS, "
             f"{row.traced_mb:.0f} MB traced (< {TARGET_MB:.0f})" + ratio
         )
