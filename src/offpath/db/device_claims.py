@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
 from offpath.db.host_devices import (
     bump_generation,
-    find_node,
     load_host,
-    selected_of,
+    read_host,
+    selections,
     write_states,
 )
 from offpath.errors import PciDeviceRequestFailed
@@ -72,44 +72,41 @@ def claim_devices(
 
     A retried claim for the same instance returns what it already holds.
     """
-    node = find_node(session, host_name)
-    if node is None:
+    read = read_host(session, host_name)
+    if read is None:
         raise PciDeviceRequestFailed(describe_requests(requests), host=host_name)
-    # The `device` documents stay undecoded but for the devices claimed:
-    # decoding every row was most of a claim's cost.
-    host = load_host(session, node, documents=False)
+    host = read.devices
     held = [s for s in host.states if s.instance_uuid == instance_uuid]
     if held:
         wanted = {r.request_id for r in requests}
-        devices = tuple(
-            ClaimedDevice(s.request_id or "", selected_of(host.rows[s.address]))
-            for s in held
-            if s.request_id in wanted
-        )
+        kept = [s for s in held if s.request_id in wanted]
+        found = selections(session, host.node_id, (s.address for s in kept))
+        devices = tuple(ClaimedDevice(s.request_id or "", found[s.address]) for s in kept)
         return Claim(host.host, host.generation, devices)
     if not requests:
         return Claim(host.host, host.generation, ())
-    every = host.selected(from_columns=True)
     in_use = {state.address for state in host.states if state.status in IN_USE}
     pools = PciPools.build(
-        every,
-        taken=[s for s in every if s.device.address in in_use],
+        read.selected,
+        taken=[s for s in read.selected if s.device.address in in_use],
         host=host.host,
         host_cells=host.numa_cells,
     )
     taken = iter(pools.consume(requests, numa_cells))
-    claimed: list[ClaimedDevice] = []
+    chosen: list[tuple[str, str]] = []
     states = host.states
     for request in requests:
         for device in islice(taken, request.count):
             states = states.claim(
                 device.address, instance_uuid=instance_uuid, request_id=request.request_id
             )
-            selected = selected_of(host.rows[device.address])
-            claimed.append(ClaimedDevice(request.request_id, selected))
+            chosen.append((request.request_id, device.address))
     write_states(session, host, states)
     generation = bump_generation(session, host)
-    return Claim(host.host, generation, tuple(claimed), pools)
+    # Only the devices handed out need their whole record: the agent plugs them.
+    found = selections(session, host.node_id, (address for _, address in chosen))
+    claimed = tuple(ClaimedDevice(request_id, found[address]) for request_id, address in chosen)
+    return Claim(host.host, generation, claimed, pools)
 
 
 def free_instance_devices(session: Session, instance_uuid: str) -> dict[str, int]:

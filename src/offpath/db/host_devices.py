@@ -3,16 +3,17 @@
 Reports, claims and frees all start here: the rows of one compute node
 become `SelectedDevice`s (to build pools) and `DeviceStates` (the claim
 model), and changes go back as conditional UPDATEs guarded by the node's
-generation.
+generation. Claims read columns, not ORM rows, and run their statements on
+the session's connection: the ORM's per-row machinery doubled a claim's read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, case, or_, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
 from offpath.db.columns import utcnow
@@ -25,49 +26,24 @@ from offpath.pci.selection import SelectedDevice
 
 @dataclass(frozen=True, slots=True)
 class HostDevices:
-    """One compute node as read in a transaction: its generation, devices and their states."""
+    """One compute node as read in a transaction: its generation, devices and their states.
+
+    `ids` are the device rows' ids by address (what conditional UPDATEs
+    target); `rows` are the ORM rows, only when read as such (`load_host`).
+    """
 
     node_id: int
     host: str
     generation: int
     numa_cells: tuple[NumaCell, ...]
-    rows: dict[str, PciDeviceRow]
+    ids: Mapping[str, int]
     states: DeviceStates
-
-    def selected(
-        self, *, statuses: Iterable[DeviceStatus] | None = None, from_columns: bool = False
-    ) -> list[SelectedDevice]:
-        """The devices as selections, in address order; only those in `statuses` if given.
-
-        `from_columns` builds each device from `DEVICE_COLUMNS` alone (enough
-        for pools) instead of decoding its `device` document.
-        """
-        wanted = None if statuses is None else frozenset(statuses)
-        return [
-            _columns_selected(row) if from_columns else selected_of(row)
-            for address, row in sorted(self.rows.items())
-            if wanted is None or DeviceStatus(row.status) in wanted
-        ]
+    rows: Mapping[str, PciDeviceRow] = field(default_factory=dict)
 
 
 def selected_of(row: PciDeviceRow) -> SelectedDevice:
     """The selection a device row stores."""
     return SelectedDevice(PciDevice.from_primitive(row.device), row.spec_index, dict(row.tags))
-
-
-def _columns_selected(row: PciDeviceRow) -> SelectedDevice:
-    device = column_device(
-        (
-            row.address,
-            row.vendor_id,
-            row.product_id,
-            row.dev_type,
-            row.parent_addr,
-            row.parent_ifname,
-            row.numa_node,
-        )
-    )
-    return SelectedDevice(device, row.spec_index, dict(row.tags))
 
 
 def state_of(row: PciDeviceRow) -> DeviceState:
@@ -115,18 +91,97 @@ def column_device(columns: DeviceColumns) -> PciDevice:
     )
 
 
-def load_host(session: Session, node: ComputeNodeRow, *, documents: bool = True) -> HostDevices:
-    """Every device of `node` still tracked (removed ones are deleted rows).
-
-    Without `documents`, each row's `device` is read only when asked for.
-    """
+def load_host(session: Session, node: ComputeNodeRow) -> HostDevices:
+    """Every device of `node` still tracked (removed ones are deleted rows)."""
     query = select(PciDeviceRow).where(PciDeviceRow.compute_node_id == node.id)
-    if not documents:
-        query = query.options(defer(PciDeviceRow.device))
     rows = {row.address: row for row in session.scalars(query)}
     states = DeviceStates.of(node.host, (state_of(row) for row in rows.values()))
     cells = numa_cells_of(node.numa_cells)
-    return HostDevices(node.id, node.host, node.generation, cells, rows, states)
+    ids = {address: row.id for address, row in rows.items()}
+    return HostDevices(node.id, node.host, node.generation, cells, ids, states, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class HostColumns:
+    """A host as a claim reads it: its states, and its devices as selections built from columns."""
+
+    devices: HostDevices
+    # In address order; each device from `DEVICE_COLUMNS` alone (its `device`
+    # document is read only for the devices a claim hands out: `selections`).
+    selected: tuple[SelectedDevice, ...]
+
+
+def read_host(session: Session, host: str) -> HostColumns | None:
+    """`host`'s node and every device still tracked, from columns (no ORM rows); None if unknown.
+
+    A claim is on every boot's path: building ORM objects and decoding each
+    row's `device` document was most of its cost.
+    """
+    node = (
+        session.connection()
+        .execute(
+            select(ComputeNodeRow.id, ComputeNodeRow.generation, ComputeNodeRow.numa_cells).where(
+                ComputeNodeRow.host == host
+            )
+        )
+        .first()
+    )
+    if node is None:
+        return None
+    node_id, generation, numa = node
+    rows = session.connection().execute(
+        select(
+            PciDeviceRow.id,
+            PciDeviceRow.status,
+            PciDeviceRow.instance_uuid,
+            PciDeviceRow.request_id,
+            PciDeviceRow.spec_index,
+            PciDeviceRow.tags,
+            *DEVICE_COLUMNS,
+        ).where(PciDeviceRow.compute_node_id == node_id)
+    )
+    ids: dict[str, int] = {}
+    states: list[DeviceState] = []
+    selected: list[SelectedDevice] = []
+    # Sorted here, not by the database: a collation must not change the pools' order.
+    for row_id, status, owner, request_id, spec_index, tags, *columns in sorted(
+        rows, key=lambda row: str(row.address)
+    ):
+        device = column_device(tuple(columns))
+        ids[device.address] = row_id
+        states.append(
+            DeviceState(
+                device.address,
+                device.dev_type,
+                device.parent_addr,
+                DeviceStatus(status),
+                owner,
+                request_id,
+            )
+        )
+        selected.append(SelectedDevice(device, spec_index, dict(tags)))
+    devices = HostDevices(
+        node_id, host, generation, numa_cells_of(numa), ids, DeviceStates.of(host, states)
+    )
+    return HostColumns(devices, tuple(selected))
+
+
+def selections(
+    session: Session, node_id: int, addresses: Iterable[str]
+) -> dict[str, SelectedDevice]:
+    """The stored selections (`device` documents decoded) of some devices of a node, by address."""
+    wanted = sorted(set(addresses))
+    if not wanted:
+        return {}
+    rows = session.connection().execute(
+        select(
+            PciDeviceRow.address, PciDeviceRow.device, PciDeviceRow.spec_index, PciDeviceRow.tags
+        ).where(PciDeviceRow.compute_node_id == node_id, PciDeviceRow.address.in_(wanted))
+    )
+    return {
+        address: SelectedDevice(PciDevice.from_primitive(device), spec_index, dict(tags))
+        for address, device, spec_index, tags in rows
+    }
 
 
 def find_node(session: Session, host: str) -> ComputeNodeRow | None:
@@ -143,14 +198,14 @@ def write_states(session: Session, host: HostDevices, after: DeviceStates) -> in
     when another transaction changed one of them first.
     """
     changes = [
-        (host.rows[state.address].id, before, state)
+        (host.ids[state.address], before, state)
         for state in after
         if (before := host.states.devices.get(state.address)) is not None and before != state
     ]
     if not changes:
         return 0
     row_id = PciDeviceRow.id
-    result = session.execute(
+    result = session.connection().execute(
         update(PciDeviceRow)
         .where(
             or_(
@@ -185,7 +240,7 @@ def _same_owner(owner: str | None) -> ColumnElement[bool]:
 
 def bump_generation(session: Session, host: HostDevices) -> int:
     """Move the node to its next generation, only if it is still at the one read; the new one."""
-    result = session.execute(
+    result = session.connection().execute(
         update(ComputeNodeRow)
         .where(ComputeNodeRow.id == host.node_id, ComputeNodeRow.generation == host.generation)
         .values(generation=host.generation + 1, updated_at=utcnow())

@@ -60,8 +60,36 @@ class PoolKey:
         return None if value is None else str(value)
 
 
+# Keys already made, by what they are made of: a host's VFs share a handful
+# of keys, and every claim builds its host's pools again. Only tags of
+# strings and nulls are reused (the usual ones): elsewhere 1 == True would
+# hand out a key that shows the other value.
+_MADE: dict[Hashable, PoolKey] = {}
+_MADE_MAX = 4096
+
+
 def pool_key(device: PciDevice, tags: Mapping[str, JsonValue]) -> PoolKey:
     """The key of the pool `device` joins with the pool `tags` of the spec that selected it."""
+    if not all(value is None or isinstance(value, str) for value in tags.values()):
+        return _make_key(device, tags)
+    made_of = (
+        device.product_id,
+        device.vendor_id,
+        device.numa_node,
+        device.dev_type,
+        device.pool_address,
+        device.parent_ifname,
+        frozenset(tags.items()),
+    )
+    found = _MADE.get(made_of)
+    if found is None:
+        if len(_MADE) >= _MADE_MAX:
+            _MADE.clear()
+        found = _MADE[made_of] = _make_key(device, tags)
+    return found
+
+
+def _make_key(device: PciDevice, tags: Mapping[str, JsonValue]) -> PoolKey:
     props: dict[str, JsonValue] = {
         "product_id": device.product_id,
         "vendor_id": device.vendor_id,

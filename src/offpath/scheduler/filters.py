@@ -14,8 +14,9 @@ from itertools import combinations
 
 from offpath.pci.numa import NumaCell
 from offpath.pci.summary import CompiledRequests, SummaryCatalog
-from offpath.scheduler.host_state import HostState, ServiceState
+from offpath.scheduler.host_state import HostState
 from offpath.scheduler.request import PlacementRequest
+from offpath.scheduler.service_liveness import ServiceState
 
 
 class Rejection(StrEnum):
