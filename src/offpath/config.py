@@ -18,6 +18,7 @@ from oslo_config import cfg
 
 from offpath.errors import ConfigFileError, ConfigValueError, InputFileError
 from offpath.pci import regular_file
+from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 
 PCI_GROUP = "pci"
 
@@ -272,3 +273,27 @@ def _raw_value(exc: Exception) -> str:
     # oslo.config quotes the offending text in its message; that is all it keeps.
     found = re.findall(r"'([^']*)'", str(exc))
     return found[-1] if found else "?"
+
+
+def load_device_specs(files: Sequence[Path], *, sysfs_root: Path) -> DeviceSpecList:
+    """The `[pci] device_spec` of `files`; the first bad one raises, naming file:line and value."""
+    if not files:
+        return DeviceSpecList()
+    config: PciConfig = load_pci_config(files)
+    parsed = parse_spec_values(
+        config.device_spec,
+        sysfs_root=sysfs_root,
+        report_in_placement=config.report_in_placement,
+    )
+    if parsed.errors:
+        first = parsed.errors[0]
+        raw = config.device_spec[first.value_index]
+        raise ConfigValueError(
+            path=config.locate(raw),
+            section="pci",
+            key="device_spec",
+            value=raw,
+            problem=f"spec #{first.spec_index}: {first.error.message} [{first.error.code}]",
+            hint=first.error.hint or "fix the entry; `offpath devspec check` lists every error",
+        ) from first.error
+    return DeviceSpecList(parsed.specs)

@@ -94,7 +94,8 @@
         ├── VirtualInterfaceCreateFailed compute.vif.create_failed (no plug event in time)
         ├── GuestFailed               libvirt.guest.failed (libvirt refused a guest step)
         ├── ComputeHostDown           compute.host_down (the host went down mid-build)
-        └── ComputeHostRestarted      compute.host_restarted (its agent restarted mid-build)
+        ├── ComputeHostRestarted      compute.host_restarted (its agent restarted mid-build)
+        └── CloudStartFailed          serve.start_failed (a part of `offpath serve` did not come up)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -1396,3 +1397,16 @@ class ComputeHostRestarted(Unavailable):
             hint="delete the server and boot it again",
         )
         self.host = host
+
+
+class CloudStartFailed(Unavailable):
+    """A part of the embedded cloud (`offpath serve`) did not come up."""
+
+    code = "serve.start_failed"
+
+    def __init__(self, part: str, problem: str) -> None:
+        super().__init__(
+            f"{part}: {problem}",
+            hint="run with --verbose to see each part's log; check that the port is free",
+        )
+        self.part = part

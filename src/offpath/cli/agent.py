@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from offpath.cli.daemon import log_to_stderr, stop_on_signals
-from offpath.cli.inventory import load_specs
 from offpath.cli.options import ConfigFiles, OptionalSysfsRoot
+from offpath.config import load_device_specs
 from offpath.errors import OptionsConflict
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
@@ -46,7 +46,7 @@ def agent(
         discover = partial(discover_sysfs, sysfs_root)
     else:
         discover = partial(discover_libvirt, libvirt_uri or config.libvirt_uri)
-    specs = load_specs(config_file, sysfs_root=sysfs_root or DEFAULT_SYSFS_ROOT)
+    specs = load_device_specs(config_file, sysfs_root=sysfs_root or DEFAULT_SYSFS_ROOT)
     log_to_stderr(verbose=verbose)
     run_agent(
         config,

@@ -17,8 +17,8 @@ from rich.text import Text
 from offpath.cli.options import AsJson, OptionalConfigFiles, SysfsRoot
 from offpath.cli.output import UNBOUNDED_WIDTH, print_json, table_console
 from offpath.compute.libvirt_nodedev import DEFAULT_URI, discover_libvirt
-from offpath.config import PciConfig, load_pci_config
-from offpath.errors import ConfigValueError, InputFileError, SysfsRootInvalid
+from offpath.config import load_device_specs
+from offpath.errors import InputFileError, SysfsRootInvalid
 from offpath.pci import regular_file
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.inventory import (
@@ -28,7 +28,6 @@ from offpath.pci.inventory import (
     inventory_as_json,
     inventory_rows,
 )
-from offpath.pci.spec_list import DeviceSpecList, parse_spec_values
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
 from offpath.sim.host import MANIFEST
 
@@ -72,7 +71,7 @@ def inventory(
     Per device: the spec that selects it, its tags and pool, and the reason
     when it cannot be used.
     """
-    specs = load_specs(config_file or [], sysfs_root=sysfs_root)
+    specs = load_device_specs(config_file or [], sysfs_root=sysfs_root)
     if source is Source.LIBVIRT:
         devices = discover_libvirt(libvirt_uri)
     else:
@@ -86,30 +85,6 @@ def inventory(
         print_table(console, host, rows, source=source, configured=bool(specs))
         if explain:
             print_explanations(console, rows)
-
-
-def load_specs(files: list[Path], *, sysfs_root: Path) -> DeviceSpecList:
-    """The `[pci] device_spec` of `files`; the first bad one raises, naming file:line and value."""
-    if not files:
-        return DeviceSpecList()
-    config: PciConfig = load_pci_config(files)
-    parsed = parse_spec_values(
-        config.device_spec,
-        sysfs_root=sysfs_root,
-        report_in_placement=config.report_in_placement,
-    )
-    if parsed.errors:
-        first = parsed.errors[0]
-        raw = config.device_spec[first.value_index]
-        raise ConfigValueError(
-            path=config.locate(raw),
-            section="pci",
-            key="device_spec",
-            value=raw,
-            problem=f"spec #{first.spec_index}: {first.error.message} [{first.error.code}]",
-            hint=first.error.hint or "fix the entry; `offpath devspec check` lists every error",
-        ) from first.error
-    return DeviceSpecList(parsed.specs)
 
 
 def host_name(sysfs_root: Path) -> str:

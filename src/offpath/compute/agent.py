@@ -82,8 +82,11 @@ class Agent:
         specs: DeviceSpecList,
         timing: AgentTiming,
         driver_supports_remote_managed: bool = True,
+        service_version: int = SERVICE_VERSION,
     ) -> None:
         self.host = host
+        # What this agent registers as; only a simulated old host says less.
+        self.service_version = service_version
         self._conductor = conductor
         self._discover = discover
         self._specs = specs
@@ -115,7 +118,7 @@ class Agent:
                     RequestContext.admin(),
                     host=self.host,
                     binary=COMPUTE_BINARY,
-                    version=SERVICE_VERSION,
+                    version=self.service_version,
                     timeout=self._timing.register_timeout,
                 )
             except OffpathError as exc:
@@ -132,7 +135,7 @@ class Agent:
                 "registered %s on %s at version %d in cell %s",
                 COMPUTE_BINARY,
                 self.host,
-                SERVICE_VERSION,
+                self.service_version,
                 cell,
             )
             self.registered.set()
@@ -168,17 +171,22 @@ def run_agent(
     endpoints: Sequence[object] = (),
     driver_supports_remote_managed: bool = True,
     network: PortBinding | None = None,
+    rpc: Rpc | None = None,
+    service_version: int = SERVICE_VERSION,
 ) -> None:
     """Run an agent for `config.host` until `stop` is set, then close its RPC cleanly.
 
     `endpoints` are what the conductor may ask of this host (the compute
-    topic); with `network`, the agent builds and deletes instances too.
+    topic); with `network`, the agent builds and deletes instances too. A
+    given `rpc` (the embedded cloud shares one per cell) stays open.
     """
-    rpc = Rpc(
-        config.transport_url,
-        config_files=config.files,
-        call_timeout=config.rpc_response_timeout,
-    )
+    owns_rpc = rpc is None
+    if rpc is None:
+        rpc = Rpc(
+            config.transport_url,
+            config_files=config.files,
+            call_timeout=config.rpc_response_timeout,
+        )
     conductor = ConductorAPI(rpc)
     manager: ComputeManager | None = None
     guests: LibvirtGuests | None = None
@@ -201,6 +209,7 @@ def run_agent(
         specs=specs,
         timing=AgentTiming(config.report_interval, config.update_resources_interval),
         driver_supports_remote_managed=driver_supports_remote_managed,
+        service_version=service_version,
     )
     server = RpcServer(rpc, COMPUTE_TOPIC, endpoints, server=config.host) if endpoints else None
     # The loop runs beside the main thread, so a stop is honoured at once even
@@ -225,7 +234,8 @@ def run_agent(
             manager.close(timeout=2.0)
         if guests is not None:
             guests.close()
-        rpc.close()
+        if owns_rpc:
+            rpc.close()
         LOG.info("agent on %s stopped", config.host)
 
 

@@ -12,7 +12,7 @@ or agents, as with separate RabbitMQ virtual hosts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import select
 
@@ -115,3 +115,13 @@ class CellCompute:
     def terminate_instance(self, ctx: RequestContext, host: str, instance_uuid: str) -> None:
         """Cast the teardown to `host` through its cell's queue."""
         self.for_host(host).terminate_instance(ctx, host, instance_uuid)
+
+    def external_instance_event(
+        self,
+        ctx: RequestContext,
+        host: str,
+        instance_uuid: str,
+        events: Sequence[Mapping[str, object]],
+    ) -> None:
+        """Cast a server's external events to `host`'s agent through its cell's queue."""
+        self.for_host(host).external_instance_event(ctx, host, instance_uuid, events)

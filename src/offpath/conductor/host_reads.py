@@ -145,7 +145,7 @@ def host_devices(cells: CellDatabases, host: str) -> list[DeviceEntry]:
 def host_pools(cells: CellDatabases, host: str) -> list[PoolEntry]:
     """The host's pools as its claims see them, in taking order."""
     with _host_session(cells, host) as (_, devices):
-        every = devices.selected()
+        every = [selected_of(row) for _, row in sorted(devices.rows.items())]
         in_use = {state.address for state in devices.states if state.status in IN_USE}
         pools = PciPools.build(
             every,

@@ -40,11 +40,14 @@ def served_cell(config: ServiceConfig) -> Cell:
     raise CellNotFound(redacted(config.cell_database_url))
 
 
-def run_conductor(config: ServiceConfig, *, stop: threading.Event) -> None:
-    """Serve agents until `stop` is set; heartbeat this conductor's own service meanwhile."""
+def run_conductor(config: ServiceConfig, *, stop: threading.Event, rpc: Rpc | None = None) -> None:
+    """Serve agents until `stop` is set; heartbeat this conductor's own service meanwhile.
+
+    A given `rpc` (the embedded cloud shares one per cell) stays open.
+    """
     cell = served_cell(config)
     engine = open_engine(config.cell_database_url)
-    rpc: Rpc | None = None
+    owns_rpc = rpc is None
     server: RpcServer | None = None
     try:
         require(engine, SchemaKind.CELL)
@@ -56,11 +59,12 @@ def run_conductor(config: ServiceConfig, *, stop: threading.Event) -> None:
                 topic=TOPIC,
                 version=SERVICE_VERSION,
             )
-        rpc = Rpc(
-            config.transport_url,
-            config_files=config.files,
-            call_timeout=config.rpc_response_timeout,
-        )
+        if rpc is None:
+            rpc = Rpc(
+                config.transport_url,
+                config_files=config.files,
+                call_timeout=config.rpc_response_timeout,
+            )
         server = RpcServer(rpc, TOPIC, [AgentEndpoints(engine, cell=cell.name)], server=config.host)
         server.start()
         LOG.info("conductor on %s serves cell %s", config.host, cell.name)
@@ -78,7 +82,7 @@ def run_conductor(config: ServiceConfig, *, stop: threading.Event) -> None:
     finally:
         if server is not None:
             server.stop(timeout=1.0)
-        if rpc is not None:
+        if rpc is not None and owns_rpc:
             rpc.close()
         engine.dispose()
         LOG.info("conductor on %s stopped", config.host)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from offpath.cli.inventory import load_specs
+from offpath.config import load_device_specs
 from offpath.embedded.sim_hosts import (
     DEFAULT_PHYSNET,
     SimHostRequest,
@@ -86,7 +86,7 @@ def test_dpu_vfs_are_remote_managed_and_nic_vfs_direct_on_physnet1() -> None:
 def test_a_written_dpu_host_reads_back_as_an_agent_would(tmp_path: Path) -> None:
     host = write_sim_host(parse_sim_host("compute-dpu-01=bluefield2,vfs=4"), tmp_path)
     config = load_service_config([host.config_file])
-    specs = load_specs([host.config_file], sysfs_root=host.sysfs_root)
+    specs = load_device_specs([host.config_file], sysfs_root=host.sysfs_root)
     selected = select_devices(discover_sysfs(host.sysfs_root), specs)
     assert config.host == "compute-dpu-01"
     # 2 PFs x 4 VFs, every VF remote-managed (its card has a serial).

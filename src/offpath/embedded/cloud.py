@@ -1,0 +1,389 @@
+"""The embedded cloud: the API, conductors, scheduler and network service in one process.
+
+`offpath serve` and `offpath demo` run it. Every part talks to the others
+as it would across hosts: the compute side reaches the network service
+through its HTTP API (a `NeutronClient` on this process's own port), the
+network service posts server events to the compute API over HTTP, and the
+agents and conductors use oslo.messaging, one queue per cell. With no
+config the databases are SQLite files in the state directory and the queue
+is in-process; with a config naming PostgreSQL and RabbitMQ the same cloud
+runs against them, and `offpath agent` processes on other hosts join it.
+
+Simulated hosts (`--sim-host`) get a simulator tree, an agent on the
+libvirt test driver, and a simulated DPU per DPU card that registers its
+chassis with the card's serial number.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Final
+
+import uvicorn
+from sqlalchemy import Engine, select
+
+from offpath.api.app import create_app
+from offpath.api.deps import ApiDeps
+from offpath.api.network_v2 import NETWORK_PREFIX, network_router
+from offpath.compute.agent import run_agent
+from offpath.conductor.cell_compute import CellCompute, CellTransports
+from offpath.conductor.instances import InstanceConductor
+from offpath.conductor.service import run_conductor
+from offpath.config import load_device_specs, load_pci_config
+from offpath.db.bootstrap import sync_all
+from offpath.db.cell_schema import ComputeNodeRow, ServiceRow
+from offpath.db.cells import Cell, CellDatabases, register_cell
+from offpath.db.engine import open_engine, reading
+from offpath.embedded.sim_hosts import SimHostRequest, SimulatedHost, write_sim_host
+from offpath.errors import CellNotFound, CloudStartFailed, OffpathError
+from offpath.network.client import NeutronClient
+from offpath.network.dpu_agent import DpuAgent
+from offpath.network.embedded import embedded_network_service
+from offpath.network.nova_notifier import NovaNotifier
+from offpath.pci.alias import parse_aliases
+from offpath.pci.discovery.sysfs_reader import discover_sysfs
+from offpath.rpc.transport import Rpc
+from offpath.scheduler.host_state import HostStateCache
+from offpath.scheduler.scheduler import Scheduler
+from offpath.service_config import ServiceConfig, load_service_config
+from offpath.version import COMPUTE_BINARY
+
+LOG = logging.getLogger(__name__)
+
+# How long `start` waits for the API to listen and every simulated host to report.
+START_TIMEOUT: Final = 60.0
+POLL: Final = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where clients reach the cloud, and the token they send."""
+
+    base: str
+    token: str
+
+    @property
+    def compute(self) -> str:
+        """The versioned compute endpoint."""
+        return f"{self.base}/compute/v2.1"
+
+    @property
+    def network(self) -> str:
+        """The unversioned network endpoint (clients discover /v2.0 themselves)."""
+        return f"{self.base}{NETWORK_PREFIX}"
+
+    @property
+    def image(self) -> str:
+        """The image endpoint (Glance v2)."""
+        return f"{self.base}/image"
+
+    @property
+    def identity(self) -> str:
+        """The identity endpoint (the static Keystone v3 version document)."""
+        return f"{self.base}/identity/v3"
+
+    def clouds_yaml(self, cloud: str = "offpath") -> str:
+        """A `clouds.yaml` for the `openstack` CLI and openstacksdk."""
+        return (
+            "clouds:\n"
+            f"  {cloud}:\n"
+            "    auth_type: admin_token\n"
+            "    auth:\n"
+            f"      token: {self.token}\n"
+            f"      endpoint: {self.compute}\n"
+            f"    compute_endpoint_override: {self.compute}\n"
+            f"    network_endpoint_override: {self.network}\n"
+            f"    image_endpoint_override: {self.image}\n"
+            f"    identity_endpoint_override: {self.identity}\n"
+        )
+
+
+class EmbeddedCloud:
+    """Start with `start()` (or `with`), stop with `stop()`; nothing is left running."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        state_dir: Path,
+        sim_hosts: Sequence[SimHostRequest] = (),
+        port: int | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.state_dir = state_dir
+        self.sim_requests = tuple(sim_hosts)
+        self.port = config.api_port if port is None else port
+        self._progress = progress or (lambda _line: None)
+        self.hosts: list[SimulatedHost] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._dpus: list[DpuAgent] = []
+        self._clients: list[NeutronClient] = []
+        self._server: uvicorn.Server | None = None
+        self._server_thread: threading.Thread | None = None
+        self._transports: CellTransports | None = None
+        self._notifier: NovaNotifier | None = None
+        self._api: Engine | None = None
+        self._cells: CellDatabases | None = None
+        self.endpoints: Endpoints | None = None
+
+    def __enter__(self) -> EmbeddedCloud:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- start ------------------------------------------------------------
+
+    def start(self, *, timeout: float = START_TIMEOUT) -> Endpoints:
+        """Bring every part up; on any failure, stop what was started and raise."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> Endpoints:
+        config = self.config
+        deadline = time.monotonic() + timeout
+        self._progress("databases: bringing the schemas up to date")
+        sync_all(config)
+        self._api = api = open_engine(config.api_database_url)
+        self._cells = cells = CellDatabases(api)
+        self._register_host_cells(api)
+        sock = _listen(config.api_listen, self.port)
+        host, port = sock.getsockname()[:2]
+        endpoints = self.endpoints = Endpoints(f"http://{host}:{port}", config.api_auth_token)
+        self._transports = transports = CellTransports(
+            config.transport_url,
+            lambda url, exchange: Rpc(
+                url,
+                config_files=config.files,
+                exchange=exchange,
+                call_timeout=config.rpc_response_timeout,
+            ),
+        )
+        for cell, _ in cells.host_cells():
+            conductor_config = replace(config, cell_database_url=cell.database_url)
+            self._spawn(
+                f"conductor-{cell.name}",
+                partial(run_conductor, conductor_config, stop=self._stop, rpc=transports.rpc(cell)),
+            )
+        self._serve_api(sock, endpoints, cells, transports)
+        self._wait_listening(deadline)
+        self._progress(f"API: listening on {endpoints.base}")
+        for request in self.sim_requests:
+            self._start_host(request, endpoints, transports)
+        self._wait_reported(deadline)
+        return endpoints
+
+    def _register_host_cells(self, api: Engine) -> None:
+        wanted = sorted({request.cell for request in self.sim_requests})
+        assert self._cells is not None
+        known = {cell.name for cell in self._cells.cells()}
+        for name in wanted:
+            if name in known:
+                continue
+            if not self.config.embedded:
+                # A deployment's cells are the operator's: `offpath cell create`.
+                raise CellNotFound(name)
+            register_cell(
+                api,
+                name=name,
+                database_url=f"sqlite:///{(self.state_dir / f'{name}.sqlite').resolve()}",
+                transport_url=self.config.transport_url,
+            )
+            self._progress(f"cells: {name} created")
+
+    def _serve_api(
+        self,
+        sock: socket.socket,
+        endpoints: Endpoints,
+        cells: CellDatabases,
+        transports: CellTransports,
+    ) -> None:
+        config = self.config
+        self._notifier = NovaNotifier(endpoints.compute, token=endpoints.token)
+        assert self._api is not None
+        network = embedded_network_service(self._api, events=self._notifier)
+        ports = self._client(endpoints)
+        scheduler = Scheduler(HostStateCache(cells, service_down_time=config.service_down_time))
+        compute = CellCompute(cells, transports)
+        conductor = InstanceConductor(
+            cells,
+            scheduler,
+            ports,
+            aliases=parse_aliases(load_pci_config(list(config.files)).alias),
+            compute=compute,
+            cell_timeout=config.cell_timeout,
+            binding=ports,
+            service_down_time=config.service_down_time,
+        )
+        deps = ApiDeps(
+            cells=cells,
+            conductor=conductor,
+            scheduler=scheduler,
+            ports=ports,
+            events=compute,
+            auth_token=endpoints.token,
+            default_project=config.api_default_project,
+            public_endpoint=config.api_public_endpoint,
+            extra_routers=(
+                (NETWORK_PREFIX, network_router(lambda: network, auth_token=endpoints.token)),
+            ),
+        )
+        server = self._server = uvicorn.Server(
+            uvicorn.Config(create_app(deps), log_level="warning", access_log=False)
+        )
+        # Off the main thread, uvicorn leaves signals to the command that runs the cloud.
+        self._server_thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="api", daemon=True
+        )
+        self._server_thread.start()
+
+    def _client(self, endpoints: Endpoints) -> NeutronClient:
+        client = NeutronClient(endpoints.network, token=endpoints.token)
+        self._clients.append(client)
+        return client
+
+    def _start_host(
+        self, request: SimHostRequest, endpoints: Endpoints, transports: CellTransports
+    ) -> None:
+        host = write_sim_host(request, self.state_dir, seed=len(self.hosts))
+        self.hosts.append(host)
+        for dpu in host.dpus:
+            agent = DpuAgent(endpoints.network, dpu, token=endpoints.token)
+            agent.start()
+            self._dpus.append(agent)
+            self._progress(f"DPU {dpu.hostname}: chassis registered, card serial {dpu.serial}")
+        host_config = load_service_config(
+            [*self.config.files, host.config_file], state_dir=self.state_dir
+        )
+        specs = load_device_specs([host.config_file], sysfs_root=host.sysfs_root)
+        cell = self._cell(request.cell)
+        self._spawn(
+            f"agent-{request.name}",
+            partial(
+                run_agent,
+                host_config,
+                discover=partial(discover_sysfs, host.sysfs_root),
+                specs=specs,
+                stop=self._stop,
+                network=self._client(endpoints),
+                rpc=transports.rpc(cell),
+                service_version=request.service_version,
+            ),
+        )
+        self._progress(
+            f"host {request.name}: {request.profile}, {len(host.sim.vfs)} VFs, "
+            f"cell {request.cell}, agent started"
+        )
+
+    def _cell(self, name: str) -> Cell:
+        assert self._cells is not None
+        for cell in self._cells.cells():
+            if cell.name == name:
+                return cell
+        raise CellNotFound(name)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                target()
+            except OffpathError as exc:
+                LOG.error("%s stopped: [%s] %s", name, exc.code, exc.message)
+            except Exception:
+                LOG.exception("%s failed", name)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _wait_listening(self, deadline: float) -> None:
+        assert self._server is not None and self._server_thread is not None
+        while not self._server.started:
+            if not self._server_thread.is_alive():
+                raise CloudStartFailed("API", "the HTTP server stopped while starting")
+            if time.monotonic() > deadline:
+                raise CloudStartFailed("API", "the HTTP server did not start in time")
+            time.sleep(POLL)
+
+    def _wait_reported(self, deadline: float) -> None:
+        """Until every simulated host is registered and has reported its inventory."""
+        waiting = {request.name: request.cell for request in self.sim_requests}
+        while waiting:
+            for name, cell_name in list(waiting.items()):
+                if self._reported(name, cell_name):
+                    del waiting[name]
+                    self._progress(f"host {name}: registered, inventory reported")
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise CloudStartFailed(
+                    "agents", f"{', '.join(sorted(waiting))} did not report in time"
+                )
+            time.sleep(POLL)
+
+    def _reported(self, host: str, cell_name: str) -> bool:
+        assert self._cells is not None
+        with reading(self._cells.engine(self._cell(cell_name))) as session:
+            service = session.scalar(
+                select(ServiceRow.id).where(
+                    ServiceRow.host == host, ServiceRow.binary == COMPUTE_BINARY
+                )
+            )
+            node = session.scalar(select(ComputeNodeRow.id).where(ComputeNodeRow.host == host))
+        return service is not None and node is not None
+
+    # -- stop -------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop every agent, DPU, conductor and the API, then close every connection."""
+        self._stop.set()
+        for dpu in self._dpus:
+            dpu.stop()
+        self._dpus.clear()
+        for thread in self._threads:
+            thread.join(timeout=10.0)
+            if thread.is_alive():
+                LOG.warning("%s did not stop within 10 s", thread.name)
+        self._threads.clear()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._server_thread is not None:
+            self._server_thread.join(timeout=10.0)
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        if self._notifier is not None:
+            self._notifier.close()
+        if self._transports is not None:
+            self._transports.close()
+        if self._cells is not None:
+            self._cells.dispose()
+        if self._api is not None:
+            self._api.dispose()
+
+
+def _listen(address: str, port: int) -> socket.socket:
+    """A listening socket on `address:port` (0: any free port), bound before anything serves."""
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+    except OSError as exc:
+        sock.close()
+        raise CloudStartFailed(
+            "API", f"cannot listen on {address}:{port}: {exc.strerror}"
+        ) from None
+    sock.listen(128)
+    return sock
