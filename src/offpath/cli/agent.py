@@ -30,7 +30,7 @@ def agent(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log debug lines too.")] = False,
 ) -> None:
-    """Run this host's agent: register, heartbeat, report PCI inventory.
+    """Run this host's agent: inventory, builds, deletes.
 
     Stops cleanly on SIGTERM or SIGINT.
     """
@@ -39,6 +39,7 @@ def agent(
     from offpath.compute.agent import Discover, run_agent
     from offpath.compute.libvirt_host import driver_supports_remote_managed
     from offpath.compute.libvirt_nodedev import discover_libvirt
+    from offpath.network.client import NeutronClient
 
     config = load_service_config(config_file)
     discover: Discover
@@ -48,12 +49,18 @@ def agent(
         discover = partial(discover_libvirt, libvirt_uri or config.libvirt_uri)
     specs = load_device_specs(config_file, sysfs_root=sysfs_root or DEFAULT_SYSFS_ROOT)
     log_to_stderr(verbose=verbose)
-    run_agent(
-        config,
-        discover=discover,
-        specs=specs,
-        stop=stop_on_signals(),
-        driver_supports_remote_managed=driver_supports_remote_managed(
-            libvirt_uri or config.libvirt_uri
-        ),
-    )
+    # The network service (offpath's or a real Neutron) binds the ports this host builds with.
+    network = NeutronClient(config.neutron_endpoint, token=config.api_auth_token)
+    try:
+        run_agent(
+            config,
+            discover=discover,
+            specs=specs,
+            stop=stop_on_signals(),
+            driver_supports_remote_managed=driver_supports_remote_managed(
+                libvirt_uri or config.libvirt_uri
+            ),
+            network=network,
+        )
+    finally:
+        network.close()

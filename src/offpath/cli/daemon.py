@@ -37,7 +37,7 @@ def log_to_stderr(*, verbose: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # Chatty at INFO: a line per connection and per channel.
-    for name in ("amqp", "kombu", "oslo.messaging._drivers.impl_rabbit"):
+    for name in ("amqp", "kombu", "oslo.messaging._drivers.impl_rabbit", "alembic", "httpx"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 

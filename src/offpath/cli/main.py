@@ -30,7 +30,18 @@ from typing import Annotated
 
 import typer
 
-from offpath.cli import agent, conductor, db, devspec, inventory, schedule, service, sim, vpd
+from offpath.cli import (
+    agent,
+    conductor,
+    db,
+    devspec,
+    inventory,
+    schedule,
+    serve,
+    service,
+    sim,
+    vpd,
+)
 from offpath.cli.elision import elide
 from offpath.errors import KINDS, InvalidInput, OffpathError
 
@@ -66,6 +77,7 @@ app.add_typer(sim.app, name="sim")
 app.command("inventory")(inventory.inventory)
 app.command("agent")(agent.agent)
 app.command("conductor")(conductor.conductor)
+app.command("serve")(serve.serve)
 app.add_typer(service.app, name="service")
 app.add_typer(db.db_app, name="db")
 app.add_typer(db.cell_app, name="cell")
