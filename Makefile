@@ -7,11 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test lint typecheck unit bench clean
+.PHONY: help demo demo-host test lint typecheck unit bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets (this text)
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml scripts/install-system-packages
 	bash scripts/install-system-packages
@@ -22,9 +22,14 @@ $(STAMP): pyproject.toml scripts/install-system-packages
 
 DEMO_HOST := .demo/compute-dpu-01
 
-# A simulated BlueField-2 host whose second PF lost its VPD, checked against
+# The whole flow: a cloud of three simulated hosts (BlueField-2, BlueField-3,
+# ConnectX-6 Dx) in one process, two servers booted through openstacksdk.
+demo: $(STAMP) ## boot a remote-managed and a direct port on simulated hosts, end to end
+	$(BIN)/offpath demo
+
+# One simulated BlueField-2 host whose second PF lost its VPD, checked against
 # the example nova.conf: which VFs can serve remote-managed ports, and why not.
-demo: $(STAMP) ## simulate a BlueField-2 host, check its nova.conf, show what is usable
+demo-host: $(STAMP) ## simulate one BlueField-2 host, check its nova.conf, show what is usable
 	$(BIN)/offpath sim host --profile bluefield2 --out $(DEMO_HOST) \
 		--hostname compute-dpu-01 --vfs 4 --fault no-vpd@0000:03:00.1
 	$(BIN)/offpath devspec check --config-file examples/bluefield2-nova.conf \

@@ -95,7 +95,8 @@
         ├── GuestFailed               libvirt.guest.failed (libvirt refused a guest step)
         ├── ComputeHostDown           compute.host_down (the host went down mid-build)
         ├── ComputeHostRestarted      compute.host_restarted (its agent restarted mid-build)
-        └── CloudStartFailed          serve.start_failed (a part of `offpath serve` did not come up)
+        ├── CloudStartFailed          serve.start_failed (a part of `offpath serve` did not come up)
+        └── DemoFailed                demo.failed (a step of `offpath demo` went wrong)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -1410,3 +1411,12 @@ class CloudStartFailed(Unavailable):
             hint="run with --verbose to see each part's log; check that the port is free",
         )
         self.part = part
+
+
+class DemoFailed(Unavailable):
+    """A step of `offpath demo` did not go as a cloud user would expect."""
+
+    code = "demo.failed"
+
+    def __init__(self, step: str, problem: str) -> None:
+        super().__init__(f"{step}: {problem}", hint="run `offpath serve --verbose` to see why")

@@ -34,6 +34,7 @@ from offpath.cli import (
     agent,
     conductor,
     db,
+    demo,
     devspec,
     inventory,
     schedule,
@@ -78,6 +79,7 @@ app.command("inventory")(inventory.inventory)
 app.command("agent")(agent.agent)
 app.command("conductor")(conductor.conductor)
 app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
 app.add_typer(service.app, name="service")
 app.add_typer(db.db_app, name="db")
 app.add_typer(db.cell_app, name="cell")

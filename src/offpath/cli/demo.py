@@ -1,0 +1,115 @@
+"""`offpath demo`: a cloud of three simulated hosts, two servers booted through openstacksdk."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from offpath.cli.daemon import log_to_stderr, stop_on_signals
+from offpath.cli.output import table_console
+from offpath.cli.serve import CLOUDS_YAML, Port
+
+COLUMNS = (
+    "server",
+    "host",
+    "port",
+    "vnic type",
+    "VF address",
+    "card serial",
+    "PF MAC",
+    "VF num",
+    "port status",
+    "waited for plug event",
+    "boot",
+)
+
+
+def demo(
+    *,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            metavar="DIR",
+            help="Keep the demo's databases and hosts here (default: a fresh temporary dir).",
+        ),
+    ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Keep the cloud running and print a clouds.yaml for it."),
+    ] = False,
+    port: Port = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log what every part does.")] = False,
+) -> None:
+    """Boot a remote-managed and a direct port on simulated hosts; show what each got.
+
+    Hosts: a BlueField-2, a BlueField-3 and a ConnectX-6 Dx.
+    """
+    from offpath.embedded.cloud import EmbeddedCloud
+    from offpath.embedded.demo import DEMO_HOSTS, connect, run_demo
+    from offpath.service_config import load_service_config
+
+    log_to_stderr(verbose=verbose)
+    if not verbose:
+        # A demo shows its own progress lines; the parts' logs are for --verbose.
+        logging.getLogger().setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="offpath-demo-") as scratch:
+        where = state_dir or Path(scratch)
+        where.mkdir(parents=True, exist_ok=True)
+        config = load_service_config([], state_dir=where)
+        started = time.monotonic()
+        cloud = EmbeddedCloud(
+            config,
+            state_dir=where,
+            sim_hosts=DEMO_HOSTS,
+            port=0 if port is None and not serve else port,
+            progress=_say,
+        )
+        with cloud:
+            endpoints = cloud.endpoints
+            assert endpoints is not None
+            _say(f"cloud up in {time.monotonic() - started:.1f} s at {endpoints.base}")
+            conn = connect(endpoints.compute, endpoints.network, endpoints.image, endpoints.token)
+            try:
+                boots = run_demo(conn, progress=_say)
+            finally:
+                conn.close()
+            with table_console() as console:
+                from rich.table import Table
+
+                table = Table(*COLUMNS, title="offpath demo: two boots")
+                for boot in boots:
+                    table.add_row(
+                        boot.server,
+                        boot.host,
+                        boot.port,
+                        boot.vnic_type,
+                        boot.vf_address,
+                        boot.card_serial,
+                        boot.pf_mac,
+                        boot.vf_num,
+                        boot.port_status,
+                        boot.waited_for,
+                        f"{boot.seconds:.2f} s",
+                    )
+                console.print(table)
+            if serve:
+                clouds = where / CLOUDS_YAML
+                clouds.write_text(endpoints.clouds_yaml(), encoding="utf-8")
+                typer.echo(f"\n# {clouds.resolve()}\n{endpoints.clouds_yaml()}")
+                typer.echo(
+                    f"# OS_CLIENT_CONFIG_FILE={clouds.resolve()} openstack --os-cloud offpath "
+                    "server list\n# Ctrl-C stops the cloud."
+                )
+                stop = stop_on_signals()
+                while not stop.wait(0.5):
+                    pass
+
+
+def _say(line: str) -> None:
+    typer.echo(f"offpath demo: {line}", err=True)
