@@ -28,14 +28,17 @@ def make(*args: str) -> str:
 def test_make_alone_lists_every_target_once() -> None:
     lines = make().splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["help", "demo", "test", "lint", "typecheck", "unit", "bench", "clean"]
+    assert names == ["help", "demo", "demo-host", "test", "lint", "typecheck", "unit", "bench", "clean"]
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
 
 
 @pytest.mark.parametrize(
     ("target", "commands"),
     [
-        pytest.param("demo", ["offpath sim host", "offpath devspec check", "offpath inventory"]),
+        pytest.param("demo", ["offpath demo"]),
+        pytest.param(
+            "demo-host", ["offpath sim host", "offpath devspec check", "offpath inventory"]
+        ),
         pytest.param("test", ["ruff check", "ruff format --check", "mypy", "pytest -n 2"]),
     ],
 )

@@ -46,7 +46,7 @@ def demo(
     port: Port = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log what every part does.")] = False,
 ) -> None:
-    """Boot a remote-managed and a direct port on simulated hosts; show what each got.
+    """Boot two servers on simulated hosts and show what each got.
 
     Hosts: a BlueField-2, a BlueField-3 and a ConnectX-6 Dx.
     """

@@ -201,7 +201,13 @@ def run_agent(
             reporter=conductor,
         )
         endpoints = [*endpoints, ComputeEndpoints(manager)]
-        report_sriov_physnets(network, config.host, specs)
+        # Beside the loop: a slow or absent network service never delays registering.
+        threading.Thread(
+            target=report_sriov_physnets,
+            args=(network, config.host, specs),
+            name="sriov-physnets",
+            daemon=True,
+        ).start()
     agent = Agent(
         host=config.host,
         conductor=conductor,
