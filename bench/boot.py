@@ -14,6 +14,8 @@ until the server is ACTIVE. A boot's latency runs from its POST to the poll
 that sees ACTIVE; boots per second is the number of boots over the wall time
 from the first POST to the last ACTIVE. Then the same threads delete every
 server (`DELETE` until `GET` answers 404) and the ports, timed the same way.
+The serve process's CPU time is read from /proc, idle and per boot: on a
+shared machine it says more than the wall time.
 
 Backends: `embedded` is `offpath serve` with no config (SQLite in a scratch
 state directory, the in-process queue); `postgresql` gives it a config
@@ -56,6 +58,8 @@ MAX_VFS_PER_PF: Final = 256
 # One more VF per PF than the boots need, so the last boots still have a choice.
 HEADROOM: Final = 1.25
 POLL: Final = 0.02
+# How long the idle cloud's own CPU use (heartbeats, inventory reports) is measured.
+IDLE_WINDOW: Final = 3.0
 # Bounds on every wait: the cloud's start (100 hosts on a busy machine), one boot, one delete.
 START_TIMEOUT: Final = 240.0
 BOOT_TIMEOUT: Final = 120.0
@@ -65,6 +69,13 @@ POSTGRES: Final = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 POSTGRES_URL: Final = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 RABBIT_URL: Final = "rabbit://guest:guest@127.0.0.1:5672/{vhost}"
 RABBITMQCTL_TIMEOUT: Final = 60
+
+
+LEGEND: Final = (
+    "start: until every host has reported; idle CPU: the serve process's CPU over "
+    f"{IDLE_WINDOW:.0f} s idle (heartbeats, reports); CPU/boot: its CPU per boot, the "
+    "clients' GETs included; GETs: polls per boot; load 1m: before -> after the row"
+)
 
 
 class BenchFailed(Exception):
@@ -78,6 +89,7 @@ class Cloud:
     base: str
     token: str
     start_s: float
+    pid: int
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Timed:
 
     server_id: str
     seconds: float
+    polls: int
     fault: str | None = None
 
 
@@ -99,9 +112,12 @@ class Row:
     boots: int
     clients: int
     start_s: float
+    idle_cpu_pct: float
     boots_per_s: float
     boot_p50_ms: float
     boot_p99_ms: float
+    boot_cpu_ms: float
+    polls_per_boot: float
     deletes_per_s: float
     delete_p50_ms: float
     delete_p99_ms: float
@@ -212,21 +228,19 @@ def serving(args: Sequence[str], state_dir: Path, *, timeout: float) -> Iterator
             if time.monotonic() > deadline:
                 raise BenchFailed(f"offpath serve not ready within {timeout:.0f} s:\n{_tail(log)}")
             time.sleep(0.1)
-        yield _cloud(clouds, time.monotonic() - began)
+        yield _cloud(clouds, time.monotonic() - began, process.pid)
     finally:
         _stop(process)
 
 
-def _cloud(clouds: Path, start_s: float) -> Cloud:
+def _cloud(clouds: Path, start_s: float, pid: int) -> Cloud:
     # serve writes the file in one call, but a read may still race the write.
     for _ in range(50):
         document = yaml.safe_load(clouds.read_text(encoding="utf-8"))
         if document:
             entry = document["clouds"]["offpath"]
-            compute = str(entry["compute_endpoint_override"])
-            return Cloud(
-                compute.removesuffix("/compute/v2.1"), str(entry["auth"]["token"]), start_s
-            )
+            base = str(entry["compute_endpoint_override"]).removesuffix("/compute/v2.1")
+            return Cloud(base, str(entry["auth"]["token"]), start_s, pid)
         time.sleep(0.02)
     raise BenchFailed(f"{clouds} stayed empty")
 
@@ -239,6 +253,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """The user + system CPU time process `pid` has used so far."""
+    # /proc/PID/stat: the command (field 2) may hold spaces; utime and stime follow it as
+    # fields 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tail(log: Path, lines: int = 20) -> str:
@@ -319,16 +341,18 @@ def boot(api: Api, flavor: str, port: str, name: str) -> Timed:
         "/compute/v2.1/servers",
         {"server": {"name": name, "flavorRef": flavor, "networks": [{"port": port}]}},
     )["server"]["id"]
+    polls = 0
     while True:
         state = api.server_status(server)
+        polls += 1
         elapsed = time.monotonic() - began
         if state is not None and state[0] == "ACTIVE":
-            return Timed(server, elapsed)
+            return Timed(server, elapsed, polls)
         if state is None or state[0] == "ERROR":
             fault = "gone" if state is None else state[1] or "ERROR without a fault"
-            return Timed(server, elapsed, fault)
+            return Timed(server, elapsed, polls, fault)
         if elapsed > BOOT_TIMEOUT:
-            return Timed(server, elapsed, f"still {state[0]} after {BOOT_TIMEOUT:.0f} s")
+            return Timed(server, elapsed, polls, f"still {state[0]} after {BOOT_TIMEOUT:.0f} s")
         time.sleep(POLL)
 
 
@@ -336,13 +360,15 @@ def delete(api: Api, server: str) -> Timed:
     """DELETE the server, then poll until GET answers 404, within DELETE_TIMEOUT."""
     began = time.monotonic()
     api.call("DELETE", f"/compute/v2.1/servers/{server}")
+    polls = 0
     while True:
         state = api.server_status(server)
+        polls += 1
         elapsed = time.monotonic() - began
         if state is None:
-            return Timed(server, elapsed)
+            return Timed(server, elapsed, polls)
         if elapsed > DELETE_TIMEOUT:
-            return Timed(server, elapsed, f"still {state[0]} after {DELETE_TIMEOUT:.0f} s")
+            return Timed(server, elapsed, polls, f"still {state[0]} after {DELETE_TIMEOUT:.0f} s")
         time.sleep(POLL)
 
 
@@ -369,10 +395,15 @@ def measure(backend: str, hosts: int, *, boots: int, clients: int, workdir: Path
             api = Api(cloud, clients=clients)
             try:
                 flavor, ports = prepare(api, boots)
+                idle_cpu = cpu_seconds(cloud.pid)
+                time.sleep(IDLE_WINDOW)
+                idle_cpu = cpu_seconds(cloud.pid) - idle_cpu
+                boot_cpu = cpu_seconds(cloud.pid)
                 booted, boot_s = concurrently(
                     [_job(boot, api, flavor, port, f"bench-{i}") for i, port in enumerate(ports)],
                     clients,
                 )
+                boot_cpu = cpu_seconds(cloud.pid) - boot_cpu
                 deleted, delete_s = concurrently(
                     [_job(delete, api, t.server_id) for t in booted], clients
                 )
@@ -392,9 +423,12 @@ def measure(backend: str, hosts: int, *, boots: int, clients: int, workdir: Path
         boots=boots,
         clients=clients,
         start_s=cloud.start_s,
+        idle_cpu_pct=idle_cpu / IDLE_WINDOW * 100,
         boots_per_s=boots / boot_s,
         boot_p50_ms=statistics.median(boot_ok) * 1e3,
         boot_p99_ms=percentile(boot_ok, 0.99) * 1e3,
+        boot_cpu_ms=boot_cpu / boots * 1e3,
+        polls_per_boot=statistics.mean(t.polls for t in booted),
         deletes_per_s=boots / delete_s,
         delete_p50_ms=statistics.median(delete_ok) * 1e3,
         delete_p99_ms=percentile(delete_ok, 0.99) * 1e3,
@@ -414,16 +448,17 @@ def _job(function: Callable[..., Timed], *args: Any) -> Callable[[], Timed]:
 def print_table(rows: Sequence[Row]) -> None:
     """The figures, one line per size and backend."""
     head = (
-        f"{'backend':<10} {'hosts':>5} {'VFs/host':>8} | {'start':>6} | "
-        f"{'boots/s':>7} {'boot p50':>9} {'p99':>8} | "
+        f"{'backend':<10} {'hosts':>5} {'VFs/host':>8} | {'start':>6} {'idle CPU':>8} | "
+        f"{'boots/s':>7} {'boot p50':>9} {'p99':>8} {'CPU/boot':>8} {'GETs':>4} | "
         f"{'deletes/s':>9} {'delete p50':>10} {'p99':>8} | {'failed':>6} | {'load 1m':>11}"
     )
     print(head)
     print("-" * len(head))
     for row in rows:
         print(
-            f"{row.backend:<10} {row.hosts:>5} {row.vfs_per_host:>8} | {row.start_s:>5.1f}s | "
-            f"{row.boots_per_s:>7.1f} {row.boot_p50_ms:>7.0f}ms {row.boot_p99_ms:>6.0f}ms | "
+            f"{row.backend:<10} {row.hosts:>5} {row.vfs_per_host:>8} | {row.start_s:>5.1f}s "
+            f"{row.idle_cpu_pct:>7.0f}% | {row.boots_per_s:>7.1f} {row.boot_p50_ms:>7.0f}ms "
+            f"{row.boot_p99_ms:>6.0f}ms {row.boot_cpu_ms:>6.0f}ms {row.polls_per_boot:>4.0f} | "
             f"{row.deletes_per_s:>9.1f} {row.delete_p50_ms:>8.0f}ms {row.delete_p99_ms:>6.0f}ms | "
             f"{row.failed:>6} | {row.load_before:>4.2f} -> {row.load_after:>4.2f}"
         )
@@ -491,6 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"hosts alternate {' and '.join(PROFILES)}; {os.cpu_count()} CPUs"
         )
         print_table(rows)
+        print(LEGEND)
     return 1 if any(row.failed for row in rows) else 0
 
 
