@@ -13,7 +13,8 @@ threads `POST /servers` and poll `GET /servers/{id}` every few milliseconds
 until the server is ACTIVE. A boot's latency runs from its POST to the poll
 that sees ACTIVE; boots per second is the number of boots over the wall time
 from the first POST to the last ACTIVE. Then the same threads delete every
-server (`DELETE` until `GET` answers 404) and the ports, timed the same way.
+server (`DELETE` until `GET` answers 404 and the port is unbound) and the
+ports, timed the same way.
 The serve process's CPU time is read from /proc, idle and per boot: on a
 shared machine it says more than the wall time.
 
@@ -304,6 +305,11 @@ class Api:
         fault = server.get("fault") or {}
         return str(server["status"]), fault.get("message")
 
+    def port_host(self, port_id: str) -> str:
+        """The host the port is bound to; empty when unbound."""
+        port = self.call("GET", f"/network/v2.0/ports/{port_id}")["port"]
+        return str(port.get("binding:host_id") or "")
+
 
 def prepare(api: Api, boots: int) -> tuple[str, list[str]]:
     """An overlay network with a subnet, a flavor, and `boots` remote-managed ports."""
@@ -356,19 +362,22 @@ def boot(api: Api, flavor: str, port: str, name: str) -> Timed:
         time.sleep(POLL)
 
 
-def delete(api: Api, server: str) -> Timed:
-    """DELETE the server, then poll until GET answers 404, within DELETE_TIMEOUT."""
+def delete(api: Api, server: str, port: str) -> Timed:
+    """DELETE the server, then poll until it is gone and its port unbound, within DELETE_TIMEOUT."""
     began = time.monotonic()
     api.call("DELETE", f"/compute/v2.1/servers/{server}")
     polls = 0
+    # The server disappears first; its host unbinds the port after (§5.3).
     while True:
-        state = api.server_status(server)
         polls += 1
+        state = api.server_status(server)
+        bound = state is None and api.port_host(port)
         elapsed = time.monotonic() - began
-        if state is None:
+        if state is None and not bound:
             return Timed(server, elapsed, polls)
         if elapsed > DELETE_TIMEOUT:
-            return Timed(server, elapsed, polls, f"still {state[0]} after {DELETE_TIMEOUT:.0f} s")
+            still = f"still {state[0]}" if state is not None else f"port still bound on {bound}"
+            return Timed(server, elapsed, polls, f"{still} after {DELETE_TIMEOUT:.0f} s")
         time.sleep(POLL)
 
 
@@ -405,7 +414,8 @@ def measure(backend: str, hosts: int, *, boots: int, clients: int, workdir: Path
                 )
                 boot_cpu = cpu_seconds(cloud.pid) - boot_cpu
                 deleted, delete_s = concurrently(
-                    [_job(delete, api, t.server_id) for t in booted], clients
+                    [_job(delete, api, t.server_id, p) for t, p in zip(booted, ports, strict=True)],
+                    clients,
                 )
                 for port in ports:
                     api.call("DELETE", f"/network/v2.0/ports/{port}")
