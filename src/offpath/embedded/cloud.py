@@ -376,7 +376,10 @@ class EmbeddedCloud:
 
 def _listen(address: str, port: int) -> socket.socket:
     """A listening socket on `address:port` (0: any free port), bound before anything serves."""
-    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets that say they are TCP;
+    # with it on, each response's body waits for the client's delayed ACK (40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((address, port))
