@@ -47,6 +47,11 @@ class Process:
         os.kill(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
 
+    def ask_to_stop(self) -> None:
+        """SIGTERM without waiting: several processes then stop side by side."""
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 10) -> int:
         """SIGTERM, then SIGKILL if it does not end in `timeout` seconds; its exit code."""
         if self.popen.poll() is None:
