@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 from datetime import timedelta
 
 import pytest
@@ -87,9 +88,10 @@ def test_delete_destroys_the_guest_unbinds_and_frees(rig: Rig) -> None:
     view = rig.settled(rig.boot(port_id).uuid)
     assert view.vm_state == "active"
     assert rig.conductor.delete(view.uuid).vm_state == "deleted"
-    assert wait_until(lambda: rig.guests.guest_xml(view.uuid) is None)
-    assert wait_until(lambda: rig.double.show_port(port_id).binding_host_id is None)
+    # Once the delete has answered, the port is free to reuse: the agent released it.
     port = rig.double.show_port(port_id)
+    assert (port.binding_host_id, port.device_id) == (None, "")
+    assert wait_until(lambda: rig.guests.guest_xml(view.uuid) is None)
     # §5.3: the PCI keys go, the user's keys stay.
     assert port.binding_profile == {"tag": "kept"}
     assert {row.status for row in rig.cluster.devices()} == {DeviceStatus.AVAILABLE}
@@ -115,6 +117,21 @@ def test_a_delete_during_the_plug_wait_ends_the_build_at_once(rig: Rig) -> None:
     assert wait_until(lambda: rig.guests.guest_xml(view.uuid) is None, timeout=5)
     assert rig.conductor.show(view.uuid).vm_state == "deleted"
     _nothing_left(rig, view.uuid, port_id)
+
+
+def test_a_delete_the_agent_does_not_act_on_unbinds_from_the_conductor(rig: Rig) -> None:
+    port_id = rig.double.create_port(OVERLAY, VnicType.REMOTE_MANAGED)
+    view = rig.settled(rig.boot(port_id).uuid)
+    # The agent stops listening, but its host still looks up: the terminate goes unheard.
+    rig.managers.pop(HOST).close()
+    rig.servers.pop().stop()
+    rig.conductor.release_timeout = 0.5
+    started = time.monotonic()
+    assert rig.conductor.delete(view.uuid).vm_state == "deleted"
+    assert 0.5 <= time.monotonic() - started < 5
+    port = rig.double.show_port(port_id)
+    assert (port.binding_host_id, port.device_id) == (None, "")
+    assert {row.status for row in rig.cluster.devices()} == {DeviceStatus.AVAILABLE}
 
 
 def _host_goes_down(rig: Rig) -> None:

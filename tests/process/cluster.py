@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,6 +46,11 @@ class Process:
         """SIGKILL: no goodbye, as when a host loses power."""
         os.kill(self.popen.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
+
+    def ask_to_stop(self) -> None:
+        """SIGTERM without waiting: several processes then stop side by side."""
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 10) -> int:
         """SIGTERM, then SIGKILL if it does not end in `timeout` seconds; its exit code."""
@@ -90,16 +96,7 @@ class Cluster:
         sync_all(load_service_config([self.conductor_conf], state_dir=self.root))
 
     def start(self, name: str, *args: str) -> Process:
-        log = self.root / f"{name}.log"
-        with log.open("wb") as out:
-            popen = subprocess.Popen(
-                [OFFPATH, *args],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-            )
-        process = Process(name, popen, log)
+        process = start_process(self.root, name, *args)
         self.processes.append(process)
         return process
 
@@ -193,3 +190,43 @@ def wait_until(
             return
         time.sleep(0.25)
     raise AssertionError(f"not within {timeout} s: {what}\n{logs()}")
+
+
+LISTENING = re.compile(r"offpath serve: API: listening on (http://\S+)")
+READY = "offpath serve: ready:"
+
+
+def start_process(root: Path, name: str, *args: str) -> Process:
+    """`offpath ARGS...` in `root`, its output in `root/NAME.log`."""
+    log = root / f"{name}.log"
+    with log.open("wb") as out:
+        popen = subprocess.Popen(
+            [OFFPATH, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+        )
+    return Process(name, popen, log)
+
+
+def wait_for_serve(serve: Process, *, timeout: float) -> str:
+    """The base URL of a started `offpath serve`, once it says it is ready (hosts reported)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = serve.log.read_text(errors="replace")
+        found = LISTENING.search(text)
+        if found and READY in text:
+            return found.group(1)
+        if serve.popen.poll() is not None:
+            raise AssertionError(f"offpath serve exited with {serve.popen.returncode}:\n{text}")
+        time.sleep(0.2)
+    raise AssertionError(
+        f"offpath serve not ready within {timeout} s:\n{serve.log.read_text(errors='replace')}"
+    )
+
+
+def assert_all_ended(processes: Sequence[Process]) -> None:
+    """No leaked process: every one we started has exited (and been reaped)."""
+    running = [f"{p.name} (pid {p.popen.pid})" for p in processes if p.popen.poll() is None]
+    assert not running, f"still running: {', '.join(running)}"

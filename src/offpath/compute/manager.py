@@ -345,6 +345,16 @@ class ComputeManager:
                 work.confirmations[vif.id] = PlugConfirmation.NOT_AWAITED
         if not plan.waits:
             return
+        # Operators (and the process tests) read from this line that a build is waiting.
+        LOG.info(
+            "build of %s: waiting up to %d s for %s",
+            work.uuid,
+            plan.timeout,
+            ", ".join(
+                [f"{e.name} of port {e.tag}" for e in plan.events]
+                + [f"port {p} ACTIVE" for p in plan.confirm_via_backend]
+            ),
+        )
         deadline = time.monotonic() + plan.timeout
         outcome = waiter.wait(plan.timeout)
         self._judge_events(work, plan, outcome)

@@ -11,6 +11,7 @@ whose message says why each host was rejected.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -44,7 +45,13 @@ from offpath.db.columns import utcnow
 from offpath.db.device_claims import Claim, free_instance_devices
 from offpath.db.engine import reading, write_retrying, writing
 from offpath.db.services import list_services
-from offpath.errors import HostChangedConcurrently, InstanceNotFound, OffpathError, PortInUse
+from offpath.errors import (
+    HostChangedConcurrently,
+    InstanceNotFound,
+    OffpathError,
+    PortInUse,
+    PortNotFound,
+)
 from offpath.pci.alias import PciAlias
 from offpath.pci.flavor import Flavor, flavor_pci_requests
 from offpath.pci.request import PciRequest
@@ -133,6 +140,8 @@ class InstanceConductor:
         cell_timeout: float = 10.0,
         binding: PortBinding | None = None,
         service_down_time: int = 60,
+        release_timeout: float = 10.0,
+        release_poll: float = 0.05,
     ) -> None:
         self.cells = cells
         self.scheduler = scheduler
@@ -143,6 +152,9 @@ class InstanceConductor:
         # Unbinds the ports of a server whose host is down (Nova's local delete).
         self.binding = binding
         self.service_down_time = service_down_time
+        # How long a delete waits for the host's agent to release the ports, then unbinds them.
+        self.release_timeout = release_timeout
+        self.release_poll = release_poll
 
     # -- boot -------------------------------------------------------------
 
@@ -321,15 +333,58 @@ class InstanceConductor:
         )
         if not deleted_now:
             return self.show(instance_uuid)
+        port_ids = self._port_ids(instance_uuid)
         if host is not None and self.compute is not None and self._host_up(cell, host):
             try:
                 self.compute.terminate_instance(ctx, host, instance_uuid)
-                return self.show(instance_uuid)
             except OffpathError as exc:
                 # The devices are free already; the ports are unbound from here.
                 LOG.warning("instance %s: terminate not sent to %s: %s", instance_uuid, host, exc)
-        self._local_delete(instance_uuid)
+            else:
+                # A client that saw the server gone may reuse its ports at once (as
+                # with Nova, where the server stays until its ports are released).
+                if self._released(instance_uuid, port_ids):
+                    return self.show(instance_uuid)
+                LOG.warning(
+                    "instance %s: %s did not release its ports within %.1f s; unbinding here",
+                    instance_uuid,
+                    host,
+                    self.release_timeout,
+                )
+        self._local_delete(instance_uuid, port_ids)
         return self.show(instance_uuid)
+
+    def _port_ids(self, instance_uuid: str) -> list[str]:
+        """The ports the instance was booted with, from its request spec."""
+        with reading(self.cells.api) as session:
+            spec = session.scalars(
+                select(RequestSpecRow.spec).where(RequestSpecRow.instance_uuid == instance_uuid)
+            ).first()
+        listed = spec.get("port_ids") if isinstance(spec, dict) else None
+        return [p for p in listed if isinstance(p, str)] if isinstance(listed, list) else []
+
+    def _released(self, instance_uuid: str, port_ids: Sequence[str]) -> bool:
+        """True once no port names the instance any more; False after `release_timeout`."""
+        if self.binding is None:
+            return True
+        deadline = time.monotonic() + self.release_timeout
+        pending = list(port_ids)
+        while True:
+            pending = [p for p in pending if self._holds(p, instance_uuid)]
+            if not pending or time.monotonic() >= deadline:
+                return not pending
+            time.sleep(self.release_poll)
+
+    def _holds(self, port_id: str, instance_uuid: str) -> bool:
+        assert self.binding is not None
+        try:
+            return self.binding.show_port(port_id).device_id == instance_uuid
+        except PortNotFound:
+            return False
+        except OffpathError as exc:
+            # Unreadable now: the unbind from here tries it again, and logs.
+            LOG.warning("port %s: cannot read it: %s", port_id, exc.message)
+            return True
 
     def _host_up(self, cell: Cell, host: str) -> bool:
         """True while the compute service of `host` heartbeats."""
@@ -339,17 +394,11 @@ class InstanceConductor:
             s.host == host and s.is_up(service_down_time=self.service_down_time) for s in services
         )
 
-    def _local_delete(self, instance_uuid: str) -> None:
-        """No agent will tear the instance down: unbind its ports from here (local delete)."""
+    def _local_delete(self, instance_uuid: str, port_ids: Sequence[str]) -> None:
+        """No agent tore the instance down: unbind its ports from here (local delete)."""
         if self.binding is None:
             LOG.warning("instance %s: its ports stay bound (no network service)", instance_uuid)
             return
-        with reading(self.cells.api) as session:
-            spec = session.scalars(
-                select(RequestSpecRow.spec).where(RequestSpecRow.instance_uuid == instance_uuid)
-            ).first()
-        listed = spec.get("port_ids") if isinstance(spec, dict) else None
-        port_ids = [p for p in listed if isinstance(p, str)] if isinstance(listed, list) else []
         unbound = unbind_instance_ports(self.binding, instance_uuid, port_ids)
         LOG.info(
             "instance %s deleted locally; ports unbound: %s",
