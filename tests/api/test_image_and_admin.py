@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from offpath.network.chassis import ChassisRegistry
 from offpath.ports.vnic import VnicType
 from offpath.sim.fleet import fleet_reports
 from tests.api.world import World
@@ -120,3 +121,18 @@ def test_explain_says_why_each_host_would_refuse(world: World) -> None:
     bad = client.post("/offpath/v1/schedule/explain", json={"vnic_type": "nonsense"})
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "api.request.invalid"
+
+
+def test_chassis_are_listed_with_their_card_and_liveness(world: World) -> None:
+    registry = ChassisRegistry(world.cluster.cells.api)
+    registry.register("dpu-a", serial="MT2113X00001", pf_macs=["b8:ce:f6:00:00:00"], vfs=4)
+    registry.register("dpu-b", serial="MT2113X00002", pf_macs=["b8:ce:f6:00:01:00"], vfs=8)
+    registry.set_up("dpu-b", up=False)
+    listed = world.client().get("/offpath/v1/chassis")
+    assert listed.status_code == 200
+    shown = {c["hostname"]: c for c in listed.json()["chassis"]}
+    assert set(shown) == {"dpu-a", "dpu-b"}
+    assert shown["dpu-a"]["card_serial_number"] == "MT2113X00001"
+    assert shown["dpu-a"]["alive"] is True and shown["dpu-a"]["vfs"] == 4
+    assert shown["dpu-b"]["alive"] is False
+    assert shown["dpu-a"]["representors"] == []

@@ -28,7 +28,17 @@ def make(*args: str) -> str:
 def test_make_alone_lists_every_target_once() -> None:
     lines = make().splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["help", "demo", "demo-host", "test", "lint", "typecheck", "unit", "bench", "clean"]
+    assert names == [
+        "help",
+        "demo",
+        "demo-host",
+        "test",
+        "lint",
+        "typecheck",
+        "unit",
+        "bench",
+        "clean",
+    ]
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
 
 

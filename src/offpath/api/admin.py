@@ -17,6 +17,9 @@ from offpath.conductor.host_reads import (
     host_pools,
     list_nodes,
 )
+from offpath.network.chassis import ChassisRegistry
+from offpath.network.neutron_json import chassis_json
+from offpath.network.representors import RepresentorPlugs
 from offpath.pci.request import NumaPolicy
 from offpath.ports.vnic import VnicType
 from offpath.scheduler.filters import summarize
@@ -141,4 +144,17 @@ def explain(body: ExplainRequest, ctx: Ctx, deps: Deps) -> dict[str, Any]:
         "hosts": [verdict_json(v) for v in verdicts],
         "fits": len(verdicts) - len(rejected),
         "why_not": summarize(rejected, hosts=len(rejected)) if rejected else None,
+    }
+
+
+@router.get("/chassis")
+def chassis(ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """The DPU chassis the embedded network service knows, with the representors plugged."""
+    registry = ChassisRegistry(deps.cells.api)
+    plugs = RepresentorPlugs(deps.cells.api)
+    return {
+        "chassis": [
+            chassis_json(c, alive=registry.alive(c), plugs=plugs.all(chassis=c.hostname))
+            for c in registry.all()
+        ]
     }

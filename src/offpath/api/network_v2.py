@@ -32,6 +32,7 @@ from offpath.errors import (
 )
 from offpath.jsonvalue import JsonValue
 from offpath.network.neutron_json import (
+    chassis_json,
     check_text,
     network_json,
     parse_network_create,
@@ -287,7 +288,11 @@ def network_router(service_factory: ServiceFactory, *, auth_token: str) -> APIRo
             vfs=_count(body, "vfs"),
             physnets=_strings(body, "physnets", required=False),
         )
-        return {"chassis": _chassis_json(svc, chassis)}
+        return {
+            "chassis": chassis_json(
+                chassis, alive=svc.chassis_alive(chassis), plugs=svc.chassis_plugs(chassis.hostname)
+            )
+        }
 
     @router.get("/offpath/chassis")
     def list_chassis(ctx: Ctx, svc: Svc) -> dict[str, Any]:
@@ -302,7 +307,11 @@ def network_router(service_factory: ServiceFactory, *, auth_token: str) -> APIRo
         if not isinstance(body, dict) or not isinstance(body.get("up"), bool):
             raise NetworkRequestInvalid('Invalid input for up. Reason: give {"up": true|false}.')
         chassis = svc.set_chassis_up(hostname, up=body["up"])
-        return {"chassis": _chassis_json(svc, chassis)}
+        return {
+            "chassis": chassis_json(
+                chassis, alive=svc.chassis_alive(chassis), plugs=svc.chassis_plugs(chassis.hostname)
+            )
+        }
 
     return router
 
@@ -376,22 +385,5 @@ def _count(body: Any, key: str) -> int:
 
 
 def _chassis_json(svc: NetworkService, chassis: Chassis) -> dict[str, JsonValue]:
-    return {
-        "hostname": chassis.hostname,
-        "card_serial_number": chassis.serial_item(),
-        "other_config": dict(chassis.other_config),
-        "pf_macs": list(chassis.pf_macs),
-        "vfs": chassis.vfs,
-        "up": chassis.up,
-        "alive": svc.chassis_alive(chassis),
-        "heartbeat_at": chassis.heartbeat_at.isoformat(),
-        "representors": [
-            {
-                "representor": plug.representor,
-                "pf_mac": plug.pf_mac,
-                "vf_num": plug.vf_num,
-                "port_id": plug.port_id,
-            }
-            for plug in svc.chassis_plugs(chassis.hostname)
-        ],
-    }
+    plugs = svc.chassis_plugs(chassis.hostname)
+    return chassis_json(chassis, alive=svc.chassis_alive(chassis), plugs=plugs)

@@ -8,14 +8,15 @@ bad bodies are Neutron's where Neutron has one.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final, TypeVar
 
 from offpath.errors import NetworkRequestInvalid, VnicTypeInvalid
 from offpath.jsonvalue import JsonValue
-from offpath.network.records import NetworkRecord, PortRecord, SubnetRecord
+from offpath.network.records import Chassis, NetworkRecord, PortRecord, SubnetRecord
+from offpath.network.representors import RepresentorPlug
 from offpath.ports.network import Network, Segment
 from offpath.ports.port import FixedIp, Port
 from offpath.ports.vnic import VnicType
@@ -641,3 +642,28 @@ def _opt_int(value: JsonValue) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def chassis_json(
+    chassis: Chassis, *, alive: bool, plugs: Sequence[RepresentorPlug]
+) -> dict[str, JsonValue]:
+    """A DPU chassis as offpath's APIs show it: its card, liveness and plugged representors."""
+    return {
+        "hostname": chassis.hostname,
+        "card_serial_number": chassis.serial_item(),
+        "other_config": dict(chassis.other_config),
+        "pf_macs": list(chassis.pf_macs),
+        "vfs": chassis.vfs,
+        "up": chassis.up,
+        "alive": alive,
+        "heartbeat_at": chassis.heartbeat_at.isoformat(),
+        "representors": [
+            {
+                "representor": plug.representor,
+                "pf_mac": plug.pf_mac,
+                "vf_num": plug.vf_num,
+                "port_id": plug.port_id,
+            }
+            for plug in plugs
+        ],
+    }
