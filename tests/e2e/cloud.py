@@ -85,6 +85,17 @@ class Cloud:
         assert response.status_code == 200, (path, response.status_code, response.text)
         return response.json()
 
+    def post(self, path: str, body: object) -> Any:
+        """POST JSON to a path of the cloud with the admin token; the JSON body (asserts 200)."""
+        response = httpx.post(
+            f"{self.endpoints.base}{path}",
+            json=body,
+            headers={"X-Auth-Token": self.endpoints.token},
+            timeout=10.0,
+        )
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        return response.json()
+
     def build_details(self, server_id: str) -> dict[str, Any]:
         """What the host's agent reported for the server's build (its create action's event)."""
         actions = self.sdk.compute.get(f"/servers/{server_id}/os-instance-actions").json()
