@@ -28,7 +28,8 @@ from offpath.errors import ConfigFileError, ConfigValueError
 DEFAULT_STATE_DIR: Final = Path(".offpath")
 EMBEDDED_TRANSPORT: Final = "fake://"
 DEFAULT_NEUTRON_ENDPOINT: Final = "http://127.0.0.1:8774/network"
-DEFAULT_NOVA_ENDPOINT: Final = "http://127.0.0.1:8774/compute/v2.1"
+# Empty: the compute API of the cloud the network service runs in (`offpath serve`).
+DEFAULT_NOVA_ENDPOINT: Final = ""
 
 
 def _options() -> dict[str, list[cfg.Opt]]:
@@ -82,7 +83,8 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 "endpoint",
                 default=DEFAULT_NOVA_ENDPOINT,
                 deprecated_opts=[cfg.DeprecatedOpt("endpoint_override", group="nova")],
-                help="Compute API URL the network service posts server external events to.",
+                help="Compute API URL the network service posts server external events to "
+                "(empty: the compute API of the cloud it runs in).",
             )
         ],
         "api": [

@@ -37,3 +37,12 @@ def test_a_port_out_of_range_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigValueError) as caught:
         load_service_config([conf], state_dir=tmp_path)
     assert (caught.value.section, caught.value.key) == ("api", "port")
+
+
+def test_the_nova_endpoint_defaults_to_the_clouds_own_and_is_read_when_set(tmp_path: Path) -> None:
+    # Empty: `offpath serve` posts events to its own compute API, wherever it listens.
+    assert load_service_config([], state_dir=tmp_path).nova_endpoint == ""
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[nova]\nendpoint_override = http://balancer.example/compute/v2.1\n")
+    config = load_service_config([conf], state_dir=tmp_path)
+    assert config.nova_endpoint == "http://balancer.example/compute/v2.1"

@@ -212,7 +212,10 @@ class EmbeddedCloud:
         transports: CellTransports,
     ) -> None:
         config = self.config
-        self._notifier = NovaNotifier(endpoints.compute, token=endpoints.token)
+        # `[nova] endpoint` when the operator names one (a balancer in front of the API).
+        self._notifier = NovaNotifier(
+            config.nova_endpoint or endpoints.compute, token=endpoints.token
+        )
         assert self._api is not None
         network = embedded_network_service(self._api, events=self._notifier)
         ports = self._client(endpoints)

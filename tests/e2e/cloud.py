@@ -1,0 +1,269 @@
+"""An embedded cloud for the acceptance tests, and what they read from it over HTTP.
+
+Every test drives the cloud as a client would: openstacksdk with an admin
+token and endpoint overrides, against `EmbeddedCloud` served by uvicorn on
+loopback. The admin API (`/offpath/v1`) gives the hosts' inventory to
+compare with, and `test:///default` the guests the agents defined (the
+agents run in this process and share libvirt's test driver with it).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import httpx
+import libvirt
+from openstack.compute.v2.server import Server
+from openstack.connection import Connection
+from openstack.network.v2.port import Port
+
+from offpath.compute.libvirt_guest import domain_name
+from offpath.embedded.cloud import EmbeddedCloud, Endpoints
+from offpath.embedded.sim_hosts import parse_sim_host
+from offpath.service_config import load_service_config
+
+# Bounds on every wait: a boot on the simulated hosts takes about a second.
+BOOT_WAIT: Final = 30.0
+SETTLE_WAIT: Final = 15.0
+POLL: Final = 0.1
+# The microversion from which an action's events show their details.
+DETAILS_MICROVERSION: Final = {"OpenStack-API-Version": "compute 2.84"}
+BUILD_EVENT: Final = "compute_build_and_run_instance"
+# The keys nova-behaviour §5.3 removes from a profile on unbind.
+PCI_PROFILE_KEYS: Final = frozenset(
+    {
+        "pci_vendor_info",
+        "pci_slot",
+        "allocation",
+        "arq_uuid",
+        "physical_network",
+        "card_serial_number",
+        "vf_num",
+        "pf_mac_address",
+        "device_mac_address",
+    }
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Cloud:
+    """A running embedded cloud and an openstacksdk connection to it."""
+
+    cloud: EmbeddedCloud
+    endpoints: Endpoints
+    sdk: Connection
+    flavor_id: str
+    image_id: str
+
+    def devices(self, host: str) -> list[dict[str, Any]]:
+        """The host's inventory rows as `/offpath/v1/hosts/{host}/devices` shows them."""
+        body = self.get(f"/offpath/v1/hosts/{host}/devices")
+        devices: list[dict[str, Any]] = body["devices"]
+        return devices
+
+    def claimed(self, host: str) -> list[dict[str, Any]]:
+        """The host's devices an instance holds."""
+        return [d for d in self.devices(host) if d["instance_uuid"] is not None]
+
+    def get(self, path: str, **headers: str) -> Any:
+        """GET a path of the cloud with the admin token; the JSON body (asserts 200)."""
+        response = httpx.get(
+            f"{self.endpoints.base}{path}",
+            headers={"X-Auth-Token": self.endpoints.token, **headers},
+            timeout=10.0,
+        )
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        return response.json()
+
+    def post(self, path: str, body: object) -> Any:
+        """POST JSON to a path of the cloud with the admin token; the JSON body (asserts 200)."""
+        response = httpx.post(
+            f"{self.endpoints.base}{path}",
+            json=body,
+            headers={"X-Auth-Token": self.endpoints.token},
+            timeout=10.0,
+        )
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        return response.json()
+
+    def build_details(self, server_id: str) -> dict[str, Any]:
+        """What the host's agent reported for the server's build (its create action's event)."""
+        actions = self.sdk.compute.get(f"/servers/{server_id}/os-instance-actions").json()
+        (create,) = [a for a in actions["instanceActions"] if a["action"] == "create"]
+        action = self.sdk.compute.get(
+            f"/servers/{server_id}/os-instance-actions/{create['request_id']}",
+            headers=DETAILS_MICROVERSION,
+        ).json()["instanceAction"]
+        (event,) = [e for e in action["events"] if e["event"] == BUILD_EVENT]
+        details: dict[str, Any] = json.loads(event["details"])
+        return details
+
+    def boot(self, name: str, port: Port) -> Server:
+        """Create a server on `port` (flavor m1.small, image cirros) and wait until it settles."""
+        server = self.sdk.compute.create_server(
+            name=name,
+            flavor_id=self.flavor_id,
+            image_id=self.image_id,
+            networks=[{"port": port.id}],
+        )
+        return self.settled(server.id)
+
+    def settled(self, server_id: str) -> Server:
+        """The server once it left BUILD (bounded)."""
+        return wait_for(
+            lambda: _settled(self.sdk.compute.get_server(server_id)),
+            timeout=BOOT_WAIT,
+            what=f"server {server_id} to leave BUILD",
+        )
+
+    def delete(self, server: Server) -> None:
+        """Delete the server and wait until it is gone."""
+        self.sdk.compute.delete_server(server)
+        self.sdk.compute.wait_for_delete(server, interval=POLL, wait=BOOT_WAIT)
+
+    def unbound(self, port_id: str) -> Port:
+        """The port once nothing binds it any more (bounded): §5.3's unbind has landed."""
+        return wait_for(
+            lambda: _unbound(self.sdk.network.get_port(port_id)),
+            timeout=SETTLE_WAIT,
+            what=f"port {port_id} to be unbound",
+        )
+
+    def all_free(self, *hosts: str) -> None:
+        """Wait (bounded) until no device of `hosts` is claimed."""
+        wait_for(
+            lambda: all(not self.claimed(h) for h in hosts) or None,
+            timeout=SETTLE_WAIT,
+            what=f"every VF of {', '.join(hosts)} to be free",
+        )
+
+
+def _settled(server: Server) -> Server | None:
+    return None if server.status == "BUILD" else server
+
+
+def _unbound(port: Port) -> Port | None:
+    if port.binding_host_id or port.device_id:
+        return None
+    return port
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
+    """Call `probe` until it returns something; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found is not None and found is not False:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(POLL)
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (connections to it are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@contextmanager
+def running_cloud(
+    state_dir: Path, sim_hosts: Sequence[str], *, config: str = ""
+) -> Iterator[Cloud]:
+    """An embedded cloud with `sim_hosts` (`--sim-host` values) and nova.conf text `config`."""
+    files = []
+    if config:
+        conf = state_dir / "cloud.conf"
+        conf.write_text(config, encoding="utf-8")
+        files.append(conf)
+    service_config = load_service_config(files, state_dir=state_dir)
+    cloud = EmbeddedCloud(
+        service_config,
+        state_dir=state_dir,
+        sim_hosts=[parse_sim_host(value) for value in sim_hosts],
+        port=0,
+    )
+    endpoints = cloud.start()
+    sdk = Connection(
+        auth_type="admin_token",
+        auth={"token": endpoints.token, "endpoint": endpoints.compute},
+        compute_endpoint_override=endpoints.compute,
+        network_endpoint_override=endpoints.network,
+        image_endpoint_override=endpoints.image,
+    )
+    try:
+        flavor = sdk.compute.create_flavor(name="m1.small", ram=512, vcpus=1, disk=1)
+        image = sdk.image.create_image(
+            name="cirros",
+            disk_format="qcow2",
+            container_format="bare",
+            data=b"offpath-sim-disk",
+            validate_checksum=False,
+        )
+        yield Cloud(cloud, endpoints, sdk, flavor.id, image.id)
+    finally:
+        sdk.close()
+        cloud.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class GuestInterface:
+    """One `<interface>` of a libvirt domain, as the tests read it."""
+
+    type: str
+    managed: str | None
+    mac: str | None
+    pci_address: str | None
+    vlan_tags: tuple[str, ...]
+
+
+def guest_interfaces(instance_uuid: str) -> list[GuestInterface]:
+    """The interfaces of the instance's domain on `test:///default` (shared with the agents)."""
+    conn = libvirt.open("test:///default")
+    try:
+        xml = conn.lookupByName(domain_name(instance_uuid)).XMLDesc(0)
+    finally:
+        conn.close()
+    found = []
+    for element in ET.fromstring(xml).iter("interface"):
+        mac = element.find("mac")
+        address = element.find("source/address")
+        found.append(
+            GuestInterface(
+                type=element.get("type", ""),
+                managed=element.get("managed"),
+                mac=None if mac is None else mac.get("address"),
+                pci_address=None if address is None else _pci(address),
+                vlan_tags=tuple(tag.get("id", "") for tag in element.iterfind("vlan/tag")),
+            )
+        )
+    return found
+
+
+def guest_exists(instance_uuid: str) -> bool:
+    """Whether the instance has a domain on `test:///default`."""
+    conn = libvirt.open("test:///default")
+    try:
+        return domain_name(instance_uuid) in conn.listDefinedDomains() + [
+            conn.lookupByID(i).name() for i in conn.listDomainsID()
+        ]
+    finally:
+        conn.close()
+
+
+def _pci(address: ET.Element) -> str:
+    parts = [address.get(key, "").removeprefix("0x") for key in ("domain", "bus", "slot")]
+    function = address.get("function", "").removeprefix("0x")
+    return f"{parts[0]}:{parts[1]}:{parts[2]}.{function}"
