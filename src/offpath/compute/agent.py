@@ -241,7 +241,8 @@ def run_agent(
         if guests is not None:
             guests.close()
         if owns_rpc:
-            rpc.close()
+            # The process ends with the agent: the broker may see its sockets close.
+            rpc.close(timeout=1.0)
         LOG.info("agent on %s stopped", config.host)
 
 

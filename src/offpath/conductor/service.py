@@ -83,6 +83,6 @@ def run_conductor(config: ServiceConfig, *, stop: threading.Event, rpc: Rpc | No
         if server is not None:
             server.stop(timeout=1.0)
         if rpc is not None and owns_rpc:
-            rpc.close()
+            rpc.close(timeout=1.0)
         engine.dispose()
         LOG.info("conductor on %s stopped", config.host)

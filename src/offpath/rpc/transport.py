@@ -10,6 +10,7 @@ broker has answered once (oslo.messaging's listeners retry forever).
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +27,8 @@ from offpath.config import read_config_files
 from offpath.errors import RpcTransportInvalid, RpcUnavailable
 from offpath.rpc.context import RequestContext
 from offpath.rpc.serializer import JsonSerializer
+
+LOG = logging.getLogger(__name__)
 
 IN_PROCESS_SCHEME: Final = "fake"
 # Topics are scoped by this exchange; Nova's is "nova", so both can share a broker.
@@ -139,9 +142,25 @@ class Rpc:
                 raise RpcUnavailable(redacted(self.url), describe(exc)) from None
             self._reached = True
 
-    def close(self) -> None:
-        """Close the broker connections."""
-        self.transport.cleanup()
+    def close(self, *, timeout: float | None = None) -> None:
+        """Close the broker connections; with `timeout`, wait at most that long.
+
+        oslo.messaging's RabbitMQ driver joins its reply poller, which can take
+        seconds; a process that is exiting bounds that wait and lets the
+        operating system close what is left.
+        """
+        if timeout is None:
+            self.transport.cleanup()
+            return
+        closer = threading.Thread(target=self.transport.cleanup, name="rpc-close", daemon=True)
+        closer.start()
+        closer.join(timeout)
+        if closer.is_alive():
+            LOG.info(
+                "%s: connections not closed within %.1f s; left to exit",
+                redacted(self.url),
+                timeout,
+            )
 
 
 def describe(exc: BaseException) -> str:
