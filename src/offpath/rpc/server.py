@@ -43,12 +43,17 @@ class RpcServer:
         LOG.info("listening on topic %s as %s", self.topic, self.server)
 
     def stop(self, *, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop listening and wait, at most `timeout` seconds, for the messages in hand."""
+        """Stop listening and wait, at most `timeout` seconds in all, for the messages in hand."""
         if not self._started:
             return
         self._started = False
-        self._server.stop()
-        waiter = threading.Thread(target=self._server.wait, name=f"stop-{self.topic}", daemon=True)
+
+        def stop_and_wait() -> None:
+            # RabbitMQ's listener ends only after its current poll: seconds, at times.
+            self._server.stop()
+            self._server.wait()
+
+        waiter = threading.Thread(target=stop_and_wait, name=f"stop-{self.topic}", daemon=True)
         waiter.start()
         waiter.join(timeout)
         if waiter.is_alive():
