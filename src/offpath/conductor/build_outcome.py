@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import Engine, delete, select
@@ -25,6 +25,7 @@ from offpath.db.cell_schema import (
     InstanceFaultRow,
     InstancePciRequestRow,
     InstanceRow,
+    PciDeviceRow,
 )
 from offpath.db.columns import utcnow
 from offpath.db.device_claims import free_instance_devices
@@ -43,17 +44,56 @@ LOG = logging.getLogger(__name__)
 BUILDING: Final = "building"
 ACTIVE: Final = "active"
 ERROR: Final = "error"
+DELETED: Final = "deleted"
 BUILD_EVENT: Final = "compute_build_and_run_instance"
 # The HTTP status Nova records with a fault that is not the user's.
 FAULT_CODE: Final = 500
 
 
-def fail_instance(session: Session, instance_uuid: str, *, message: str, code: str | None) -> None:
-    """Put the instance in ERROR on no host, with a fault; free its devices and PCI requests."""
+def release_claims(session: Session, instance_uuid: str) -> None:
+    """Free every device the instance holds and drop its PCI requests."""
     free_instance_devices(session, instance_uuid)
     session.execute(
         delete(InstancePciRequestRow).where(InstancePciRequestRow.instance_uuid == instance_uuid)
     )
+
+
+def free_claims_of_deleted(engine: Engine, *, older_than: timedelta) -> tuple[str, ...]:
+    """Free the devices still held by instances deleted more than `older_than` ago.
+
+    A delete frees its instance's devices only after the host tore the guest
+    down; a conductor that died in between leaves them held, and this sweep
+    (run by every conductor) frees them.
+    """
+    cutoff = utcnow() - older_than
+
+    def work(session: Session) -> tuple[str, ...]:
+        held = tuple(
+            session.scalars(
+                select(InstanceRow.uuid)
+                .where(InstanceRow.vm_state == DELETED, InstanceRow.deleted_at < cutoff)
+                .where(
+                    InstanceRow.uuid.in_(
+                        select(PciDeviceRow.instance_uuid).where(
+                            PciDeviceRow.instance_uuid.is_not(None)
+                        )
+                    )
+                )
+            )
+        )
+        for uuid_ in held:
+            release_claims(session, uuid_)
+        return held
+
+    freed = write_retrying(engine, work, retry_on=HostChangedConcurrently)
+    for uuid_ in freed:
+        LOG.warning("instance %s: deleted but its devices were still held; freed now", uuid_)
+    return freed
+
+
+def fail_instance(session: Session, instance_uuid: str, *, message: str, code: str | None) -> None:
+    """Put the instance in ERROR on no host, with a fault; free its devices and PCI requests."""
+    release_claims(session, instance_uuid)
     row = session.get(InstanceRow, instance_uuid)
     if row is not None:
         row.vm_state = ERROR

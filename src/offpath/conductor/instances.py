@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,10 +24,12 @@ from offpath.compute.build_result import BuildResult
 from offpath.compute.port_binding import PortBinding, unbind_instance_ports
 from offpath.conductor.build_outcome import (
     BUILDING,
+    DELETED,
     ERROR,
     add_fault,
     fail_instance,
     record_build_result,
+    release_claims,
 )
 from offpath.conductor.port_directory import PortDirectory
 from offpath.conductor.version_gate import check_remote_managed_supported
@@ -42,7 +44,7 @@ from offpath.db.cell_schema import (
 )
 from offpath.db.cells import Cell, CellDatabases
 from offpath.db.columns import utcnow
-from offpath.db.device_claims import Claim, free_instance_devices
+from offpath.db.device_claims import Claim
 from offpath.db.engine import reading, write_retrying, writing
 from offpath.db.services import list_services
 from offpath.errors import (
@@ -65,7 +67,6 @@ from offpath.version import COMPUTE_BINARY
 
 LOG = logging.getLogger(__name__)
 
-DELETED = "deleted"
 SPAWNING = "spawning"
 
 
@@ -294,7 +295,13 @@ class InstanceConductor:
     # -- delete -----------------------------------------------------------
 
     def delete(self, instance_uuid: str, *, request_id: str | None = None) -> InstanceView:
-        """Free the instance's devices, drop its requests, and tell its host; idempotent."""
+        """Tell the host to tear the instance down, then free its devices; idempotent.
+
+        As in Nova, a VF is free again only once its guest is gone: after the
+        host released the instance's ports, or after the local delete when the
+        host is down or does not answer. The conductor's sweep frees what a
+        delete cut short left held.
+        """
         ctx = RequestContext(request_id=request_id or new_request_id())
         cell = self._locate(instance_uuid)
         if cell is None:
@@ -307,12 +314,6 @@ class InstanceConductor:
                 raise InstanceNotFound(instance_uuid)
             if row.vm_state == DELETED:
                 return False, None
-            free_instance_devices(session, instance_uuid)
-            session.execute(
-                delete(InstancePciRequestRow).where(
-                    InstancePciRequestRow.instance_uuid == instance_uuid
-                )
-            )
             host = row.host
             row.vm_state = DELETED
             row.task_state = None
@@ -344,6 +345,7 @@ class InstanceConductor:
                 # A client that saw the server gone may reuse its ports at once (as
                 # with Nova, where the server stays until its ports are released).
                 if self._released(instance_uuid, port_ids):
+                    self._free(cell, instance_uuid)
                     return self.show(instance_uuid)
                 LOG.warning(
                     "instance %s: %s did not release its ports within %.1f s; unbinding here",
@@ -352,7 +354,16 @@ class InstanceConductor:
                     self.release_timeout,
                 )
         self._local_delete(instance_uuid, port_ids)
+        self._free(cell, instance_uuid)
         return self.show(instance_uuid)
+
+    def _free(self, cell: Cell, instance_uuid: str) -> None:
+        """Free a deleted instance's devices and drop its PCI requests."""
+        write_retrying(
+            self.cells.engine(cell),
+            lambda session: release_claims(session, instance_uuid),
+            retry_on=HostChangedConcurrently,
+        )
 
     def _port_ids(self, instance_uuid: str) -> list[str]:
         """The ports the instance was booted with, from its request spec."""

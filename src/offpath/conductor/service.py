@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from offpath.conductor.agent_endpoints import AgentEndpoints
-from offpath.conductor.build_outcome import fail_builds_on_down_hosts
+from offpath.conductor.build_outcome import fail_builds_on_down_hosts, free_claims_of_deleted
 from offpath.conductor.rpcapi import TOPIC
 from offpath.db.cells import Cell, list_cells
 from offpath.db.engine import open_engine, reading, redacted, writing
@@ -77,6 +78,10 @@ def run_conductor(config: ServiceConfig, *, stop: threading.Event, rpc: Rpc | No
             try:
                 # An agent killed mid-build never reports: its builds end here.
                 fail_builds_on_down_hosts(engine, service_down_time=config.service_down_time)
+                # A delete cut short between its teardown and its free left these held.
+                free_claims_of_deleted(
+                    engine, older_than=timedelta(seconds=config.service_down_time)
+                )
             except OffpathError as exc:
                 LOG.warning("building instances not checked: [%s] %s", exc.code, exc.message)
     finally:
