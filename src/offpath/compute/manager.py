@@ -1,6 +1,6 @@
 """The agent's work on instances: build, terminate, and the external events builds wait for.
 
-A build binds each port to its claimed VF (the §5.2 profile), plugs it
+A build binds each port to its claimed VF (Nova's binding profile), plugs it
 through os-vif, defines and starts the guest with one hostdev interface
 per VF, and waits for what `offpath.ports.events.wait_plan` says: a
 `network-vif-plugged` event for a direct port, never one for a

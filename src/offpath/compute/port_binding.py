@@ -1,9 +1,9 @@
 """The network service as the agent uses it: read, bind and unbind ports (a Neutron seam).
 
 The network service's Neutron client implements `PortBinding`; tests use an
-in-memory double. Unbinding follows Nova's rules for a server's ports
-(§5.3): a port that is gone is skipped, one that another instance took
-since is left alone, and the PCI part of the profile goes with the host.
+in-memory double. Unbinding follows Nova's rules for a server's ports: a
+port that is gone is skipped, one that another instance took since is left
+alone, and the PCI part of the profile goes with the host.
 """
 
 from __future__ import annotations
