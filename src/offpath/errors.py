@@ -1420,3 +1420,33 @@ class DemoFailed(Unavailable):
 
     def __init__(self, step: str, problem: str) -> None:
         super().__init__(f"{step}: {problem}", hint="run `offpath serve --verbose` to see why")
+
+
+class OvnStartFailed(Unavailable):
+    """A Northbound/Southbound ovsdb-server or ovn-northd that offpath starts did not come up."""
+
+    code = "ovn.start_failed"
+
+    def __init__(self, part: str, problem: str) -> None:
+        super().__init__(
+            f"OVN {part}: {problem}",
+            hint="install the Debian packages ovn-central, ovn-common and openvswitch-common "
+            "(scripts/install-system-packages does), or name running servers in "
+            "[ovn] ovn_nb_connection / ovn_sb_connection",
+        )
+        self.part = part
+
+
+class OvnUnavailable(Unavailable):
+    """OVN's Northbound or Southbound database did not answer in time."""
+
+    code = "ovn.unavailable"
+
+    def __init__(self, database: str, connection: str, problem: str) -> None:
+        super().__init__(
+            f"OVN {database} database at {connection}: {problem}",
+            hint=f"check that its ovsdb-server runs and listens there ([ovn] "
+            f"ovn_{database.lower()[:2]}_connection); offpath reconnects on its own once it does",
+        )
+        self.database = database
+        self.connection = connection

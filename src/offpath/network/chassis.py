@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -40,6 +40,26 @@ def serial_item(serial: str) -> str:
 def has_serial(chassis: Chassis, serial: str) -> bool:
     """True when one item of the chassis' `ovn-cms-options` is exactly the serial's item."""
     return serial_item(serial) in chassis.cms_options.split(",")
+
+
+class ChassisView(Protocol):
+    """Where the network service reads chassis: its own registry, or OVN's Southbound."""
+
+    def all(self) -> list[Chassis]:
+        """Every chassis, in the order a serial lookup scans them."""
+        ...
+
+    def get(self, hostname: str) -> Chassis:
+        """One chassis; ChassisNotFound when none has that hostname."""
+        ...
+
+    def alive(self, chassis: Chassis) -> bool:
+        """True while the chassis' agent lives."""
+        ...
+
+    def by_serial(self, serial: str) -> list[Chassis]:
+        """The chassis whose `ovn-cms-options` hold exactly `card-serial-number=<serial>`."""
+        ...
 
 
 def _record(row: ChassisRow) -> Chassis:

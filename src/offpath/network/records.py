@@ -82,6 +82,8 @@ class Chassis:
     vfs: int
     up: bool
     heartbeat_at: datetime
+    # OVN's chassis name (ovn-controller's system-id); a bind names the hostname.
+    name: str = ""
 
     @property
     def cms_options(self) -> str:

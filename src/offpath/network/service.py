@@ -18,11 +18,11 @@ import ipaddress
 import logging
 import secrets
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,11 +41,13 @@ from offpath.errors import (
     NetworkNotFound,
     NetworkRequestConflict,
     NetworkRequestInvalid,
+    OffpathError,
     PortNotFound,
     SubnetNotFound,
 )
 from offpath.network.binding_driver import BindingDriver, BindOutcome, BindRequest
-from offpath.network.chassis import ChassisRegistry
+from offpath.network.chassis import ChassisRegistry, ChassisView
+from offpath.network.mirror import NetworkMirror, PortWrite
 from offpath.network.neutron_json import (
     MAX_TEXT,
     UNSET,
@@ -75,6 +77,7 @@ from offpath.ports.port import FixedIp, Port
 from offpath.ports.vnic import VnicType
 
 LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Neutron's default MTUs: 1500 on a physnet, less the encapsulation on overlays.
 DEFAULT_MTU: Final = 1500
@@ -126,9 +129,10 @@ class NetworkService:
         *,
         drivers: Sequence[BindingDriver],
         events: EventSink | None = None,
-        chassis: ChassisRegistry | None = None,
+        chassis: ChassisView | None = None,
         plugs: RepresentorPlugs | None = None,
         sriov_hosts: SriovHosts | None = None,
+        mirror: NetworkMirror | None = None,
     ) -> None:
         self.engine = engine
         self.drivers = tuple(drivers)
@@ -136,6 +140,7 @@ class NetworkService:
         self.chassis = chassis
         self.plugs = plugs
         self.sriov_hosts = sriov_hosts
+        self.mirror = mirror
 
     # -- networks -------------------------------------------------------------------
 
@@ -172,7 +177,9 @@ class NetworkService:
             session.flush()
             return _network_record(row, ())
 
-        return write_retrying(self.engine, work, retry_on=IntegrityError)
+        record = write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._mirrored(f"network {record.network.id}", self._mirror_network, record)
+        return record
 
     def list_networks(self, caller: Caller) -> list[NetworkRecord]:
         """The networks the caller sees (its own and shared ones), oldest first."""
@@ -206,7 +213,9 @@ class NetworkService:
             session.flush()
             return _network_record(row, _subnet_ids(session, [row.id]).get(row.id, ()))
 
-        return write_retrying(self.engine, work, retry_on=IntegrityError)
+        record = write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._mirrored(f"network {network_id}", self._mirror_network, record)
+        return record
 
     def delete_network(self, caller: Caller, network_id: str) -> None:
         """Delete a network and its subnets; NetworkInUse while it has ports."""
@@ -223,6 +232,8 @@ class NetworkService:
             session.delete(row)
 
         write_retrying(self.engine, work, retry_on=IntegrityError)
+        if self.mirror is not None:
+            self._mirrored(f"network {network_id}", self.mirror.network_deleted, network_id)
 
     # -- subnets --------------------------------------------------------------------
 
@@ -333,7 +344,7 @@ class NetworkService:
             return _port_record(session, row), followup
 
         record, followup = write_retrying(self.engine, work, retry_on=IntegrityError)
-        self._follow(followup)
+        self._follow(followup, record.port.id)
         return self.get_port(ADMIN, record.port.id) if followup.bind else record
 
     def list_ports(
@@ -391,7 +402,7 @@ class NetworkService:
             return self._apply(session, row, replace(changes, mac_address=UNSET))
 
         followup = write_retrying(self.engine, work, retry_on=IntegrityError)
-        self._follow(followup)
+        self._follow(followup, port_id)
         return self.get_port(ADMIN, port_id)
 
     def delete_port(self, caller: Caller, port_id: str) -> None:
@@ -406,8 +417,20 @@ class NetworkService:
         driver = write_retrying(self.engine, work, retry_on=IntegrityError)
         if driver is not None:
             driver.unbound(port_id)
+        if self.mirror is not None:
+            self._mirrored(f"port {port_id}", self.mirror.port_deleted, port_id)
 
     # -- what backends and host agents report --------------------------------------------
+
+    def write_port_to_backend(self, port_id: str) -> None:
+        """Write one port to the mirror again, whole (a repair); raises what the mirror raises."""
+        if self.mirror is not None:
+            self._mirror_port(port_id)
+
+    def write_network_to_backend(self, network_id: str) -> None:
+        """Write one network to the mirror again, whole (a repair)."""
+        if self.mirror is not None:
+            self._mirror_network(self.get_network(ADMIN, network_id))
 
     def register_chassis(
         self,
@@ -429,7 +452,7 @@ class NetworkService:
 
     def get_chassis(self, hostname: str) -> Chassis:
         """One chassis; ChassisNotFound when none has that hostname."""
-        return self._registry().get(hostname)
+        return self._view().get(hostname)
 
     def set_chassis_up(self, hostname: str, *, up: bool) -> Chassis:
         """Stop a chassis' heartbeat (up false) or beat once (up true)."""
@@ -437,7 +460,7 @@ class NetworkService:
 
     def chassis_alive(self, chassis: Chassis) -> bool:
         """True while the chassis is up and its heartbeat recent."""
-        return self._registry().alive(chassis)
+        return self._view().alive(chassis)
 
     def chassis_plugs(self, hostname: str) -> list[RepresentorPlug]:
         """The representors plugged on a chassis."""
@@ -449,9 +472,17 @@ class NetworkService:
             raise NetworkRequestInvalid("this network service binds no SR-IOV NIC ports")
         self.sriov_hosts.report(host, physnets)
 
-    def _registry(self) -> ChassisRegistry:
+    def _view(self) -> ChassisView:
         if self.chassis is None:
             raise NetworkRequestInvalid("this network service keeps no chassis registry")
+        return self.chassis
+
+    def _registry(self) -> ChassisRegistry:
+        if not isinstance(self.chassis, ChassisRegistry):
+            raise NetworkRequestInvalid(
+                "this network service's chassis are OVN's: each registers itself in the "
+                "Southbound database (ovn-controller), not through this API"
+            )
         return self.chassis
 
     def port_up(self, port_id: str) -> None:
@@ -536,36 +567,81 @@ class NetworkService:
         record = _network_record(_network_row(session, ADMIN, network_id), ())
         return record.network, segments_of(record.network, segmentation_id=record.segmentation_id)
 
-    def _follow(self, followup: _Followup) -> None:
-        """After the commit: post events, unplug the old binding, have the new one plugged."""
+    def _follow(self, followup: _Followup, port_id: str) -> None:
+        """After the commit: post events, unplug, write the backend's copy, have it plugged."""
         if followup.events:
             self._notify(followup.events)
         if followup.unbind is not None:
             followup.unbind.unbound(followup.port_id)
+        if self.mirror is not None:
+            self._mirrored(f"port {port_id}", self._mirror_port, port_id)
         if followup.bind is not None:
             driver, port, outcome = followup.bind
             driver.bound(port, outcome, self)
 
-    def _set_status(self, port_id: str, status: PortStatus) -> None:
-        def work(session: Session) -> ServerEvent | None:
-            row = session.get(PortRow, port_id) if storable(port_id) else None
-            if row is None or row.status == status.value:
-                return None
-            if status is PortStatus.ACTIVE and (
-                not row.host_id
-                or row.vif_type in (VifType.UNBOUND.value, VifType.BINDING_FAILED.value)
-                or not row.admin_state_up
-            ):
-                return None
-            row.status = status.value
-            if not row.device_id:
-                return None
-            name = VIF_PLUGGED if status is PortStatus.ACTIVE else VIF_UNPLUGGED
-            return ServerEvent(name, row.device_id, row.id)
+    def _mirror_network(self, record: NetworkRecord) -> None:
+        assert self.mirror is not None
+        self.mirror.network_written(record)
 
-        event = write_retrying(self.engine, work, retry_on=IntegrityError)
+    def _mirror_port(self, port_id: str) -> None:
+        assert self.mirror is not None
+        with reading(self.engine) as session:
+            row = session.get(PortRow, port_id)
+            if row is None:
+                return  # deleted meanwhile: the delete tells the mirror
+            record = _port_record(session, row)
+            network = _network_record(_network_row(session, ADMIN, row.network_id), ())
+            subnet_ids = {fixed.subnet_id for fixed in record.port.fixed_ips}
+            subnets = tuple(
+                _subnet_record(subnet)
+                for subnet in session.scalars(select(SubnetRow).where(SubnetRow.id.in_(subnet_ids)))
+            )
+        self.mirror.port_written(PortWrite(record, network, subnets))
+
+    def _mirrored(self, what: str, write: Callable[[_T], None], arg: _T) -> None:
+        """Run a mirror write; the database stays the truth when the backend is unreachable."""
+        try:
+            write(arg)
+        except OffpathError as exc:
+            LOG.error(
+                "%s is stored but not written to the network backend: [%s] %s; "
+                "`offpath network audit --fix` (or the next periodic repair) writes it",
+                what,
+                exc.code,
+                exc.message,
+            )
+
+    def _set_status(self, port_id: str, status: PortStatus) -> None:
+        """Change a port's status once: several workers may report the same change."""
+
+        def work(session: Session) -> tuple[bool, ServerEvent | None]:
+            if not storable(port_id):
+                return False, None
+            query = (
+                update(PortRow)
+                .where(PortRow.id == port_id, PortRow.status != status.value)
+                .values(status=status.value)
+            )
+            if status is PortStatus.ACTIVE:
+                query = query.where(
+                    PortRow.host_id != "",
+                    PortRow.vif_type.not_in((VifType.UNBOUND.value, VifType.BINDING_FAILED.value)),
+                    PortRow.admin_state_up.is_(True),
+                )
+            # A conditional UPDATE, not read-then-write: only one writer sees the change.
+            if getattr(session.execute(query), "rowcount", 0) != 1:
+                return False, None
+            device = session.scalar(select(PortRow.device_id).where(PortRow.id == port_id))
+            if not device:
+                return True, None
+            name = VIF_PLUGGED if status is PortStatus.ACTIVE else VIF_UNPLUGGED
+            return True, ServerEvent(name, device, port_id)
+
+        changed, event = write_retrying(self.engine, work, retry_on=IntegrityError)
         if event is not None:
             self._notify((event,))
+        if changed and self.mirror is not None:
+            self._mirrored(f"port {port_id}", self._mirror_port, port_id)
 
     def _notify(self, events: Sequence[ServerEvent]) -> None:
         if self.events is not None:

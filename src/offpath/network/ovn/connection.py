@@ -1,0 +1,219 @@
+"""Connections to OVN's Northbound and Southbound databases, through ovsdbapp.
+
+Configured as Neutron's `[ovn]` section is: `ovn_nb_connection` /
+`ovn_sb_connection` (`tcp:`, `ssl:` or `unix:`), the key, certificate and
+CA files for `ssl:`, `ovsdb_connection_timeout` and `ovsdb_probe_interval`.
+Only the tables offpath reads are registered: registering every Southbound
+table makes the Python IDL crash when ovn-northd deletes a datapath (its
+automatic index on `IP_Multicast.datapath`, a reference column). The IDL
+reconnects on its own after a server restart and replays every row as new,
+which the row watchers rely on to catch up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+with warnings.catch_warnings():
+    # python-ovs imports eventlet when it is installed (os-vif brings it), which warns
+    # that it is deprecated; offpath does not use eventlet.
+    warnings.simplefilter("ignore")
+    from ovs.stream import Stream
+    from ovsdbapp.backend.ovs_idl import connection, event, idlutils
+    from ovsdbapp.exceptions import TimeoutException
+    from ovsdbapp.schema.ovn_northbound.impl_idl import OvnNbApiIdlImpl
+    from ovsdbapp.schema.ovn_southbound.impl_idl import OvnSbApiIdlImpl
+
+from offpath.errors import OvnUnavailable
+
+LOG = logging.getLogger(__name__)
+
+NB_SCHEMA: Final = "OVN_Northbound"
+SB_SCHEMA: Final = "OVN_Southbound"
+NB_TABLES: Final = ("NB_Global", "Logical_Switch", "Logical_Switch_Port")
+SB_TABLES: Final = (
+    "SB_Global",
+    "Chassis",
+    "Chassis_Private",
+    "Encap",
+    "Port_Binding",
+    "Datapath_Binding",
+)
+# Neutron's defaults: 180 s for a command, a probe every 60 s.
+DEFAULT_TIMEOUT: Final = 180
+DEFAULT_PROBE_INTERVAL: Final = 60000
+
+RowCallback = Callable[[str, Any, Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """The private key, certificate and CA certificate for an `ssl:` connection."""
+
+    private_key: str = ""
+    certificate: str = ""
+    ca_cert: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OvnConfig:
+    """Where OVN's databases are and how long to wait for them (Neutron's `[ovn]` options)."""
+
+    nb_connection: str
+    sb_connection: str
+    timeout: int = DEFAULT_TIMEOUT
+    probe_interval: int = DEFAULT_PROBE_INTERVAL
+    nb_tls: TlsFiles = TlsFiles()
+    sb_tls: TlsFiles = TlsFiles()
+
+
+class _Watch(event.RowEvent):  # type: ignore[misc]
+    """Hands every create, update and delete of one table to a callback."""
+
+    def __init__(self, table: str, callback: RowCallback) -> None:
+        super().__init__((self.ROW_CREATE, self.ROW_UPDATE, self.ROW_DELETE), table, None)
+        self.callback = callback
+        self.event_name = f"offpath-watch-{table}"
+
+    def run(self, event_name: str, row: Any, old: Any) -> None:
+        try:
+            self.callback(event_name, row, old)
+        except Exception:  # a watcher's bug must not stop the others
+            LOG.exception("watching %s failed on a %s", self.table, event_name)
+
+
+class _Idl(connection.OvsdbIdl):  # type: ignore[misc]
+    """An IDL that hands row changes to ovsdbapp's event handler (run in its own thread)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notify_handler = event.RowEventHandler()
+
+    def notify(self, event_name: str, row: Any, updates: Any = None) -> None:
+        self.notify_handler.notify(event_name, row, updates)
+
+
+class OvnDatabase:
+    """One connected database: its ovsdbapp API, snapshots under the IDL's lock, watchers."""
+
+    def __init__(self, name: str, address: str, api: Any, conn: connection.Connection) -> None:
+        self.name = name
+        self.address = address
+        self.api = api
+        self._conn = conn
+        self._lock: threading.RLock = conn.lock
+
+    def rows(self, table: str) -> list[Any]:
+        """A consistent copy of a table's rows (taken while the IDL is not updating them)."""
+        with self._lock:
+            return [idlutils.frozen_row(row) for row in self._conn.idl.tables[table].rows.values()]
+
+    def row(self, table: str, name: str) -> Any | None:
+        """A copy of the row of `table` named `name` (by its index column), or None."""
+        with self._lock:
+            try:
+                return idlutils.frozen_row(self.api.lookup(table, name))
+            except idlutils.RowNotFound:
+                return None
+
+    def watch(self, table: str, callback: RowCallback) -> None:
+        """Call `callback(event, row, old)` for every change of `table`, from the event thread."""
+        self._conn.idl.notify_handler.watch_event(_Watch(table, callback))
+
+    @property
+    def connected(self) -> bool:
+        """True while the IDL has a live session with the server."""
+        return bool(self._conn.idl._session.is_connected())
+
+    def execute(self, commands: Sequence[Any]) -> None:
+        """Run `commands` in one transaction; OvnUnavailable when the server does not answer."""
+        if not commands:
+            return
+        try:
+            with self.api.transaction(check_error=True) as txn:
+                for command in commands:
+                    txn.add(command)
+        except TimeoutException as exc:
+            raise OvnUnavailable(self.name, self.address, f"no answer ({exc})") from None
+
+    def close(self) -> None:
+        """Stop the connection's thread (bounded) and close the IDL's session."""
+        handler = self._conn.idl.notify_handler
+        if not self._conn.stop(timeout=5):
+            LOG.warning("the %s connection did not stop within 5 s", self.name)
+        handler.shutdown()  # ends the event thread
+
+
+def _set_tls(tls: TlsFiles) -> None:
+    if tls.private_key:
+        Stream.ssl_set_private_key_file(tls.private_key)
+    if tls.certificate:
+        Stream.ssl_set_certificate_file(tls.certificate)
+    if tls.ca_cert:
+        Stream.ssl_set_ca_cert_file(tls.ca_cert)
+
+
+def _open(  # noqa: PLR0917
+    name: str,
+    address: str,
+    schema: str,
+    tables: Sequence[str],
+    config: OvnConfig,
+    tls: TlsFiles,
+    api_class: type,
+) -> OvnDatabase:
+    if address.startswith("ssl:"):
+        _set_tls(tls)
+    try:
+        helper = idlutils.get_schema_helper(address, schema)
+    except Exception as exc:  # python-ovs raises bare Exceptions for a failed fetch
+        raise OvnUnavailable(name, address, f"cannot read its schema: {exc}") from None
+    idl = _Idl.from_server(
+        address,
+        schema,
+        helper=helper,
+        helper_tables=list(tables),
+        probe_interval=config.probe_interval,
+    )
+    conn = connection.Connection(idl, timeout=config.timeout)
+    # ovsdbapp keeps an API's connection in a class attribute: a class of its own per
+    # connection lets one process hold several (the driver's, each simulated DPU's).
+    own_class = type(api_class.__name__, (api_class,), {"_ovsdb_connection": None})
+    # Indexes (by name, by logical port) are made before the first rows arrive.
+    api = own_class(conn, start=False, auto_index=True)
+    try:
+        conn.start()
+    except Exception as exc:
+        raise OvnUnavailable(name, address, f"cannot connect: {exc}") from None
+    return OvnDatabase(name, address, api, conn)
+
+
+def open_northbound(config: OvnConfig) -> OvnDatabase:
+    """Connect to the Northbound database (switches and their ports)."""
+    return _open(
+        "Northbound",
+        config.nb_connection,
+        NB_SCHEMA,
+        NB_TABLES,
+        config,
+        config.nb_tls,
+        OvnNbApiIdlImpl,
+    )
+
+
+def open_southbound(config: OvnConfig, tables: Sequence[str] = SB_TABLES) -> OvnDatabase:
+    """Connect to the Southbound database (chassis and port bindings), with only `tables`."""
+    return _open(
+        "Southbound",
+        config.sb_connection,
+        SB_SCHEMA,
+        tables,
+        config,
+        config.sb_tls,
+        OvnSbApiIdlImpl,
+    )
