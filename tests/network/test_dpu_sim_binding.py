@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from offpath.network.chassis import ChassisRegistry
 from offpath.network.nova_notifier import ServerEvent
 from offpath.network.service import ADMIN, NetworkService
 from tests.network.conftest import PF_MACS, SERIAL, RecordingSink, full_profile
@@ -100,7 +101,7 @@ def test_the_lsp_options_are_ovns(http: TestClient, service: NetworkService) -> 
 def test_no_chassis_with_the_exact_serial_item_fails_the_binding(
     http: TestClient, events: RecordingSink, service: NetworkService, cms_options: list[str]
 ) -> None:
-    assert service.chassis is not None
+    assert isinstance(service.chassis, ChassisRegistry)
     service.chassis.register(
         "dpu-x", serial="OTHER", pf_macs=PF_MACS, vfs=8, cms_options=cms_options
     )
@@ -117,7 +118,7 @@ def test_the_serial_item_is_matched_exactly_without_trimming(
     http: TestClient, service: NetworkService
 ) -> None:
     # "card-serial-number=SN" after ", " carries a leading space: Neutron does not match it.
-    assert service.chassis is not None
+    assert isinstance(service.chassis, ChassisRegistry)
     service.chassis.register(
         "dpu-x",
         serial="OTHER",
@@ -132,7 +133,7 @@ def test_the_serial_item_is_matched_exactly_without_trimming(
 def test_a_serial_item_among_other_cms_options_matches(
     http: TestClient, service: NetworkService
 ) -> None:
-    assert service.chassis is not None
+    assert isinstance(service.chassis, ChassisRegistry)
     service.chassis.register(
         "dpu-x",
         serial="OTHER",

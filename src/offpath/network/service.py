@@ -600,6 +600,8 @@ class NetworkService:
 
     def _mirrored(self, what: str, write: Callable[[_T], None], arg: _T) -> None:
         """Run a mirror write; the database stays the truth when the backend is unreachable."""
+        if self.mirror is None:
+            return
         try:
             write(arg)
         except OffpathError as exc:
