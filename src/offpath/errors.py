@@ -96,7 +96,9 @@
         ├── ComputeHostDown           compute.host_down (the host went down mid-build)
         ├── ComputeHostRestarted      compute.host_restarted (its agent restarted mid-build)
         ├── CloudStartFailed          serve.start_failed (a part of `offpath serve` did not come up)
-        └── DemoFailed                demo.failed (a step of `offpath demo` went wrong)
+        ├── DemoFailed                demo.failed (a step of `offpath demo` went wrong)
+        ├── OvnStartFailed            ovn.start_failed (an OVN server offpath starts did not)
+        └── OvnUnavailable            ovn.unavailable (OVN's Northbound or Southbound database)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.

@@ -24,6 +24,17 @@ from oslo_config import cfg
 
 from offpath.config import check_config_file, read_config_files
 from offpath.errors import ConfigFileError, ConfigValueError
+from offpath.network.ovn.config import (
+    DEFAULT_PROBE_INTERVAL as DEFAULT_OVN_PROBE_INTERVAL,
+)
+from offpath.network.ovn.config import (
+    DEFAULT_TIMEOUT as DEFAULT_OVN_TIMEOUT,
+)
+from offpath.network.ovn.config import (
+    OvnConfig,
+    TlsFiles,
+    connection_problem,
+)
 
 DEFAULT_STATE_DIR: Final = Path(".offpath")
 EMBEDDED_TRANSPORT: Final = "fake://"
@@ -51,6 +62,13 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 default=300,
                 min=0,
                 help="Seconds a spawn waits for network-vif-plugged (0: do not wait).",
+            ),
+            cfg.IntOpt(
+                "agent_down_time",
+                default=75,
+                min=1,
+                help="Seconds after which a DPU chassis that stopped answering is dead "
+                "(Neutron's option).",
             ),
             cfg.BoolOpt(
                 "vif_plugging_is_fatal",
@@ -108,6 +126,37 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 help="The project of a request that carries no X-Project-Id header.",
             ),
         ],
+        "ovn": [
+            cfg.StrOpt(
+                "ovn_nb_connection",
+                default="",
+                help="OVN Northbound database (tcp:IP:PORT, ssl:IP:PORT or unix:PATH); set, "
+                "remote-managed ports are bound through OVN (empty: `offpath serve --ovn` "
+                "starts its own in the state directory).",
+            ),
+            cfg.StrOpt("ovn_sb_connection", default="", help="OVN Southbound database."),
+            *(
+                cfg.StrOpt(f"ovn_{db}_{what}", default="", help=f"{text} for an ssl: {db}.")
+                for db in ("nb", "sb")
+                for what, text in (
+                    ("private_key", "Private key file"),
+                    ("certificate", "Certificate file"),
+                    ("ca_cert", "CA certificate file"),
+                )
+            ),
+            cfg.IntOpt(
+                "ovsdb_connection_timeout",
+                default=DEFAULT_OVN_TIMEOUT,
+                min=1,
+                help="Seconds an OVSDB command waits for the server.",
+            ),
+            cfg.IntOpt(
+                "ovsdb_probe_interval",
+                default=DEFAULT_OVN_PROBE_INTERVAL,
+                min=0,
+                help="Milliseconds between probes of an idle OVSDB connection (0: none).",
+            ),
+        ],
         "offpath": [
             cfg.FloatOpt(
                 "cell_timeout",
@@ -146,6 +195,9 @@ class ServiceConfig:
     vif_plugging_timeout: int = 300
     vif_plugging_is_fatal: bool = True
     virt_type: str = "kvm"
+    agent_down_time: int = 75
+    # None: the network service binds remote-managed ports with its simulated DPUs.
+    ovn: OvnConfig | None = None
 
     @property
     def embedded(self) -> bool:
@@ -204,6 +256,8 @@ def load_service_config(
             "vif_plugging_timeout": conf.vif_plugging_timeout,
             "vif_plugging_is_fatal": conf.vif_plugging_is_fatal,
             "virt_type": conf.libvirt.virt_type,
+            "agent_down_time": conf.agent_down_time,
+            "ovn": _ovn_config(conf, where),
         }
     except cfg.ConfigFileValueError as exc:
         raise ConfigValueError(
@@ -245,6 +299,44 @@ def load_service_config(
         vif_plugging_timeout=int(values["vif_plugging_timeout"]),
         vif_plugging_is_fatal=bool(values["vif_plugging_is_fatal"]),
         virt_type=_text(values["virt_type"]),
+        agent_down_time=int(values["agent_down_time"]),
+        ovn=values["ovn"],
+    )
+
+
+def _ovn_config(conf: cfg.ConfigOpts, where: str) -> OvnConfig | None:
+    """The `[ovn]` section; None when it names no Northbound database."""
+    group = conf.ovn
+    nb, sb = _text(group.ovn_nb_connection), _text(group.ovn_sb_connection)
+    if not nb and not sb:
+        return None
+    for key, value in (("ovn_nb_connection", nb), ("ovn_sb_connection", sb)):
+        problem = connection_problem(value) if value else "empty while the other is set"
+        if problem is not None:
+            raise ConfigValueError(
+                path=where,
+                section="ovn",
+                key=key,
+                value=value,
+                problem=problem,
+                hint="name both OVN databases as Neutron's [ovn] section does, e.g. "
+                "tcp:192.0.2.10:6641 and tcp:192.0.2.10:6642",
+            )
+    return OvnConfig(
+        nb_connection=nb,
+        sb_connection=sb,
+        timeout=int(group.ovsdb_connection_timeout),
+        probe_interval=int(group.ovsdb_probe_interval),
+        nb_tls=TlsFiles(
+            _text(group.ovn_nb_private_key),
+            _text(group.ovn_nb_certificate),
+            _text(group.ovn_nb_ca_cert),
+        ),
+        sb_tls=TlsFiles(
+            _text(group.ovn_sb_private_key),
+            _text(group.ovn_sb_certificate),
+            _text(group.ovn_sb_ca_cert),
+        ),
     )
 
 

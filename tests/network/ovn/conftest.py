@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from offpath.network.ovn.backend import OvnBackend
 from offpath.network.ovn.central import OvnCentral
-from offpath.network.ovn.connection import OvnConfig
+from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.sim_controller import SimOvnController
 from offpath.network.service import NetworkService
 from offpath.sim.dpu import SimDpu

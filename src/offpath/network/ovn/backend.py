@@ -22,12 +22,8 @@ from offpath.errors import OffpathError
 from offpath.network.chassis import DEFAULT_DOWN_TIME
 from offpath.network.drivers.sriov_nic import SriovNicDriver
 from offpath.network.nova_notifier import EventSink
-from offpath.network.ovn.connection import (
-    OvnConfig,
-    OvnDatabase,
-    open_northbound,
-    open_southbound,
-)
+from offpath.network.ovn.config import OvnConfig
+from offpath.network.ovn.connection import OvnDatabase, open_northbound, open_southbound
 from offpath.network.ovn.driver import OvnDriver
 from offpath.network.ovn.northbound import OvnNorthbound
 from offpath.network.ovn.port_status import watch_port_status

@@ -16,7 +16,6 @@ import logging
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 with warnings.catch_warnings():
@@ -30,6 +29,7 @@ with warnings.catch_warnings():
     from ovsdbapp.schema.ovn_southbound.impl_idl import OvnSbApiIdlImpl
 
 from offpath.errors import OvnUnavailable
+from offpath.network.ovn.config import OvnConfig, TlsFiles
 
 LOG = logging.getLogger(__name__)
 
@@ -44,32 +44,8 @@ SB_TABLES: Final = (
     "Port_Binding",
     "Datapath_Binding",
 )
-# Neutron's defaults: 180 s for a command, a probe every 60 s.
-DEFAULT_TIMEOUT: Final = 180
-DEFAULT_PROBE_INTERVAL: Final = 60000
 
 RowCallback = Callable[[str, Any, Any], None]
-
-
-@dataclass(frozen=True, slots=True)
-class TlsFiles:
-    """The private key, certificate and CA certificate for an `ssl:` connection."""
-
-    private_key: str = ""
-    certificate: str = ""
-    ca_cert: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class OvnConfig:
-    """Where OVN's databases are and how long to wait for them (Neutron's `[ovn]` options)."""
-
-    nb_connection: str
-    sb_connection: str
-    timeout: int = DEFAULT_TIMEOUT
-    probe_interval: int = DEFAULT_PROBE_INTERVAL
-    nb_tls: TlsFiles = TlsFiles()
-    sb_tls: TlsFiles = TlsFiles()
 
 
 class _Watch(event.RowEvent):  # type: ignore[misc]

@@ -29,7 +29,8 @@ from typing import Any, Final
 
 from offpath.errors import InvalidInput
 from offpath.network.chassis import BRIDGE_MAPPINGS, CMS_OPTIONS, DATAPATH_TYPE, serial_item
-from offpath.network.ovn.connection import OvnConfig, OvnDatabase, open_southbound
+from offpath.network.ovn.config import OvnConfig
+from offpath.network.ovn.connection import OvnDatabase, open_southbound
 from offpath.network.remote_managed_binding import PF_MAC, REPRESENTOR, VF_NUM, VIF_PLUG_TYPE
 from offpath.sim.dpu import SimDpu
 
