@@ -5,14 +5,21 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from offpath.cli.daemon import log_to_stderr, stop_on_signals
 from offpath.cli.output import table_console
-from offpath.cli.serve import CLOUDS_YAML, Port
+from offpath.cli.serve import CLOUDS_YAML, Ovn, Port
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from offpath.embedded.demo import DemoBoot
+    from offpath.network.ovn.backend import OvnBackend
 
 COLUMNS = (
     "server",
@@ -44,6 +51,7 @@ def demo(
         typer.Option("--serve", help="Keep the cloud running and print a clouds.yaml for it."),
     ] = False,
     port: Port = None,
+    ovn: Ovn = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log what every part does.")] = False,
 ) -> None:
     """Boot two servers on simulated hosts and show what each got.
@@ -69,6 +77,7 @@ def demo(
             sim_hosts=DEMO_HOSTS,
             port=0 if port is None and not serve else port,
             progress=_say,
+            ovn=ovn,
         )
         with cloud:
             endpoints = cloud.endpoints
@@ -98,6 +107,8 @@ def demo(
                         f"{boot.seconds:.2f} s",
                     )
                 console.print(table)
+                if cloud.ovn_backend is not None:
+                    console.print(_ovn_table(cloud.ovn_backend, boots))
             if serve:
                 clouds = where / CLOUDS_YAML
                 clouds.write_text(endpoints.clouds_yaml(), encoding="utf-8")
@@ -109,6 +120,30 @@ def demo(
                 stop = stop_on_signals()
                 while not stop.wait(0.5):
                     pass
+
+
+def _ovn_table(backend: OvnBackend, boots: Sequence[DemoBoot]) -> Table:
+    """What OVN holds for each remote-managed port: the LSP's plug options and who claimed it."""
+    from rich.table import Table
+
+    table = Table(
+        "port",
+        "Logical_Switch_Port options",
+        "Port_Binding chassis",
+        "up",
+        title="OVN: the Northbound row and the Southbound binding of each remote-managed port",
+    )
+    for boot in boots:
+        if boot.vnic_type != "remote-managed":
+            continue
+        row = backend.nb.row("Logical_Switch_Port", boot.port_id)
+        binding = backend.chassis.port_binding(boot.port_id)
+        options = "\n".join(f"{k}={v}" for k, v in sorted(dict(row.options).items())) if row else ""
+        claimed = backend.chassis.chassis_name(binding.chassis) if binding else None
+        table.add_row(
+            boot.port, options, claimed or "(unclaimed)", str(bool(row and list(row.up) == [True]))
+        )
+    return table
 
 
 def _say(line: str) -> None:

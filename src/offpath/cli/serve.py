@@ -23,6 +23,16 @@ SimHosts = Annotated[
     ),
 ]
 
+Ovn = Annotated[
+    bool,
+    typer.Option(
+        "--ovn",
+        help="Bind remote-managed ports through OVN: the databases [ovn] names, else a "
+        "Northbound and Southbound ovsdb-server with ovn-northd started in <state dir>/ovn; "
+        "each simulated DPU plays ovn-controller.",
+    ),
+]
+
 Port = Annotated[
     int | None,
     typer.Option(
@@ -37,6 +47,7 @@ def serve(
     state_dir: StateDir = DEFAULT_STATE_DIR,
     port: Port = None,
     sim_host: SimHosts = None,
+    ovn: Ovn = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log debug lines too.")] = False,
 ) -> None:
     """Run the whole cloud in one process until SIGTERM.
@@ -55,7 +66,7 @@ def serve(
     stop = stop_on_signals()
     state_dir.mkdir(parents=True, exist_ok=True)
     with EmbeddedCloud(
-        config, state_dir=state_dir, sim_hosts=requests, port=port, progress=_say
+        config, state_dir=state_dir, sim_hosts=requests, port=port, progress=_say, ovn=ovn
     ) as cloud:
         assert cloud.endpoints is not None
         clouds = state_dir / CLOUDS_YAML

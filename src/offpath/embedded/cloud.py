@@ -12,6 +12,12 @@ runs against them, and `offpath agent` processes on other hosts join it.
 Simulated hosts (`--sim-host`) get a simulator tree, an agent on the
 libvirt test driver, and a simulated DPU per DPU card that registers its
 chassis with the card's serial number.
+
+With OVN (`--ovn`, or `[ovn]` naming the databases) the network service
+binds remote-managed ports through OVN's Northbound and Southbound
+databases: those the config names, or a Northbound and Southbound
+ovsdb-server with ovn-northd that the cloud starts in `<state dir>/ovn`;
+each simulated DPU then plays ovn-controller on the Southbound.
 """
 
 from __future__ import annotations
@@ -22,12 +28,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import uvicorn
 from sqlalchemy import Engine, select
+
+if TYPE_CHECKING:
+    from offpath.network.ovn.backend import OvnBackend
+    from offpath.network.ovn.central import OvnCentral
+    from offpath.network.ovn.sim_controller import SimOvnController
 
 from offpath.api.app import create_app
 from offpath.api.deps import ApiDeps
@@ -47,12 +59,14 @@ from offpath.network.client import NeutronClient
 from offpath.network.dpu_agent import DpuAgent
 from offpath.network.embedded import embedded_network_service
 from offpath.network.nova_notifier import NovaNotifier
+from offpath.network.service import NetworkService
 from offpath.pci.alias import parse_aliases
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.rpc.transport import Rpc
 from offpath.scheduler.host_state import HostStateCache
 from offpath.scheduler.scheduler import Scheduler
 from offpath.service_config import ServiceConfig, load_service_config
+from offpath.sim.dpu import SimDpu
 from offpath.version import COMPUTE_BINARY
 
 LOG = logging.getLogger(__name__)
@@ -116,9 +130,11 @@ class EmbeddedCloud:
         sim_hosts: Sequence[SimHostRequest] = (),
         port: int | None = None,
         progress: Callable[[str], None] | None = None,
+        ovn: bool = False,
     ) -> None:
         self.config = config
         self.state_dir = state_dir
+        self.ovn = ovn or config.ovn is not None
         self.sim_requests = tuple(sim_hosts)
         self.port = config.api_port if port is None else port
         self._progress = progress or (lambda _line: None)
@@ -126,6 +142,9 @@ class EmbeddedCloud:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._dpus: list[DpuAgent] = []
+        self._controllers: list[SimOvnController] = []
+        self._central: OvnCentral | None = None
+        self._backend: OvnBackend | None = None
         self._clients: list[NeutronClient] = []
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
@@ -134,6 +153,11 @@ class EmbeddedCloud:
         self._api: Engine | None = None
         self._cells: CellDatabases | None = None
         self.endpoints: Endpoints | None = None
+
+    @property
+    def ovn_backend(self) -> OvnBackend | None:
+        """The OVN backend the network service binds through, if it runs with OVN."""
+        return self._backend
 
     def __enter__(self) -> EmbeddedCloud:
         self.start()
@@ -160,6 +184,8 @@ class EmbeddedCloud:
         self._api = api = open_engine(config.api_database_url)
         self._cells = cells = CellDatabases(api)
         self._register_host_cells(api)
+        if self.ovn:
+            self._start_ovn()
         sock = _listen(config.api_listen, self.port)
         host, port = sock.getsockname()[:2]
         endpoints = self.endpoints = Endpoints(f"http://{host}:{port}", config.api_auth_token)
@@ -217,7 +243,7 @@ class EmbeddedCloud:
             config.nova_endpoint or endpoints.compute, token=endpoints.token
         )
         assert self._api is not None
-        network = embedded_network_service(self._api, events=self._notifier)
+        network = self._network_service(self._api, self._notifier)
         ports = self._client(endpoints)
         scheduler = Scheduler(HostStateCache(cells, service_down_time=config.service_down_time))
         compute = CellCompute(cells, transports)
@@ -253,6 +279,55 @@ class EmbeddedCloud:
         )
         self._server_thread.start()
 
+    def _start_ovn(self) -> None:
+        """Connect to the OVN the config names, or start one in the state directory."""
+        from offpath.network.ovn.backend import OvnBackend  # noqa: PLC0415
+        from offpath.network.ovn.central import OvnCentral  # noqa: PLC0415
+        from offpath.network.ovn.config import OvnConfig  # noqa: PLC0415
+
+        ovn = self.config.ovn
+        if ovn is None:
+            central = self._central = OvnCentral(self.state_dir / "ovn")
+            central.start()
+            ovn = OvnConfig(central.nb_connection, central.sb_connection)
+            self._progress(
+                f"OVN: Northbound {ovn.nb_connection}, Southbound {ovn.sb_connection}, "
+                f"ovn-northd started in {central.directory}"
+            )
+        backend = self._backend = OvnBackend(
+            ovn, down_time=timedelta(seconds=self.config.agent_down_time)
+        )
+        backend.start()
+        self._progress(f"OVN: connected to {ovn.nb_connection} and {ovn.sb_connection}")
+
+    def _network_service(self, api: Engine, notifier: NovaNotifier) -> NetworkService:
+        if self._backend is None:
+            return embedded_network_service(
+                api,
+                events=notifier,
+                chassis_down_time=timedelta(seconds=self.config.agent_down_time),
+            )
+        service = self._backend.network_service(api, events=notifier)
+        self._backend.keep_up()
+        return service
+
+    def _start_dpu(self, dpu: SimDpu, endpoints: Endpoints) -> None:
+        if self._backend is None:
+            agent = DpuAgent(endpoints.network, dpu, token=endpoints.token)
+            agent.start()
+            self._dpus.append(agent)
+            self._progress(f"DPU {dpu.hostname}: chassis registered, card serial {dpu.serial}")
+            return
+        from offpath.network.ovn.sim_controller import SimOvnController  # noqa: PLC0415
+
+        controller = SimOvnController(self._backend.config.sb_connection, dpu)
+        controller.start()
+        self._controllers.append(controller)
+        self._progress(
+            f"DPU {dpu.hostname}: simulated ovn-controller registered its chassis in the "
+            f"Southbound, card serial {dpu.serial}"
+        )
+
     def _client(self, endpoints: Endpoints) -> NeutronClient:
         client = NeutronClient(endpoints.network, token=endpoints.token)
         self._clients.append(client)
@@ -264,10 +339,7 @@ class EmbeddedCloud:
         host = write_sim_host(request, self.state_dir, seed=len(self.hosts))
         self.hosts.append(host)
         for dpu in host.dpus:
-            agent = DpuAgent(endpoints.network, dpu, token=endpoints.token)
-            agent.start()
-            self._dpus.append(agent)
-            self._progress(f"DPU {dpu.hostname}: chassis registered, card serial {dpu.serial}")
+            self._start_dpu(dpu, endpoints)
         host_config = load_service_config(
             [*self.config.files, host.config_file], state_dir=self.state_dir
         )
@@ -355,6 +427,9 @@ class EmbeddedCloud:
         for dpu in self._dpus:
             dpu.stop()
         self._dpus.clear()
+        for controller in self._controllers:
+            controller.stop()
+        self._controllers.clear()
         for thread in self._threads:
             thread.join(timeout=10.0)
             if thread.is_alive():
@@ -375,6 +450,12 @@ class EmbeddedCloud:
             self._cells.dispose()
         if self._api is not None:
             self._api.dispose()
+        if self._backend is not None:
+            self._backend.stop()
+            self._backend = None
+        if self._central is not None:
+            self._central.stop()
+            self._central = None
 
 
 def _listen(address: str, port: int) -> socket.socket:

@@ -52,6 +52,7 @@ class DemoBoot:
     port_status: str
     waited_for: str
     seconds: float
+    port_id: str = ""
 
 
 def connect(compute: str, network: str, image: str, token: str) -> Connection:
@@ -134,6 +135,7 @@ def _boot(conn: Connection, name: str, port: Any, flavor_id: str, image_id: str)
         port_status=bound.status,
         waited_for=_waited_for(conn, server.id, port.id),
         seconds=seconds,
+        port_id=port.id,
     )
 
 
