@@ -1310,9 +1310,11 @@ class PortBindingFailed(Conflict):
 
     code = "port.binding_failed"
 
-    def __init__(self, port_id: str) -> None:
+    def __init__(self, port_id: str, reason: str = "") -> None:
+        said = f" The network service says: {reason}" if reason else ""
         super().__init__(
-            f"Binding failed for port {port_id}, please check neutron logs for more information.",
+            f"Binding failed for port {port_id}, please check neutron logs for more "
+            f"information.{said}",
             hint="for a remote-managed port: is the DPU's chassis registered with the card "
             "serial number, up, and its physnet mapped?",
         )

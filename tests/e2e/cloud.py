@@ -180,7 +180,7 @@ def closed_port() -> int:
 
 @contextmanager
 def running_cloud(
-    state_dir: Path, sim_hosts: Sequence[str], *, config: str = ""
+    state_dir: Path, sim_hosts: Sequence[str], *, config: str = "", ovn: bool = False
 ) -> Iterator[Cloud]:
     """An embedded cloud with `sim_hosts` (`--sim-host` values) and nova.conf text `config`."""
     files = []
@@ -194,6 +194,7 @@ def running_cloud(
         state_dir=state_dir,
         sim_hosts=[parse_sim_host(value) for value in sim_hosts],
         port=0,
+        ovn=ovn,
     )
     endpoints = cloud.start()
     sdk = Connection(

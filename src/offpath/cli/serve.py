@@ -28,7 +28,7 @@ Ovn = Annotated[
     typer.Option(
         "--ovn",
         help="Bind remote-managed ports through OVN: the databases [ovn] names, else a "
-        "Northbound and Southbound ovsdb-server with ovn-northd started in <state dir>/ovn; "
+        "Northbound and Southbound ovsdb-server with ovn-northd started in STATE_DIR/ovn; "
         "each simulated DPU plays ovn-controller.",
     ),
 ]

@@ -302,7 +302,7 @@ class ComputeManager:
         )
         work.statuses[port_id] = bound.status
         if bound.vif_type == BINDING_FAILED:
-            raise PortBindingFailed(port_id)
+            raise PortBindingFailed(port_id, bound.binding_failure)
         LOG.info(
             "port %s bound on %s: vif_type %s, status %s",
             port_id,

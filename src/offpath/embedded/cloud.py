@@ -159,6 +159,11 @@ class EmbeddedCloud:
         """The OVN backend the network service binds through, if it runs with OVN."""
         return self._backend
 
+    @property
+    def ovn_dpus(self) -> tuple[SimOvnController, ...]:
+        """The simulated DPUs playing ovn-controller (with OVN), to stop or take down."""
+        return tuple(self._controllers)
+
     def __enter__(self) -> EmbeddedCloud:
         self.start()
         return self

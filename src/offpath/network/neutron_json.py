@@ -15,10 +15,10 @@ from typing import Final, TypeVar
 
 from offpath.errors import NetworkRequestInvalid, VnicTypeInvalid
 from offpath.jsonvalue import JsonValue
-from offpath.network.records import Chassis, NetworkRecord, PortRecord, SubnetRecord
+from offpath.network.records import Chassis, NetworkRecord, PortRecord, SubnetRecord, VifType
 from offpath.network.representors import RepresentorPlug
 from offpath.ports.network import Network, Segment
-from offpath.ports.port import FixedIp, Port
+from offpath.ports.port import BINDING_FAILURE_DETAIL, FixedIp, Port
 from offpath.ports.vnic import VnicType
 
 NETWORK_TYPES: Final = frozenset({"flat", "vlan", "geneve", "vxlan", "gre", "local"})
@@ -573,12 +573,19 @@ def port_json(record: PortRecord) -> dict[str, JsonValue]:
         "binding:host_id": port.binding_host_id or "",
         "binding:profile": dict(port.binding_profile),
         "binding:vif_type": port.vif_type,
-        "binding:vif_details": dict(port.vif_details),
+        "binding:vif_details": _vif_details(record),
         "description": "",
         "tags": [],
         "security_groups": [],
         "port_security_enabled": False,
     }
+
+
+def _vif_details(record: PortRecord) -> dict[str, JsonValue]:
+    """The binding's details; a failed binding's say why (an offpath key: ML2 says it in logs)."""
+    if record.port.vif_type == VifType.BINDING_FAILED.value and record.binding_failure:
+        return {BINDING_FAILURE_DETAIL: record.binding_failure}
+    return dict(record.port.vif_details)
 
 
 # -- reading responses (the client) ------------------------------------------------

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from offpath.jsonvalue import JsonValue
 from offpath.pci.request import NumaPolicy
 from offpath.ports.vnic import VnicType
+
+# The key of `binding:vif_details` under which offpath's network service says why a
+# binding failed (ML2 only logs it).
+BINDING_FAILURE_DETAIL: Final = "offpath:binding_failure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +43,9 @@ class Port:
     mac_address: str | None = None
     fixed_ips: tuple[FixedIp, ...] = ()
     project_id: str = ""
+
+    @property
+    def binding_failure(self) -> str:
+        """Why its binding failed, when the network service says (offpath's does)."""
+        value = self.vif_details.get(BINDING_FAILURE_DETAIL)
+        return value if isinstance(value, str) else ""
