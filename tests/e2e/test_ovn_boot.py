@@ -97,9 +97,7 @@ def test_a_boot_writes_exactly_the_plug_options_and_the_dpu_claims_the_binding(
 
 def test_the_port_goes_active_only_once_the_dpu_claims_it(clean: Cloud, overlay: Network) -> None:
     dpu(clean).go_down()  # alive for agent_down_time more, but not plugging
-    port = clean.sdk.network.create_port(
-        network_id=overlay.id, binding_vnic_type="remote-managed"
-    )
+    port = clean.sdk.network.create_port(network_id=overlay.id, binding_vnic_type="remote-managed")
     server = clean.sdk.compute.create_server(
         name="vm-late",
         flavor_id=clean.flavor_id,

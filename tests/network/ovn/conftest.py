@@ -44,13 +44,18 @@ def wait_for(check: Callable[[], Any], *, timeout: float = WAIT, what: str = "")
         time.sleep(0.01)
 
 
-@pytest.fixture
-def central(tmp_path: Path) -> Iterator[OvnCentral]:
-    """NB and SB ovsdb-servers with ovn-northd, on free 127.0.0.1 ports."""
+def require_ovn() -> None:
+    """Fail under CI, skip elsewhere, when OVN's packages are not installed."""
     if shutil.which("ovn-northd") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("ovn-northd is missing: scripts/install-system-packages installs it")
         pytest.skip("OVN is not installed: run scripts/install-system-packages")
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> Iterator[OvnCentral]:
+    """NB and SB ovsdb-servers with ovn-northd, on free 127.0.0.1 ports."""
+    require_ovn()
     with OvnCentral(tmp_path / "ovn") as started:
         yield started
 

@@ -98,6 +98,18 @@ def _stop_pid(pid: int, name: str) -> None:
         LOG.warning("%s (pid %d) did not stop on %s", name, pid, sig.name)
 
 
+def _stop_stale(pidfile: Path, program: str) -> None:
+    """Stop what a previous owner of this directory left running (it was killed, say)."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if program.encode() in command and str(pidfile.parent).encode() in command:
+        LOG.warning("stopping %s (pid %d) left running in %s", program, pid, pidfile.parent)
+        _stop_pid(pid, program)
+
+
 class OvnCentral:
     """Start with `start()` (or `with`), stop with `stop()`: NB, SB and northd under `directory`."""
 
@@ -110,7 +122,8 @@ class OvnCentral:
         sb_port: int = 0,
         northd: bool = True,
     ) -> None:
-        self.directory = directory
+        # The daemons read relative paths from their run directory, not ours.
+        self.directory = directory.resolve()
         self.host = host
         self.ports = {"nb": nb_port, "sb": sb_port}
         self.northd = northd
@@ -218,6 +231,7 @@ class OvnCentral:
     ) -> None:
         """Run `command` detached with its pid, log and control files under the directory."""
         pidfile = self.directory / f"{name}.pid"
+        _stop_stale(pidfile, Path(command[0]).name)
         pidfile.unlink(missing_ok=True)
         log = self.directory / f"{name}.log"
         self._run(
