@@ -219,7 +219,7 @@ def _network_drifts(database: DatabaseView, ovn: OvnSnapshot) -> Iterator[Drift]
                 DriftKind.SWITCH_DIFFERS,
                 network_id,
                 f"Logical_Switch {spec.name} differs from network {network_id}: "
-                f"{'; '.join(changes)}",
+                f"{'; '.join(changes)}. A repair rewrites it from the database",
             )
     for name in sorted(ovn.switches):
         stale = network_of_switch(name)
@@ -347,7 +347,8 @@ def _port_drifts(write: PortWrite, ovn: OvnSnapshot) -> Iterator[Drift]:
             DriftKind.PORT_DIFFERS,
             port.id,
             f"Logical_Switch_Port {port.id} differs from the database: "
-            f"{'; '.join(changes.values())}. So {_why(changes)}; a repair rewrites it",
+            f"{'; '.join(changes.values())}. Why it matters: {_why(changes)}. "
+            "A repair rewrites it from the database",
         )
     if follows_lsp_up(spec):
         status = _status_drift(record, row)
