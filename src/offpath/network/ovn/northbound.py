@@ -2,8 +2,8 @@
 
 Each write sets a row whole from `logical_ports` (the options map
 included, so an option no longer computed disappears; a switch's localnet
-ports too), in one transaction. `external_ids` keys outside `neutron:` (an operator's) are
-kept.
+ports too), in one transaction. `external_ids` keys outside `neutron:`
+(an operator's) are kept.
 
 Where offpath differs from ML2/OVN: when a remote-managed port's plug
 request is withdrawn (unbind), ovn-controller keeps the representor
