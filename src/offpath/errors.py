@@ -40,7 +40,8 @@
     │   ├── RequestBodyInvalid        api.request.invalid (an HTTP body or query off the schema)
     │   ├── ServerRequestInvalid      server.request.invalid (flavor, image or network unusable)
     │   ├── RequestedPortNotFound     server.port.not_found (absent, or another project's)
-    │   └── GuestInterfaceUnsupported compute.guest.vnic_type (a port the agent cannot give a guest)
+    │   ├── GuestInterfaceUnsupported compute.guest.vnic_type (a port the agent cannot give a guest)
+    │   └── OvnNotConfigured          ovn.not_configured (no [ovn] databases, none in the state dir)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -1454,3 +1455,18 @@ class OvnUnavailable(Unavailable):
         )
         self.database = database
         self.connection = connection
+
+
+class OvnNotConfigured(InvalidInput):
+    """A command needs OVN, but the config names none and no `offpath serve --ovn` runs here."""
+
+    code = "ovn.not_configured"
+
+    def __init__(self, files: str, state_dir: str) -> None:
+        super().__init__(
+            f"no OVN to reach: [ovn] ovn_nb_connection is not set ({files}), and no "
+            f"`offpath serve --ovn` keeps one in {state_dir} (no {state_dir}/ovn/nb.sock)",
+            hint="name OVN's databases in [ovn] ovn_nb_connection and ovn_sb_connection, or "
+            "pass the --state-dir of a running `offpath serve --ovn`",
+        )
+        self.state_dir = state_dir

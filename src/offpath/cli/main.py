@@ -37,6 +37,7 @@ from offpath.cli import (
     demo,
     devspec,
     inventory,
+    network,
     schedule,
     serve,
     service,
@@ -84,6 +85,7 @@ app.add_typer(service.app, name="service")
 app.add_typer(db.db_app, name="db")
 app.add_typer(db.cell_app, name="cell")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(network.app, name="network")
 
 
 def _print_version(value: bool) -> None:

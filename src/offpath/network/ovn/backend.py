@@ -5,7 +5,8 @@ network service that writes its networks and ports to the Northbound
 database, binds remote-managed ports with the `ovn` driver and SR-IOV
 ports with the NIC agents' driver, and hears OVN's port ups and downs.
 A background thread keeps chassis liveness measurable (`ping`) and,
-as Neutron's maintenance task does, repairs drift now and then.
+as Neutron's maintenance task does, repairs drift now and then:
+`backend.keep_up(repair=backend.audit(service).repair)`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from offpath.errors import OffpathError
 from offpath.network.chassis import DEFAULT_DOWN_TIME
 from offpath.network.drivers.sriov_nic import SriovNicDriver
 from offpath.network.nova_notifier import EventSink
+from offpath.network.ovn.audit import OvnAudit
 from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.connection import OvnDatabase, open_northbound, open_southbound
 from offpath.network.ovn.driver import OvnDriver
@@ -86,7 +88,9 @@ class OvnBackend:
         self.northbound = OvnNorthbound(self.nb, self.sb)
         self.driver = OvnDriver(self.chassis, self.nb)
 
-    def network_service(self, engine: Engine, *, events: EventSink | None = None) -> NetworkService:
+    def network_service(
+        self, engine: Engine, *, events: EventSink | None = None, hear_status: bool = True
+    ) -> NetworkService:
         """A network service on `engine` that binds through this OVN, and hears its port states."""
         hosts = SriovHosts(engine)
         service = NetworkService(
@@ -97,8 +101,13 @@ class OvnBackend:
             sriov_hosts=hosts,
             mirror=self.northbound,
         )
-        watch_port_status(self.nb, service)
+        if hear_status:  # an audit that only reads must change no status itself
+            watch_port_status(self.nb, service)
         return service
+
+    def audit(self, service: NetworkService) -> OvnAudit:
+        """The drift audit of `service` against this OVN; its `repair` is what `keep_up` runs."""
+        return OvnAudit(service, nb=self.nb, sb=self.sb, chassis=self.chassis)
 
     def keep_up(self, repair: Callable[[], object] | None = None) -> None:
         """Ping chassis every half down time in a thread; run `repair` every repair interval."""

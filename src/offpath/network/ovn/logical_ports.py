@@ -20,6 +20,7 @@ from offpath.jsonvalue import JsonValue
 from offpath.network.mirror import PortWrite
 from offpath.network.records import NetworkRecord, PortStatus, VifType
 from offpath.network.segments import is_tunnelled, segments_of
+from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
 
 SWITCH_PREFIX: Final = "neutron-"
@@ -116,6 +117,14 @@ def port_type(vnic: VnicType, profile: Mapping[str, JsonValue]) -> str:
     return ""
 
 
+def is_bound(port: Port) -> bool:
+    """True when a driver bound the port to a host (not unbound, not `binding_failed`)."""
+    return bool(port.binding_host_id) and port.vif_type not in (
+        VifType.UNBOUND.value,
+        VifType.BINDING_FAILED.value,
+    )
+
+
 def port_spec(write: PortWrite) -> PortSpec:
     """The Logical_Switch_Port of a port, whole: addresses, options, Neutron's external_ids."""
     record, port = write.port, write.port.port
@@ -140,12 +149,8 @@ def port_spec(write: PortWrite) -> PortSpec:
     }
     if port.vnic_type is VnicType.REMOTE_MANAGED:
         external_ids[MTU] = str(write.network.network.mtu or 0)
-    bound = port.binding_host_id and port.vif_type not in (
-        VifType.UNBOUND.value,
-        VifType.BINDING_FAILED.value,
-    )
     # ML2/OVN names the host only while the port is up (its binding's host, the hypervisor).
-    if bound and port.status == PortStatus.ACTIVE.value and port.binding_host_id:
+    if is_bound(port) and port.status == PortStatus.ACTIVE.value and port.binding_host_id:
         external_ids[HOST_ID] = port.binding_host_id
     return PortSpec(
         name=port.id,

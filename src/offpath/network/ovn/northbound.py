@@ -1,9 +1,9 @@
 """Writes networks and ports to OVN's Northbound database, as ML2/OVN's post-commit hooks do.
 
 Each write sets a row whole from `logical_ports` (the options map
-included, so an option no longer computed disappears), in one
-transaction. `external_ids` keys outside `neutron:` (an operator's) are
-kept.
+included, so an option no longer computed disappears; a switch's localnet
+ports too), in one transaction. `external_ids` keys outside `neutron:`
+(an operator's) are kept.
 
 Where offpath differs from ML2/OVN: when a remote-managed port's plug
 request is withdrawn (unbind), ovn-controller keeps the representor
@@ -26,6 +26,7 @@ from ovsdbapp.backend.ovs_idl import command, idlutils
 from offpath.network.mirror import PortWrite
 from offpath.network.ovn.connection import OvnDatabase
 from offpath.network.ovn.logical_ports import (
+    LOCALNET,
     NEUTRON_KEY_PREFIX,
     PortSpec,
     SwitchSpec,
@@ -72,6 +73,12 @@ class _SetSwitch(command.BaseCommand):  # type: ignore[misc]
             switch.external_ids = dict(self.spec.external_ids)
         else:
             switch.external_ids = _merged_ids(switch.external_ids, self.spec.external_ids)
+            # The switch is written whole: a localnet port of no segment of the network goes.
+            wanted = {localnet.name for localnet in self.spec.localnets}
+            for port in list(switch.ports):
+                if port.type == LOCALNET and port.name not in wanted:
+                    switch.delvalue("ports", port)
+                    port.delete()
         for localnet in self.spec.localnets:
             _set_port(self.api, txn, localnet, switch)
 

@@ -26,7 +26,8 @@ def lsp_is_up(row: Any) -> bool:
     return bool(list(row.up) == [True] and list(row.enabled) in ([], [True]))
 
 
-def _watched(row: Any) -> bool:
+def follows_lsp_up(row: Any) -> bool:
+    """True for a remote-managed VIF port: its status is OVN's `up` (a row or a PortSpec)."""
     vnic: object = row.external_ids.get(VNIC_TYPE)
     return row.type == "" and vnic == VnicType.REMOTE_MANAGED.value
 
@@ -35,7 +36,7 @@ def watch_port_status(nb: OvnDatabase, sink: PortStatusSink) -> None:
     """Report every up/down change of a remote-managed port's Logical_Switch_Port to `sink`."""
 
     def changed(event: str, row: Any, old: Any) -> None:
-        if event == "delete" or not _watched(row):
+        if event == "delete" or not follows_lsp_up(row):
             return
         if event == "update" and not (hasattr(old, "up") or hasattr(old, "enabled")):
             return

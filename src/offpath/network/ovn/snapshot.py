@@ -1,0 +1,140 @@
+"""A typed copy of the OVN rows the drift audit compares: switches, their ports, port bindings.
+
+Taken from the Northbound `Logical_Switch` / `Logical_Switch_Port` rows
+and the Southbound `Port_Binding` and `Chassis` rows, each table read
+under the IDL's lock. References (a switch's ports, a binding's chassis)
+are resolved to names while copying, so nothing here points back into the
+live IDL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from offpath.network.ovn.connection import OvnDatabase
+from offpath.network.ovn.port_status import lsp_is_up
+from offpath.network.ovn.southbound import OvnChassis
+from offpath.network.records import Chassis
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchRow:
+    """A `Logical_Switch`: its name, external_ids and the names of its ports."""
+
+    name: str
+    external_ids: Mapping[str, str]
+    ports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LspRow:
+    """A `Logical_Switch_Port` and the switch that holds it (None: no switch does)."""
+
+    name: str
+    switch: str | None
+    type: str = ""
+    addresses: tuple[str, ...] = ()
+    port_security: tuple[str, ...] = ()
+    # OVN reads an unset `enabled` as true.
+    enabled: bool = True
+    options: Mapping[str, str] = field(default_factory=dict)
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+    tag_request: int | None = None
+    up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BindingRow:
+    """A `Port_Binding`: the chassis it is requested on and the one that claimed it, by name."""
+
+    port: str
+    requested: str | None
+    claimed: str | None
+    up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OvnSnapshot:
+    """What OVN holds, by name: switches, their ports, port bindings and chassis."""
+
+    switches: Mapping[str, SwitchRow] = field(default_factory=dict)
+    ports: Mapping[str, LspRow] = field(default_factory=dict)
+    bindings: Mapping[str, BindingRow] = field(default_factory=dict)
+    chassis: Mapping[str, Chassis] = field(default_factory=dict)
+
+
+def _one(value: Any) -> Any:
+    """An optional OVSDB column's value (a list of zero or one), or None."""
+    if isinstance(value, list | tuple):
+        return value[0] if value else None
+    return value
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(sorted(str(item) for item in value))
+
+
+def _strings(value: Any) -> dict[str, str]:
+    return {str(key): str(item) for key, item in dict(value).items()}
+
+
+def _northbound(nb: OvnDatabase) -> tuple[dict[str, SwitchRow], dict[str, LspRow]]:
+    lsps = nb.rows("Logical_Switch_Port")
+    names = {row.uuid: str(row.name) for row in lsps}
+    switches: dict[str, SwitchRow] = {}
+    switch_of: dict[str, str] = {}
+    for row in nb.rows("Logical_Switch"):
+        # A port created after the ports were read is not in `names`: the next audit sees it.
+        ports = tuple(sorted(names[p.uuid] for p in row.ports if p.uuid in names))
+        switches[str(row.name)] = SwitchRow(str(row.name), _strings(row.external_ids), ports)
+        switch_of.update(dict.fromkeys(ports, str(row.name)))
+    ports_by_name: dict[str, LspRow] = {}
+    for row in lsps:
+        name = str(row.name)
+        enabled = _one(row.enabled)
+        tag = _one(row.tag_request)
+        ports_by_name[name] = LspRow(
+            name=name,
+            switch=switch_of.get(name),
+            type=str(row.type),
+            addresses=_texts(row.addresses),
+            port_security=_texts(row.port_security),
+            enabled=True if enabled is None else bool(enabled),
+            options=_strings(row.options),
+            external_ids=_strings(row.external_ids),
+            tag_request=None if tag is None else int(tag),
+            up=lsp_is_up(row),
+        )
+    return switches, ports_by_name
+
+
+def _southbound(sb: OvnDatabase) -> dict[str, BindingRow]:
+    chassis_names = {row.uuid: str(row.name) for row in sb.rows("Chassis")}
+
+    def name_of(reference: Any) -> str | None:
+        row = _one(reference)
+        return None if row is None else chassis_names.get(row.uuid)
+
+    return {
+        str(row.logical_port): BindingRow(
+            port=str(row.logical_port),
+            requested=name_of(row.requested_chassis),
+            claimed=name_of(row.chassis),
+            up=list(row.up) == [True],
+        )
+        for row in sb.rows("Port_Binding")
+    }
+
+
+def take_snapshot(nb: OvnDatabase, sb: OvnDatabase, chassis: OvnChassis) -> OvnSnapshot:
+    """Copy the rows the audit compares, Northbound first, then Southbound."""
+    switches, ports = _northbound(nb)
+    bindings = _southbound(sb)
+    return OvnSnapshot(
+        switches=switches,
+        ports=ports,
+        bindings=bindings,
+        chassis={record.name: record for record in chassis.all()},
+    )
