@@ -3,7 +3,8 @@
 The OVN is the one `[ovn] ovn_nb_connection` / `ovn_sb_connection` name,
 else the one `offpath serve --ovn` runs in the state directory (its unix
 sockets `ovn/nb.sock` and `ovn/sb.sock`). Exit 0 when OVN matches the
-database, 1 when drift remains (after `--fix`, what it could not repair).
+database, 4 (a conflict) when drift remains (after `--fix`, what it could
+not repair); 1 stays offpath's code for a bug.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.table import Table
 from offpath.cli.elision import elide
 from offpath.cli.options import AsJson, ServiceConfigFiles, StateDir
 from offpath.cli.output import print_json, table_console
-from offpath.errors import OvnNotConfigured
+from offpath.errors import Conflict, OvnNotConfigured
 from offpath.network.ovn.config import OvnConfig
 from offpath.service_config import DEFAULT_STATE_DIR, ServiceConfig, load_service_config
 
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 SERVED_OVN_DIR: Final = "ovn"
 # A table cell may hold a long column-by-column difference; --json has it whole.
 MESSAGE_LIMIT: Final = 1000
-# The exit code when drift remains: the audit ran, and what it found is the answer.
-DRIFT_EXIT: Final = 1
+# Drift remaining is a conflict between the database and OVN (1 means a bug in offpath).
+DRIFT_EXIT: Final = Conflict.exit_code
 
 app = typer.Typer(help="The network service's backend: OVN.", no_args_is_help=True)
 
@@ -164,7 +165,7 @@ def audit(
     the one `offpath serve --ovn` runs in the state directory (unix sockets
     STATE_DIR/ovn/nb.sock and STATE_DIR/ovn/sb.sock).
 
-    Exit 0 when they agree, 1 when drift remains (after --fix: what it could
+    Exit 0 when they agree, 4 when drift remains (after --fix: what it could
     not repair).
     """
     config = load_service_config(config_file or [], state_dir=state_dir)

@@ -313,7 +313,10 @@ class EmbeddedCloud:
                 chassis_down_time=timedelta(seconds=self.config.agent_down_time),
             )
         service = self._backend.network_service(api, events=notifier)
-        self._backend.keep_up()
+        audit = self._backend.audit(service)
+        # What changed while no service ran (or OVN was away) is written now, then periodically.
+        audit.repair()
+        self._backend.keep_up(repair=audit.repair)
         return service
 
     def _start_dpu(self, dpu: SimDpu, endpoints: Endpoints) -> None:

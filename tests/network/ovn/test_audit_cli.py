@@ -77,7 +77,7 @@ def test_drift_exits_1_and_fix_repairs_it(conf: Path, port_id: str, backend: Ovn
     backend.nb.execute([backend.nb.api.lsp_del(port_id)])
 
     listed = offpath("network", "audit", "--config-file", str(conf), "--json")
-    assert listed.returncode == 1, listed.stderr
+    assert listed.returncode == 4, listed.stderr
     (drift,) = json.loads(listed.stdout)
     assert drift["kind"] == "port-missing"
     assert drift["resource"] == port_id
@@ -104,7 +104,7 @@ def test_what_a_fix_cannot_repair_keeps_exit_1(
     port = make_port(ovn_http, make_network(ovn_http))
     bind(ovn_http, port, full_profile())
     result = offpath("network", "audit", "--config-file", str(conf), "--fix", "--json")
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 4, result.stderr
     assert [
         (d["kind"], d["resource"], d["fixable"], d["fixed"]) for d in json.loads(result.stdout)
     ] == [("binding-failed", port, False, False)]
