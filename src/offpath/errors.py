@@ -1447,14 +1447,19 @@ class OvnUnavailable(Unavailable):
 
     code = "ovn.unavailable"
 
-    def __init__(self, database: str, connection: str, problem: str) -> None:
+    def __init__(
+        self, database: str, connection: str, problem: str, *, hint: str | None = None
+    ) -> None:
+        option = "ovn_nb_connection" if database == "Northbound" else "ovn_sb_connection"
         super().__init__(
             f"OVN {database} database at {connection}: {problem}",
-            hint=f"check that its ovsdb-server runs and listens there ([ovn] "
-            f"ovn_{database.lower()[:2]}_connection); offpath reconnects on its own once it does",
+            hint=hint
+            or f"check that its ovsdb-server runs and listens there ([ovn] {option}); "
+            "offpath reconnects on its own once it does",
         )
         self.database = database
         self.connection = connection
+        self.problem = problem
 
 
 class OvnNotConfigured(InvalidInput):

@@ -1,4 +1,4 @@
-"""Fixtures of the process tests: a cluster of real offpath processes over RabbitMQ."""
+"""Fixtures of the process tests: real offpath processes over RabbitMQ, or on a real OVN."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.network.ovn.conftest import central  # noqa: F401 - the OVN tests' fixture
 from tests.process.cluster import Cluster
 from tests.rabbit import scratch_vhost
 

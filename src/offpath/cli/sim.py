@@ -1,4 +1,4 @@
-"""`offpath sim`: write simulated hosts (sysfs trees with VPD) to run offpath without hardware."""
+"""`offpath sim`: simulated hosts (sysfs trees with VPD) and DPUs on OVN, without hardware."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from offpath.cli import sim_dpu
 from offpath.sim.faults import DESCRIPTIONS, parse_fault
 from offpath.sim.host import MANIFEST, SimHost, write_host
 from offpath.sim.profile import builtin_profiles, load_profile
@@ -16,7 +17,10 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 @app.callback()
 def sim() -> None:
-    """Simulate hosts: sysfs trees with SR-IOV cards and their VPD."""
+    """Simulate hosts (sysfs trees with VPD) and DPUs on OVN."""
+
+
+app.command("dpu")(sim_dpu.dpu)
 
 
 def _fault_help() -> str:

@@ -134,6 +134,28 @@ def _set_tls(tls: TlsFiles) -> None:
         Stream.ssl_set_ca_cert_file(tls.ca_cert)
 
 
+def _schema_helper(name: str, address: str, schema: str, *, timeout: float) -> Any:
+    """ovsdbapp's schema fetch, bounded by `timeout`: it waits for ever on a silent server."""
+    fetched: list[Any] = []
+    failed: list[Exception] = []
+
+    def fetch() -> None:
+        try:
+            fetched.append(idlutils.get_schema_helper(address, schema))
+        except Exception as exc:  # python-ovs raises bare Exceptions for a failed fetch
+            failed.append(exc)
+
+    # A thread left blocked on a server that never answers ends with the process.
+    thread = threading.Thread(target=fetch, name=f"{name}-schema", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if failed:
+        raise OvnUnavailable(name, address, f"cannot read its schema: {failed[0]}")
+    if not fetched:
+        raise OvnUnavailable(name, address, f"no answer to a schema request within {timeout} s")
+    return fetched[0]
+
+
 def _open(  # noqa: PLR0917
     name: str,
     address: str,
@@ -145,10 +167,7 @@ def _open(  # noqa: PLR0917
 ) -> OvnDatabase:
     if address.startswith("ssl:"):
         _set_tls(tls)
-    try:
-        helper = idlutils.get_schema_helper(address, schema)
-    except Exception as exc:  # python-ovs raises bare Exceptions for a failed fetch
-        raise OvnUnavailable(name, address, f"cannot read its schema: {exc}") from None
+    helper = _schema_helper(name, address, schema, timeout=config.timeout)
     idl = _Idl.from_server(
         address,
         schema,

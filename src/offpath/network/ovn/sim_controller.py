@@ -12,7 +12,8 @@ plays and, on a hit, claims the binding (`chassis`, `up`), as
 ovn-controller does once the representor is plugged; a miss leaves the
 binding unclaimed and logs why, as the provider does. As ovn-controller,
 it unplugs when the binding goes or is requested on another chassis, and
-refuses to change a plugged port to another representor.
+refuses to change a plugged port to another representor. Unlike it, it
+also unplugs when the plug request is withdrawn (no requested chassis).
 
 `go_down` stops it answering (its heartbeat stops) without removing its
 rows, as a crashed ovn-controller; `stop` removes them, as a clean exit.
@@ -37,6 +38,9 @@ from offpath.sim.dpu import SimDpu
 LOG = logging.getLogger(__name__)
 
 SIM_TABLES: Final = ("SB_Global", "Chassis", "Chassis_Private", "Encap", "Port_Binding")
+# ovn-controller says it sets Port_Binding.up itself; without it, ovn-northd takes a
+# claimed binding (chassis set) as up before the port is ready.
+PORT_UP_NOTIF: Final = "port-up-notif"
 
 
 def _one(value: Any) -> Any:
@@ -117,6 +121,7 @@ class SimOvnController:
     def come_back(self) -> None:
         """Answer and plug again, as a restarted ovn-controller."""
         self._up.set()
+        LOG.info("simulated DPU %s: ovn-controller answers again", self.name)
         self._heartbeat()
         for row in self.sb.rows("Port_Binding"):
             self._on_binding("create", row, None)
@@ -142,6 +147,7 @@ class SimOvnController:
             CMS_OPTIONS: ",".join([serial_item(self.serial), *self.cms_options]),
             BRIDGE_MAPPINGS: ",".join(f"{physnet}:br-{physnet}" for physnet in self.physnets),
             DATAPATH_TYPE: "system",
+            PORT_UP_NOTIF: "true",
         }
 
     def _nb_cfg(self) -> int:
@@ -182,10 +188,15 @@ class SimOvnController:
             "nb_cfg": self._nb_cfg(),
             "nb_cfg_timestamp": _now_ms(),
         }
+        # ovsdbapp leaves the Encap's chassis_name empty; ovn-controller names itself there.
+        commands = [
+            api.db_set("Encap", encap.uuid, ("chassis_name", self.name)) for encap in chassis.encaps
+        ]
         if private is None:
-            self.sb.execute([api.db_create("Chassis_Private", name=self.name, **values)])
+            commands.append(api.db_create("Chassis_Private", name=self.name, **values))
         else:
-            self.sb.execute([api.db_set("Chassis_Private", private.uuid, *values.items())])
+            commands.append(api.db_set("Chassis_Private", private.uuid, *values.items()))
+        self.sb.execute(commands)
         LOG.info(
             "simulated DPU %s: chassis registered, %s",
             self.name,
@@ -228,7 +239,12 @@ class SimOvnController:
             mine = requested is not None and requested.name == self.name
             if not mine:
                 if port in self.plugged:
-                    self._release(row, "it is requested on another chassis")
+                    self._release(
+                        row,
+                        f"it is requested on {requested.name}"
+                        if requested is not None
+                        else "its plug request was withdrawn",
+                    )
                 return
             options = dict(row.options)
             if options.get(VIF_PLUG_TYPE) != REPRESENTOR:
