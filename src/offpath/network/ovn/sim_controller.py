@@ -238,13 +238,10 @@ class SimOvnController:
             requested = _one(row.requested_chassis)
             mine = requested is not None and requested.name == self.name
             if not mine:
-                if port in self.plugged:
-                    self._release(
-                        row,
-                        f"it is requested on {requested.name}"
-                        if requested is not None
-                        else "its plug request was withdrawn",
-                    )
+                # As ovn-controller: a withdrawn request (no requested chassis) is no
+                # unplug trigger (ovn-org/ovn#312); a request for another chassis is.
+                if port in self.plugged and requested is not None:
+                    self._release(row, f"it is requested on {requested.name}")
                 return
             options = dict(row.options)
             if options.get(VIF_PLUG_TYPE) != REPRESENTOR:
