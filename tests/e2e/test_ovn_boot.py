@@ -161,6 +161,11 @@ def test_no_chassis_for_the_serial_fails_the_boot_and_frees_the_vf(
         controller.come_back()
         controller.stop(remove=False)
         controller.start()
+        wait_for(
+            lambda: b.chassis.by_serial(controller.serial),
+            timeout=10,
+            what="the DPU's chassis back in the backend's replica",
+        )
 
 
 def test_two_chassis_with_the_serial_fail_the_boot(clean: Cloud, overlay: Network) -> None:
@@ -170,6 +175,11 @@ def test_two_chassis_with_the_serial_fail_the_boot(clean: Cloud, overlay: Networ
         SimDpu("twin-dpu", real.pf_macs, real.vfs, real.serial),
     )
     twin.start()
+    wait_for(
+        lambda: len(backend(clean).chassis.by_serial(real.serial or "")) == 2,
+        timeout=10,
+        what="the backend to see both chassis",
+    )
     try:
         message = _failed_boot(clean, overlay, "vm-twins")
         assert f"several chassis have ovn-cms-options card-serial-number={real.serial}" in message

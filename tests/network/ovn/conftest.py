@@ -90,8 +90,8 @@ DpuFactory = Callable[..., SimOvnController]
 
 
 @pytest.fixture
-def dpus(central: OvnCentral) -> Iterator[DpuFactory]:
-    """Start simulated DPUs on this test's Southbound; each is stopped at the end."""
+def dpus(central: OvnCentral, backend: OvnBackend) -> Iterator[DpuFactory]:
+    """Start simulated DPUs on this test's Southbound, seen by the backend; stopped at the end."""
     started: list[SimOvnController] = []
 
     def start(
@@ -102,6 +102,11 @@ def dpus(central: OvnCentral) -> Iterator[DpuFactory]:
         )
         dpu.start()
         started.append(dpu)
+        # Its rows went in on its own connection: wait until the backend's replica has them.
+        wait_for(
+            lambda: any(c.name == dpu.name and c.up for c in backend.chassis.all()),
+            what=f"the backend to see chassis {dpu.name}",
+        )
         return dpu
 
     yield start

@@ -114,7 +114,8 @@ def test_a_chassis_that_stopped_answering_is_dead(
     ovn_http: TestClient, backend: OvnBackend, dpus: DpuFactory, ovn_service: NetworkService
 ) -> None:
     dpu = dpus("dpu-1.example")
-    (chassis,) = backend.chassis.by_serial(SERIAL)
+    # The DPU wrote its rows on its own connection; the backend's replica follows shortly.
+    (chassis,) = wait_for(lambda: backend.chassis.by_serial(SERIAL), what="the chassis")
     assert backend.chassis.alive(chassis)
     dpu.go_down()
     wait_for(
