@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any, Final
 
 with warnings.catch_warnings():
@@ -46,6 +48,20 @@ SB_TABLES: Final = (
 )
 
 RowCallback = Callable[[str, Any, Any], None]
+# An OVSDB condition: clauses such as ["name", "==", "x"], any of which selects a row.
+Condition = Sequence[Any]
+
+
+@cache
+def _partial_row(table: str, columns: tuple[str, ...]) -> Any:
+    return namedtuple(table, ("uuid", *columns))
+
+
+def _copy(row: Any, table: str, columns: tuple[str, ...] | None) -> Any:
+    if columns is None:
+        return idlutils.frozen_row(row)
+    # A whole copy converts every column; a lookup per bind wants two or three.
+    return _partial_row(table, columns)(row.uuid, *(getattr(row, c) for c in columns))
 
 
 class _Watch(event.RowEvent):  # type: ignore[misc]
@@ -55,6 +71,11 @@ class _Watch(event.RowEvent):  # type: ignore[misc]
         super().__init__((self.ROW_CREATE, self.ROW_UPDATE, self.ROW_DELETE), table, None)
         self.callback = callback
         self.event_name = f"offpath-watch-{table}"
+
+    def matches(self, event: str, row: Any, old: Any = None) -> bool:
+        # ovsdbapp's matches() formats both rows for a debug message on every change,
+        # logged or not: most of the IDL thread's time on a busy table.
+        return event in self.events and row._table.name == self.table
 
     def run(self, event_name: str, row: Any, old: Any) -> None:
         try:
@@ -84,18 +105,33 @@ class OvnDatabase:
         self._conn = conn
         self._lock: threading.RLock = conn.lock
 
-    def rows(self, table: str) -> list[Any]:
-        """A consistent copy of a table's rows (taken while the IDL is not updating them)."""
-        with self._lock:
-            return [idlutils.frozen_row(row) for row in self._conn.idl.tables[table].rows.values()]
+    def rows(self, table: str, columns: Sequence[str] | None = None) -> list[Any]:
+        """A consistent copy of a table's rows (taken while the IDL is not updating them).
 
-    def row(self, table: str, name: str) -> Any | None:
+        With `columns`, each copy holds only those (and `uuid`).
+        """
+        wanted = None if columns is None else tuple(columns)
+        with self._lock:
+            found = self._conn.idl.tables[table].rows.values()
+            return [_copy(row, table, wanted) for row in found]
+
+    def row(self, table: str, name: str, columns: Sequence[str] | None = None) -> Any | None:
         """A copy of the row of `table` named `name` (by its index column), or None."""
+        wanted = None if columns is None else tuple(columns)
         with self._lock:
             try:
-                return idlutils.frozen_row(self.api.lookup(table, name))
+                return _copy(self.api.lookup(table, name), table, wanted)
             except idlutils.RowNotFound:
                 return None
+
+    def monitor(self, table: str, condition: Condition) -> None:
+        """From now on replicate only the rows of `table` that `condition` selects."""
+        with self._lock:
+            self._conn.idl.cond_change(table, list(condition))
+        # The connection thread sends the change when it next wakes: an empty
+        # transaction wakes it now.
+        with self.api.transaction(check_error=True):
+            pass
 
     def watch(self, table: str, callback: RowCallback) -> None:
         """Call `callback(event, row, old)` for every change of `table`, from the event thread."""
@@ -142,6 +178,7 @@ def _open(  # noqa: PLR0917
     config: OvnConfig,
     tls: TlsFiles,
     api_class: type,
+    conditions: Mapping[str, Condition] | None = None,
 ) -> OvnDatabase:
     if address.startswith("ssl:"):
         _set_tls(tls)
@@ -156,6 +193,9 @@ def _open(  # noqa: PLR0917
         helper_tables=list(tables),
         probe_interval=config.probe_interval,
     )
+    for table, condition in (conditions or {}).items():
+        # Set before the first monitor request, so only these rows are ever sent.
+        idl.cond_change(table, list(condition))
     conn = connection.Connection(idl, timeout=config.timeout)
     # ovsdbapp keeps an API's connection in a class attribute: a class of its own per
     # connection lets one process hold several (the driver's, each simulated DPU's).
@@ -182,8 +222,15 @@ def open_northbound(config: OvnConfig) -> OvnDatabase:
     )
 
 
-def open_southbound(config: OvnConfig, tables: Sequence[str] = SB_TABLES) -> OvnDatabase:
-    """Connect to the Southbound database (chassis and port bindings), with only `tables`."""
+def open_southbound(
+    config: OvnConfig,
+    tables: Sequence[str] = SB_TABLES,
+    conditions: Mapping[str, Condition] | None = None,
+) -> OvnDatabase:
+    """Connect to the Southbound database (chassis and port bindings), with only `tables`.
+
+    `conditions` limit tables to the rows they select, as ovn-controller monitors.
+    """
     return _open(
         "Southbound",
         config.sb_connection,
@@ -192,4 +239,5 @@ def open_southbound(config: OvnConfig, tables: Sequence[str] = SB_TABLES) -> Ovn
         config,
         config.sb_tls,
         OvnSbApiIdlImpl,
+        conditions,
     )

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -31,7 +32,13 @@ from offpath.errors import InvalidInput
 from offpath.network.chassis import BRIDGE_MAPPINGS, CMS_OPTIONS, DATAPATH_TYPE, serial_item
 from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.connection import OvnDatabase, open_southbound
-from offpath.network.remote_managed_binding import PF_MAC, REPRESENTOR, VF_NUM, VIF_PLUG_TYPE
+from offpath.network.remote_managed_binding import (
+    PF_MAC,
+    REPRESENTOR,
+    REQUESTED_CHASSIS,
+    VF_NUM,
+    VIF_PLUG_TYPE,
+)
 from offpath.sim.dpu import SimDpu
 
 LOG = logging.getLogger(__name__)
@@ -100,8 +107,11 @@ class SimOvnController:
 
     def start(self) -> None:
         """Connect, register the chassis (again, after a restart) and begin answering."""
-        self._sb = open_southbound(self.config, SIM_TABLES)
+        self._sb = open_southbound(self.config, SIM_TABLES, self._conditions())
         self._register()
+        chassis = self.sb.row("Chassis", self.name, ("name",))
+        if chassis is not None:
+            self.sb.monitor("Port_Binding", self._binding_condition(chassis.uuid))
         self._up.set()
         self.sb.watch("SB_Global", self._on_global)
         self.sb.watch("Port_Binding", self._on_binding)
@@ -134,6 +144,28 @@ class SimOvnController:
                 LOG.warning("simulated DPU %s: could not remove its chassis: %s", self.name, exc)
         self._sb.close()
         self._sb = None
+
+    # -- what it replicates ---------------------------------------------------------
+
+    def _binding_condition(self, chassis: uuid.UUID | None = None) -> list[Any]:
+        """The bindings requested on this chassis, and once registered, those it claimed."""
+        names = dict.fromkeys((self.name, self.dpu.hostname))
+        clauses: list[Any] = [
+            ["options", "includes", ["map", [[REQUESTED_CHASSIS, name]]]] for name in names
+        ]
+        if chassis is not None:
+            reference = ["uuid", str(chassis)]
+            clauses += [["requested_chassis", "==", reference], ["chassis", "==", reference]]
+        return clauses
+
+    def _conditions(self) -> dict[str, list[Any]]:
+        # As ovn-controller (ovn-monitor-all false): its own bindings, not every
+        # chassis' (with every DPU a replica of every binding, the DPUs' CPU grows
+        # as DPUs x ports); its own Chassis_Private, not every heartbeat.
+        return {
+            "Port_Binding": self._binding_condition(),
+            "Chassis_Private": [["name", "==", self.name]],
+        }
 
     # -- registration and heartbeat ------------------------------------------------
 
