@@ -92,3 +92,19 @@ def test_a_port_row_found_on_another_switch_is_moved_back_to_its_networks(
     assert holders() == [f"neutron-{home}"]
     (home_switch,) = [s for s in backend.nb.rows("Logical_Switch") if s.name == f"neutron-{home}"]
     assert len(home_switch.ports) == 2
+
+
+def test_a_watcher_gets_copies_of_the_columns_its_tables_watchers_read(
+    ovn_http: TestClient, backend: OvnBackend
+) -> None:
+    seen: list[Any] = []
+    backend.nb.watch("Logical_Switch", lambda _event, row, _old: seen.append(row), ("name",))
+    make_network(ovn_http)
+    wait_for(lambda: seen, what="the switch's creation")
+    assert seen[-1]._fields == ("uuid", "name")
+    backend.nb.watch("Logical_Switch", lambda *_: None, ("name", "external_ids"))
+    seen.clear()
+    make_network(ovn_http)
+    wait_for(lambda: seen, what="the second switch's creation")
+    assert seen[-1]._fields == ("uuid", "name", "external_ids")
+    assert seen[-1].external_ids["neutron:network_name"] == "net"

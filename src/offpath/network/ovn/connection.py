@@ -84,12 +84,33 @@ class _Watch(event.RowEvent):  # type: ignore[misc]
             LOG.exception("watching %s failed on a %s", self.table, event_name)
 
 
+class _Events(event.RowEventHandler):  # type: ignore[misc]
+    """ovsdbapp's event handler, copying of each changed row only what its watchers read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._columns: dict[str, tuple[str, ...] | None] = {}
+
+    def want(self, table: str, columns: Sequence[str] | None) -> None:
+        """A watcher of `table` reads `columns` of its rows (None: every column)."""
+        known = self._columns.get(table, ())
+        if columns is None or known is None:
+            self._columns[table] = None
+        else:
+            self._columns[table] = tuple(dict.fromkeys((*known, *columns)))
+
+    def _on_matching(self, event_name: str, row: Any, updates: Any = None) -> Any:
+        # Runs in the IDL's thread, holding its lock: a whole copy converts every column.
+        table = row._table.name
+        return _copy(row, table, self._columns.get(table))
+
+
 class _Idl(connection.OvsdbIdl):  # type: ignore[misc]
     """An IDL that hands row changes to ovsdbapp's event handler (run in its own thread)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.notify_handler = event.RowEventHandler()
+        self.notify_handler = _Events()
 
     def notify(self, event_name: str, row: Any, updates: Any = None) -> None:
         self.notify_handler.notify(event_name, row, updates)
@@ -133,9 +154,17 @@ class OvnDatabase:
         with self.api.transaction(check_error=True):
             pass
 
-    def watch(self, table: str, callback: RowCallback) -> None:
-        """Call `callback(event, row, old)` for every change of `table`, from the event thread."""
-        self._conn.idl.notify_handler.watch_event(_Watch(table, callback))
+    def watch(
+        self, table: str, callback: RowCallback, columns: Sequence[str] | None = None
+    ) -> None:
+        """Call `callback(event, row, old)` for every change of `table`, from the event thread.
+
+        `row` is a copy holding `columns` (and `uuid`), or every column; `old` the
+        changed columns' former values.
+        """
+        handler = self._conn.idl.notify_handler
+        handler.want(table, columns)
+        handler.watch_event(_Watch(table, callback))
 
     @property
     def connected(self) -> bool:

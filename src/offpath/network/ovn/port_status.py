@@ -30,6 +30,8 @@ from offpath.ports.vnic import VnicType
 LOG = logging.getLogger(__name__)
 
 DEFAULT_WORKERS: Final = 4
+# What `changed` reads of a row.
+COLUMNS: Final = ("name", "type", "external_ids", "up", "enabled")
 STOP_TIMEOUT: Final = 5.0
 
 
@@ -97,5 +99,5 @@ def watch_port_status(
 ) -> PortStatusWatcher:
     """Report every up/down change of a remote-managed port's Logical_Switch_Port to `sink`."""
     watcher = PortStatusWatcher(sink, workers=workers)
-    nb.watch("Logical_Switch_Port", watcher.changed)
+    nb.watch("Logical_Switch_Port", watcher.changed, COLUMNS)
     return watcher

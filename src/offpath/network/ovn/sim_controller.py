@@ -44,6 +44,8 @@ from offpath.sim.dpu import SimDpu
 LOG = logging.getLogger(__name__)
 
 SIM_TABLES: Final = ("SB_Global", "Chassis", "Chassis_Private", "Encap", "Port_Binding")
+# What `_on_binding` reads of a binding.
+BINDING_COLUMNS: Final = ("logical_port", "requested_chassis", "options", "chassis", "up")
 
 
 def _one(value: Any) -> Any:
@@ -113,8 +115,8 @@ class SimOvnController:
         if chassis is not None:
             self.sb.monitor("Port_Binding", self._binding_condition(chassis.uuid))
         self._up.set()
-        self.sb.watch("SB_Global", self._on_global)
-        self.sb.watch("Port_Binding", self._on_binding)
+        self.sb.watch("SB_Global", self._on_global, ())
+        self.sb.watch("Port_Binding", self._on_binding, BINDING_COLUMNS)
         # Bindings requested before it started (or while it was down) are plugged now.
         for row in self.sb.rows("Port_Binding"):
             self._on_binding("create", row, None)
