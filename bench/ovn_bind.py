@@ -235,16 +235,14 @@ def serve_dpus() -> int:
             controllers.append(controller)
         print("ready", flush=True)
         sys.stdin.read()  # until the parent closes it
-        plugged = sum(len(controller.plugged) for controller in controllers)
     finally:
         for controller in controllers:
             controller.stop()
-    print(json.dumps({"plugged": plugged}), flush=True)
     return 0
 
 
 class DpuProcesses:
-    """The DPU child processes: started ready, stopped by closing their stdin (then by PID)."""
+    """The DPU child processes: started, awaited (`wait_ready`), stopped by closing their stdin."""
 
     def __init__(self, sb_connection: str, plans: Sequence[DpuPlan], per_process: int) -> None:
         self.sb_connection = sb_connection
@@ -301,9 +299,8 @@ class DpuProcesses:
                 f"(exit status {process.poll()}, said {line.strip()!r})"
             )
 
-    def stop(self) -> int:
-        """Stop every child (bounded); the number of representors they had plugged."""
-        plugged = 0
+    def stop(self) -> None:
+        """Stop every child (bounded): they remove their chassis and exit."""
         for process in self.processes:
             if process.stdin is not None and not process.stdin.closed:
                 with suppress(OSError):
@@ -314,13 +311,9 @@ class DpuProcesses:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-                continue
-            out = process.stdout.read() if process.stdout is not None else ""
-            last = out.strip().splitlines()[-1:]
-            if last:
-                plugged += int(json.loads(last[0]).get("plugged", 0))
+            if process.stdout is not None:
+                process.stdout.close()
         self.processes = []
-        return plugged
 
 
 # -- the cloud's side ---------------------------------------------------------------------
