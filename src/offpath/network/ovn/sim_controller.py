@@ -12,7 +12,9 @@ plays and, on a hit, claims the binding (`chassis`, `up`), as
 ovn-controller does once the representor is plugged; a miss leaves the
 binding unclaimed and logs why, as the provider does. As ovn-controller,
 it unplugs when the binding goes or is requested on another chassis, and
-refuses to change a plugged port to another representor.
+refuses to change a plugged port to another representor. As ovn-controller
+does by default, it replicates only the bindings requested on it or claimed
+by it, not every chassis' bindings.
 
 `go_down` stops it answering (its heartbeat stops) without removing its
 rows, as a crashed ovn-controller; `stop` removes them, as a clean exit.
