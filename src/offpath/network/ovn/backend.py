@@ -28,7 +28,7 @@ from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.connection import OvnDatabase, open_northbound, open_southbound
 from offpath.network.ovn.driver import OvnDriver
 from offpath.network.ovn.northbound import OvnNorthbound
-from offpath.network.ovn.port_status import watch_port_status
+from offpath.network.ovn.port_status import PortStatusWatcher, watch_port_status
 from offpath.network.ovn.southbound import OvnChassis
 from offpath.network.service import NetworkService
 from offpath.network.sriov_hosts import SriovHosts
@@ -56,6 +56,7 @@ class OvnBackend:
         self._sb: OvnDatabase | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watchers: list[PortStatusWatcher] = []
 
     def __enter__(self) -> OvnBackend:
         self.start()
@@ -102,7 +103,7 @@ class OvnBackend:
             mirror=self.northbound,
         )
         if hear_status:  # an audit that only reads must change no status itself
-            watch_port_status(self.nb, service)
+            self._watchers.append(watch_port_status(self.nb, service))
         return service
 
     def audit(self, service: NetworkService) -> OvnAudit:
@@ -131,11 +132,14 @@ class OvnBackend:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the upkeep thread and close both connections (bounded)."""
+        """Stop the upkeep thread, report the queued port states, close both connections."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None
+        for watcher in self._watchers:
+            watcher.stop()
+        self._watchers = []
         for database in (self._sb, self._nb):
             if database is not None:
                 database.close()

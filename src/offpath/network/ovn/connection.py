@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any, Final
 
 with warnings.catch_warnings():
@@ -46,6 +48,20 @@ SB_TABLES: Final = (
 )
 
 RowCallback = Callable[[str, Any, Any], None]
+# An OVSDB condition: clauses such as ["name", "==", "x"], any of which selects a row.
+Condition = Sequence[Any]
+
+
+@cache
+def _partial_row(table: str, columns: tuple[str, ...]) -> Any:
+    return namedtuple(table, ("uuid", *columns))
+
+
+def _copy(row: Any, table: str, columns: tuple[str, ...] | None) -> Any:
+    if columns is None:
+        return idlutils.frozen_row(row)
+    # A whole copy converts every column; a lookup per bind wants two or three.
+    return _partial_row(table, columns)(row.uuid, *(getattr(row, c) for c in columns))
 
 
 class _Watch(event.RowEvent):  # type: ignore[misc]
@@ -56,6 +72,11 @@ class _Watch(event.RowEvent):  # type: ignore[misc]
         self.callback = callback
         self.event_name = f"offpath-watch-{table}"
 
+    def matches(self, event: str, row: Any, old: Any = None) -> bool:
+        # ovsdbapp's matches() formats both rows for a debug message on every change,
+        # logged or not: most of the IDL thread's time on a busy table.
+        return event in self.events and row._table.name == self.table
+
     def run(self, event_name: str, row: Any, old: Any) -> None:
         try:
             self.callback(event_name, row, old)
@@ -63,12 +84,33 @@ class _Watch(event.RowEvent):  # type: ignore[misc]
             LOG.exception("watching %s failed on a %s", self.table, event_name)
 
 
+class _Events(event.RowEventHandler):  # type: ignore[misc]
+    """ovsdbapp's event handler, copying of each changed row only what its watchers read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._columns: dict[str, tuple[str, ...] | None] = {}
+
+    def want(self, table: str, columns: Sequence[str] | None) -> None:
+        """A watcher of `table` reads `columns` of its rows (None: every column)."""
+        known = self._columns.get(table, ())
+        if columns is None or known is None:
+            self._columns[table] = None
+        else:
+            self._columns[table] = tuple(dict.fromkeys((*known, *columns)))
+
+    def _on_matching(self, event_name: str, row: Any, updates: Any = None) -> Any:
+        # Runs in the IDL's thread, holding its lock: a whole copy converts every column.
+        table = row._table.name
+        return _copy(row, table, self._columns.get(table))
+
+
 class _Idl(connection.OvsdbIdl):  # type: ignore[misc]
     """An IDL that hands row changes to ovsdbapp's event handler (run in its own thread)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.notify_handler = event.RowEventHandler()
+        self.notify_handler = _Events()
 
     def notify(self, event_name: str, row: Any, updates: Any = None) -> None:
         self.notify_handler.notify(event_name, row, updates)
@@ -84,22 +126,45 @@ class OvnDatabase:
         self._conn = conn
         self._lock: threading.RLock = conn.lock
 
-    def rows(self, table: str) -> list[Any]:
-        """A consistent copy of a table's rows (taken while the IDL is not updating them)."""
-        with self._lock:
-            return [idlutils.frozen_row(row) for row in self._conn.idl.tables[table].rows.values()]
+    def rows(self, table: str, columns: Sequence[str] | None = None) -> list[Any]:
+        """A consistent copy of a table's rows (taken while the IDL is not updating them).
 
-    def row(self, table: str, name: str) -> Any | None:
+        With `columns`, each copy holds only those (and `uuid`).
+        """
+        wanted = None if columns is None else tuple(columns)
+        with self._lock:
+            found = self._conn.idl.tables[table].rows.values()
+            return [_copy(row, table, wanted) for row in found]
+
+    def row(self, table: str, name: str, columns: Sequence[str] | None = None) -> Any | None:
         """A copy of the row of `table` named `name` (by its index column), or None."""
+        wanted = None if columns is None else tuple(columns)
         with self._lock:
             try:
-                return idlutils.frozen_row(self.api.lookup(table, name))
+                return _copy(self.api.lookup(table, name), table, wanted)
             except idlutils.RowNotFound:
                 return None
 
-    def watch(self, table: str, callback: RowCallback) -> None:
-        """Call `callback(event, row, old)` for every change of `table`, from the event thread."""
-        self._conn.idl.notify_handler.watch_event(_Watch(table, callback))
+    def monitor(self, table: str, condition: Condition) -> None:
+        """From now on replicate only the rows of `table` that `condition` selects."""
+        with self._lock:
+            self._conn.idl.cond_change(table, list(condition))
+        # The connection thread sends the change when it next wakes: an empty
+        # transaction wakes it now.
+        with self.api.transaction(check_error=True):
+            pass
+
+    def watch(
+        self, table: str, callback: RowCallback, columns: Sequence[str] | None = None
+    ) -> None:
+        """Call `callback(event, row, old)` for every change of `table`, from the event thread.
+
+        `row` is a copy holding `columns` (and `uuid`), or every column; `old` the
+        changed columns' former values.
+        """
+        handler = self._conn.idl.notify_handler
+        handler.want(table, columns)
+        handler.watch_event(_Watch(table, callback))
 
     @property
     def connected(self) -> bool:
@@ -164,6 +229,7 @@ def _open(  # noqa: PLR0917
     config: OvnConfig,
     tls: TlsFiles,
     api_class: type,
+    conditions: Mapping[str, Condition] | None = None,
 ) -> OvnDatabase:
     if address.startswith("ssl:"):
         _set_tls(tls)
@@ -175,6 +241,9 @@ def _open(  # noqa: PLR0917
         helper_tables=list(tables),
         probe_interval=config.probe_interval,
     )
+    for table, condition in (conditions or {}).items():
+        # Set before the first monitor request, so only these rows are ever sent.
+        idl.cond_change(table, list(condition))
     conn = connection.Connection(idl, timeout=config.timeout)
     # ovsdbapp keeps an API's connection in a class attribute: a class of its own per
     # connection lets one process hold several (the driver's, each simulated DPU's).
@@ -201,8 +270,15 @@ def open_northbound(config: OvnConfig) -> OvnDatabase:
     )
 
 
-def open_southbound(config: OvnConfig, tables: Sequence[str] = SB_TABLES) -> OvnDatabase:
-    """Connect to the Southbound database (chassis and port bindings), with only `tables`."""
+def open_southbound(
+    config: OvnConfig,
+    tables: Sequence[str] = SB_TABLES,
+    conditions: Mapping[str, Condition] | None = None,
+) -> OvnDatabase:
+    """Connect to the Southbound database (chassis and port bindings), with only `tables`.
+
+    `conditions` limit tables to the rows they select, as ovn-controller monitors.
+    """
     return _open(
         "Southbound",
         config.sb_connection,
@@ -211,4 +287,5 @@ def open_southbound(config: OvnConfig, tables: Sequence[str] = SB_TABLES) -> Ovn
         config,
         config.sb_tls,
         OvnSbApiIdlImpl,
+        conditions,
     )

@@ -36,7 +36,7 @@ class OvnDriver:
 
     def bound(self, port: Port, outcome: BindOutcome, status: PortStatusSink) -> None:
         """If OVN already has the row up with these options, no change will come to say so."""
-        row = self.nb.row("Logical_Switch_Port", port.id)
+        row = self.nb.row("Logical_Switch_Port", port.id, ("up", "enabled", "options"))
         wanted = {key: str(value) for key, value in outcome.lsp_options.items()}
         if row is not None and lsp_is_up(row) and dict(row.options) == wanted:
             status.port_up(port.id)

@@ -6,12 +6,21 @@ watcher hears every change of the Northbound IDL, never polls, and hands
 ups and downs of remote-managed ports to the network service. After a
 reconnect the IDL replays every row as new: the same path then catches up
 with whatever changed while the connection was down.
+
+The service's part (a database write, and the row written again with
+`neutron:host_id`) runs on a few worker threads, each port always on the
+same one, so one port's changes keep their order: as Neutron's hash ring
+hands each row's events to one API worker. On the IDL's one event thread,
+a burst of binds would see its ACTIVEs queue behind each other.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import queue
+import threading
+import zlib
+from typing import Any, Final
 
 from offpath.network.binding_driver import PortStatusSink
 from offpath.network.ovn.connection import OvnDatabase
@@ -19,6 +28,11 @@ from offpath.network.ovn.logical_ports import VNIC_TYPE
 from offpath.ports.vnic import VnicType
 
 LOG = logging.getLogger(__name__)
+
+DEFAULT_WORKERS: Final = 4
+# What `changed` reads of a row.
+COLUMNS: Final = ("name", "type", "external_ids", "up", "enabled")
+STOP_TIMEOUT: Final = 5.0
 
 
 def lsp_is_up(row: Any) -> bool:
@@ -32,19 +46,59 @@ def follows_lsp_up(row: Any) -> bool:
     return row.type == "" and vnic == VnicType.REMOTE_MANAGED.value
 
 
-def watch_port_status(nb: OvnDatabase, sink: PortStatusSink) -> None:
-    """Report every up/down change of a remote-managed port's Logical_Switch_Port to `sink`."""
+class PortStatusWatcher:
+    """Hands OVN's port ups and downs to the sink from worker threads; `stop()` ends them."""
 
-    def changed(event: str, row: Any, old: Any) -> None:
+    def __init__(self, sink: PortStatusSink, *, workers: int = DEFAULT_WORKERS) -> None:
+        self.sink = sink
+        self._queues: list[queue.SimpleQueue[tuple[str, bool] | None]] = [
+            queue.SimpleQueue() for _ in range(max(1, workers))
+        ]
+        self._threads = [
+            threading.Thread(target=self._work, args=(q,), name=f"ovn-port-status-{i}", daemon=True)
+            for i, q in enumerate(self._queues)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def changed(self, event: str, row: Any, old: Any) -> None:
+        """A Logical_Switch_Port changed (from the IDL's event thread)."""
         if event == "delete" or not follows_lsp_up(row):
             return
         if event == "update" and not (hasattr(old, "up") or hasattr(old, "enabled")):
             return
-        if lsp_is_up(row):
-            LOG.debug("OVN has port %s up", row.name)
-            sink.port_up(str(row.name))
-        else:
-            LOG.debug("OVN has port %s down", row.name)
-            sink.port_down(str(row.name))
+        port_id = str(row.name)
+        self._queues[zlib.crc32(port_id.encode()) % len(self._queues)].put(
+            (port_id, lsp_is_up(row))
+        )
 
-    nb.watch("Logical_Switch_Port", changed)
+    def _work(self, changes: queue.SimpleQueue[tuple[str, bool] | None]) -> None:
+        while (change := changes.get()) is not None:
+            port_id, up = change
+            try:
+                if up:
+                    LOG.debug("OVN has port %s up", port_id)
+                    self.sink.port_up(port_id)
+                else:
+                    LOG.debug("OVN has port %s down", port_id)
+                    self.sink.port_down(port_id)
+            except Exception:  # one port's failure must not stop the others
+                LOG.exception("reporting port %s %s failed", port_id, "up" if up else "down")
+
+    def stop(self) -> None:
+        """Report what is queued, then end the workers (bounded)."""
+        for changes in self._queues:
+            changes.put(None)
+        for thread in self._threads:
+            thread.join(timeout=STOP_TIMEOUT)
+            if thread.is_alive():
+                LOG.warning("%s did not stop within %.0f s", thread.name, STOP_TIMEOUT)
+
+
+def watch_port_status(
+    nb: OvnDatabase, sink: PortStatusSink, *, workers: int = DEFAULT_WORKERS
+) -> PortStatusWatcher:
+    """Report every up/down change of a remote-managed port's Logical_Switch_Port to `sink`."""
+    watcher = PortStatusWatcher(sink, workers=workers)
+    nb.watch("Logical_Switch_Port", watcher.changed, COLUMNS)
+    return watcher

@@ -12,8 +12,9 @@ plays and, on a hit, claims the binding (`chassis`, `up`), as
 ovn-controller does once the representor is plugged; a miss leaves the
 binding unclaimed and logs why, as the provider does. As ovn-controller,
 it unplugs when the binding goes or is requested on another chassis, and
-refuses to change a plugged port to another representor. Unlike it, it
-also unplugs when the plug request is withdrawn (no requested chassis).
+refuses to change a plugged port to another representor. As ovn-controller
+does by default, it replicates only the bindings requested on it or claimed
+by it, not every chassis' bindings.
 
 `go_down` stops it answering (its heartbeat stops) without removing its
 rows, as a crashed ovn-controller; `stop` removes them, as a clean exit.
@@ -25,6 +26,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -32,7 +34,13 @@ from offpath.errors import InvalidInput
 from offpath.network.chassis import BRIDGE_MAPPINGS, CMS_OPTIONS, DATAPATH_TYPE, serial_item
 from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.connection import OvnDatabase, open_southbound
-from offpath.network.remote_managed_binding import PF_MAC, REPRESENTOR, VF_NUM, VIF_PLUG_TYPE
+from offpath.network.remote_managed_binding import (
+    PF_MAC,
+    REPRESENTOR,
+    REQUESTED_CHASSIS,
+    VF_NUM,
+    VIF_PLUG_TYPE,
+)
 from offpath.sim.dpu import SimDpu
 
 LOG = logging.getLogger(__name__)
@@ -41,6 +49,8 @@ SIM_TABLES: Final = ("SB_Global", "Chassis", "Chassis_Private", "Encap", "Port_B
 # ovn-controller says it sets Port_Binding.up itself; without it, ovn-northd takes a
 # claimed binding (chassis set) as up before the port is ready.
 PORT_UP_NOTIF: Final = "port-up-notif"
+# What `_on_binding` reads of a binding.
+BINDING_COLUMNS: Final = ("logical_port", "requested_chassis", "options", "chassis", "up")
 
 
 def _one(value: Any) -> Any:
@@ -104,11 +114,14 @@ class SimOvnController:
 
     def start(self) -> None:
         """Connect, register the chassis (again, after a restart) and begin answering."""
-        self._sb = open_southbound(self.config, SIM_TABLES)
+        self._sb = open_southbound(self.config, SIM_TABLES, self._conditions())
         self._register()
+        chassis = self.sb.row("Chassis", self.name, ("name",))
+        if chassis is not None:
+            self.sb.monitor("Port_Binding", self._binding_condition(chassis.uuid))
         self._up.set()
-        self.sb.watch("SB_Global", self._on_global)
-        self.sb.watch("Port_Binding", self._on_binding)
+        self.sb.watch("SB_Global", self._on_global, ())
+        self.sb.watch("Port_Binding", self._on_binding, BINDING_COLUMNS)
         # Bindings requested before it started (or while it was down) are plugged now.
         for row in self.sb.rows("Port_Binding"):
             self._on_binding("create", row, None)
@@ -139,6 +152,28 @@ class SimOvnController:
                 LOG.warning("simulated DPU %s: could not remove its chassis: %s", self.name, exc)
         self._sb.close()
         self._sb = None
+
+    # -- what it replicates ---------------------------------------------------------
+
+    def _binding_condition(self, chassis: uuid.UUID | None = None) -> list[Any]:
+        """The bindings requested on this chassis, and once registered, those it claimed."""
+        names = dict.fromkeys((self.name, self.dpu.hostname))
+        clauses: list[Any] = [
+            ["options", "includes", ["map", [[REQUESTED_CHASSIS, name]]]] for name in names
+        ]
+        if chassis is not None:
+            reference = ["uuid", str(chassis)]
+            clauses += [["requested_chassis", "==", reference], ["chassis", "==", reference]]
+        return clauses
+
+    def _conditions(self) -> dict[str, list[Any]]:
+        # As ovn-controller (ovn-monitor-all false): its own bindings, not every
+        # chassis' (with every DPU a replica of every binding, the DPUs' CPU grows
+        # as DPUs x ports); its own Chassis_Private, not every heartbeat.
+        return {
+            "Port_Binding": self._binding_condition(),
+            "Chassis_Private": [["name", "==", self.name]],
+        }
 
     # -- registration and heartbeat ------------------------------------------------
 

@@ -12,6 +12,7 @@ silent chassis falls behind and is seen dead.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -23,6 +24,24 @@ from offpath.network.records import Chassis
 
 LIVENESS_CHECK_AT: Final = "neutron:liveness_check_at"
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
+# The columns a bind reads: copying whole rows cost more than the bind's database write.
+CHASSIS_COLUMNS: Final = ("name", "hostname", "other_config")
+PRIVATE_COLUMNS: Final = ("name", "nb_cfg", "nb_cfg_timestamp")
+NB_GLOBAL_COLUMNS: Final = ("nb_cfg",)
+
+
+def _unreckoned(row: Any) -> Chassis:
+    """A Chassis row as a record, its liveness not yet reckoned (down, never seen)."""
+    other: dict[str, JsonValue] = {str(k): str(v) for k, v in row.other_config.items()}
+    return Chassis(
+        hostname=str(row.hostname),
+        other_config=other,
+        pf_macs=(),
+        vfs=0,
+        up=False,
+        heartbeat_at=_EPOCH,
+        name=str(row.name),
+    )
 
 
 def _one(value: Any) -> Any:
@@ -43,47 +62,53 @@ class OvnChassis:
         self.down_time = down_time
 
     def _nb_cfg(self) -> int:
-        rows = self.nb.rows("NB_Global")
+        rows = self.nb.rows("NB_Global", NB_GLOBAL_COLUMNS)
         return int(rows[0].nb_cfg) if rows else 0
 
     def all(self) -> list[Chassis]:
         """Every chassis, in the order a serial lookup scans them (by name)."""
+        return self._alive([_unreckoned(row) for row in self._chassis_rows()])
+
+    def get(self, hostname: str) -> Chassis:
+        """One chassis by hostname; ChassisNotFound when none has it."""
+        for chassis in self._chassis_rows():
+            if str(chassis.hostname) == hostname:
+                return self._alive([_unreckoned(chassis)])[0]
+        raise ChassisNotFound(hostname)
+
+    def by_serial(self, serial: str) -> list[Chassis]:
+        """The chassis whose `ovn-cms-options` hold exactly `card-serial-number=<serial>`."""
+        found = [_unreckoned(row) for row in self._chassis_rows()]
+        # Liveness is reckoned for the matches only: a bind runs this on every port.
+        return self._alive([chassis for chassis in found if has_serial(chassis, serial)])
+
+    def _chassis_rows(self) -> list[Any]:
+        return sorted(self.sb.rows("Chassis", CHASSIS_COLUMNS), key=lambda r: str(r.name))
+
+    def _alive(self, found: list[Chassis]) -> list[Chassis]:
+        """`found` with `up` and `heartbeat_at` as their Chassis_Private rows say now."""
+        if not found:
+            return found
         nb_cfg = self._nb_cfg()
         now = datetime.now(UTC)
-        private = {row.name: row for row in self.sb.rows("Chassis_Private")}
-        found = []
-        for row in sorted(self.sb.rows("Chassis"), key=lambda r: str(r.name)):
-            other: dict[str, JsonValue] = {str(k): str(v) for k, v in row.other_config.items()}
-            state = private.get(row.name)
+        if len(found) == 1:
+            state = self.sb.row("Chassis_Private", found[0].name, PRIVATE_COLUMNS)
+            private = {} if state is None else {found[0].name: state}
+        else:
+            private = {
+                str(row.name): row for row in self.sb.rows("Chassis_Private", PRIVATE_COLUMNS)
+            }
+        reckoned = []
+        for chassis in found:
+            state = private.get(chassis.name)
             if state is None:
                 alive, seen = False, _EPOCH
             else:
                 stamp = int(state.nb_cfg_timestamp or 0)
                 seen = datetime.fromtimestamp(stamp / 1000, UTC) if stamp else _EPOCH
                 alive = nb_cfg - int(state.nb_cfg) <= 1 or now - seen < self.down_time
-            found.append(
-                Chassis(
-                    hostname=str(row.hostname),
-                    other_config=other,
-                    pf_macs=(),
-                    vfs=0,
-                    up=alive,
-                    heartbeat_at=seen,
-                    name=str(row.name),
-                )
-            )
-        return found
-
-    def get(self, hostname: str) -> Chassis:
-        """One chassis by hostname; ChassisNotFound when none has it."""
-        for chassis in self.all():
-            if chassis.hostname == hostname:
-                return chassis
-        raise ChassisNotFound(hostname)
-
-    def by_serial(self, serial: str) -> list[Chassis]:
-        """The chassis whose `ovn-cms-options` hold exactly `card-serial-number=<serial>`."""
-        return [chassis for chassis in self.all() if has_serial(chassis, serial)]
+            reckoned.append(replace(chassis, up=alive, heartbeat_at=seen))
+        return reckoned
 
     def alive(self, chassis: Chassis) -> bool:
         """True while its ovn-controller keeps up with `nb_cfg` (as reckoned when it was read)."""
