@@ -64,6 +64,13 @@ def _copy(row: Any, table: str, columns: tuple[str, ...] | None) -> Any:
     return _partial_row(table, columns)(row.uuid, *(getattr(row, c) for c in columns))
 
 
+def optional_value(value: Any) -> Any:
+    """An optional OVSDB column's value (a list of zero or one), or None."""
+    if isinstance(value, list | tuple):
+        return value[0] if value else None
+    return value
+
+
 class _Watch(event.RowEvent):  # type: ignore[misc]
     """Hands every create, update and delete of one table to a callback."""
 

@@ -33,7 +33,7 @@ from typing import Any, Final
 from offpath.errors import InvalidInput
 from offpath.network.chassis import BRIDGE_MAPPINGS, CMS_OPTIONS, DATAPATH_TYPE, serial_item
 from offpath.network.ovn.config import OvnConfig
-from offpath.network.ovn.connection import OvnDatabase, open_southbound
+from offpath.network.ovn.connection import OvnDatabase, open_southbound, optional_value
 from offpath.network.remote_managed_binding import (
     PF_MAC,
     REPRESENTOR,
@@ -51,12 +51,6 @@ SIM_TABLES: Final = ("SB_Global", "Chassis", "Chassis_Private", "Encap", "Port_B
 PORT_UP_NOTIF: Final = "port-up-notif"
 # What `_on_binding` reads of a binding.
 BINDING_COLUMNS: Final = ("logical_port", "requested_chassis", "options", "chassis", "up")
-
-
-def _one(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return value[0] if value else None
-    return value
 
 
 def loopback_address(name: str) -> str:
@@ -270,7 +264,7 @@ class SimOvnController:
             if event == "delete":
                 self._unplug(port, "its Port_Binding was deleted")
                 return
-            requested = _one(row.requested_chassis)
+            requested = optional_value(row.requested_chassis)
             mine = requested is not None and requested.name == self.name
             if not mine:
                 # As ovn-controller: a withdrawn request (no requested chassis) is no
@@ -308,7 +302,7 @@ class SimOvnController:
                 result.representor,
             )
             return
-        claimed = _one(row.chassis)
+        claimed = optional_value(row.chassis)
         ours = claimed is not None and claimed.name == self.name
         if held == result.representor and ours and list(row.up) == [True]:
             return
@@ -335,7 +329,7 @@ class SimOvnController:
 
     def _release(self, row: Any, why: str) -> None:
         port = str(row.logical_port)
-        claimed = _one(row.chassis)
+        claimed = optional_value(row.chassis)
         if claimed is not None and claimed.name == self.name:
             self.sb.execute(
                 [self.sb.api.db_set("Port_Binding", row.uuid, ("chassis", []), ("up", [False]))]

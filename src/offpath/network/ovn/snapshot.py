@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from offpath.network.ovn.connection import OvnDatabase
+from offpath.network.ovn.connection import OvnDatabase, optional_value
 from offpath.network.ovn.port_status import lsp_is_up
 from offpath.network.ovn.southbound import OvnChassis
 from offpath.network.records import Chassis
@@ -65,13 +65,6 @@ class OvnSnapshot:
     chassis: Mapping[str, Chassis] = field(default_factory=dict)
 
 
-def _one(value: Any) -> Any:
-    """An optional OVSDB column's value (a list of zero or one), or None."""
-    if isinstance(value, list | tuple):
-        return value[0] if value else None
-    return value
-
-
 def _texts(value: Any) -> tuple[str, ...]:
     return tuple(sorted(str(item) for item in value))
 
@@ -93,8 +86,8 @@ def _northbound(nb: OvnDatabase) -> tuple[dict[str, SwitchRow], dict[str, LspRow
     ports_by_name: dict[str, LspRow] = {}
     for row in lsps:
         name = str(row.name)
-        enabled = _one(row.enabled)
-        tag = _one(row.tag_request)
+        enabled = optional_value(row.enabled)
+        tag = optional_value(row.tag_request)
         ports_by_name[name] = LspRow(
             name=name,
             switch=switch_of.get(name),
@@ -114,7 +107,7 @@ def _southbound(sb: OvnDatabase) -> dict[str, BindingRow]:
     chassis_names = {row.uuid: str(row.name) for row in sb.rows("Chassis")}
 
     def name_of(reference: Any) -> str | None:
-        row = _one(reference)
+        row = optional_value(reference)
         return None if row is None else chassis_names.get(row.uuid)
 
     return {

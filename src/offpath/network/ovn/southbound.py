@@ -19,7 +19,7 @@ from typing import Any, Final
 from offpath.errors import ChassisNotFound
 from offpath.jsonvalue import JsonValue
 from offpath.network.chassis import DEFAULT_DOWN_TIME, has_serial
-from offpath.network.ovn.connection import OvnDatabase
+from offpath.network.ovn.connection import OvnDatabase, optional_value
 from offpath.network.records import Chassis
 
 LIVENESS_CHECK_AT: Final = "neutron:liveness_check_at"
@@ -42,13 +42,6 @@ def _unreckoned(row: Any) -> Chassis:
         heartbeat_at=_EPOCH,
         name=str(row.name),
     )
-
-
-def _one(value: Any) -> Any:
-    """An optional OVSDB column's value (a list of zero or one), or None."""
-    if isinstance(value, list | tuple):
-        return value[0] if value else None
-    return value
 
 
 class OvnChassis:
@@ -147,5 +140,5 @@ class OvnChassis:
     @staticmethod
     def chassis_name(reference: Any) -> str | None:
         """The name of the chassis an optional reference column points at, or None."""
-        row = _one(reference)
+        row = optional_value(reference)
         return None if row is None else str(row.name)
