@@ -95,6 +95,13 @@ def test_a_boot_writes_exactly_the_plug_options_and_the_dpu_claims_the_binding(
     wait_for(lambda: port.id not in dpu(clean).plugged, timeout=10, what="the unplug")
 
 
+def test_the_admin_api_lists_the_southbound_chassis(clean: Cloud) -> None:
+    (chassis,) = clean.get("/offpath/v1/chassis")["chassis"]
+    assert chassis["hostname"] == DPU
+    assert chassis["card_serial_number"] == dpu(clean).serial
+    assert chassis["alive"] is True
+
+
 def test_the_port_goes_active_only_once_the_dpu_claims_it(clean: Cloud, overlay: Network) -> None:
     dpu(clean).go_down()  # alive for agent_down_time more, but not plugging
     port = clean.sdk.network.create_port(network_id=overlay.id, binding_vnic_type="remote-managed")

@@ -150,6 +150,10 @@ def explain(body: ExplainRequest, ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.get("/chassis")
 def chassis(ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """The DPU chassis the embedded network service knows, with the representors plugged."""
+    if deps.chassis is not None:
+        # OVN's chassis: the representors they plugged are known only on the DPUs.
+        view = deps.chassis
+        return {"chassis": [chassis_json(c, alive=view.alive(c), plugs=()) for c in view.all()]}
     registry = ChassisRegistry(deps.cells.api)
     plugs = RepresentorPlugs(deps.cells.api)
     return {

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 
 from offpath.conductor.instances import InstanceConductor
 from offpath.db.cells import CellDatabases
+from offpath.network.chassis import ChassisView
 from offpath.ports.network import Network
 from offpath.ports.port import Port
 from offpath.rpc.context import RequestContext
@@ -65,6 +66,9 @@ class ApiDeps:
     # Base URL for links in documents; empty: the request's own scheme and host.
     public_endpoint: str = ""
     extra_routers: Sequence[tuple[str, APIRouter]] = field(default_factory=tuple)
+    # Where `/offpath/v1/chassis` reads DPU chassis: OVN's Southbound when the network
+    # service binds through OVN; None: the simulated DPUs' registry in the API database.
+    chassis: ChassisView | None = None
 
 
 def get_deps(request: Request) -> ApiDeps:

@@ -274,6 +274,7 @@ class EmbeddedCloud:
             extra_routers=(
                 (NETWORK_PREFIX, network_router(lambda: network, auth_token=endpoints.token)),
             ),
+            chassis=network.chassis if self._backend is not None else None,
         )
         server = self._server = uvicorn.Server(
             uvicorn.Config(create_app(deps), log_level="warning", access_log=False)
