@@ -28,6 +28,9 @@ def _reason(*values: str) -> str:
 
 def test_s4_4_schema_is_a_valid_json_schema() -> None:
     Draft202012Validator.check_schema(dict(ALIAS_SCHEMA))
+    validator = Draft202012Validator(dict(ALIAS_SCHEMA))
+    assert validator.is_valid({"name": "bf2-vf", "vendor_id": "15b3", "product_id": "101e"})
+    assert not validator.is_valid({"name": 7})
 
 
 def test_s4_4_full_alias_keeps_every_key_as_given() -> None:

@@ -333,7 +333,7 @@ def test_a_nodedev_without_known_capability_carries_nothing() -> None:
 @given(st.text(max_size=400))
 def test_any_text_gives_a_node_device_or_a_typed_error(text: str) -> None:
     with contextlib.suppress(OffpathError):
-        parse_nodedev(text)
+        assert isinstance(parse_nodedev(text), NodeDevice)
 
 
 _TAGS = st.sampled_from(
@@ -427,7 +427,8 @@ _TREE = st.recursive(
 def test_any_device_shaped_xml_gives_records_or_a_typed_error(children: list[str]) -> None:
     document = "<device><name>pci_0000_82_00_0</name>" + "".join(children) + "</device>"
     with contextlib.suppress(OffpathError):
-        devices_from_nodedevs([parse_nodedev(document)])
+        devices = devices_from_nodedevs([parse_nodedev(document)])
+        assert all(isinstance(device, PciDevice) for device in devices)
 
 
 # --- the writer: records -> the <node> document the test driver serves -------------------

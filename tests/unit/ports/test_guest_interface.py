@@ -173,7 +173,10 @@ def test_any_interface_reads_back_as_built(mac: str, address: PciAddress, vlan: 
 @given(st.text())
 def test_parsing_any_text_gives_an_interface_or_the_typed_error(text: str) -> None:
     with contextlib.suppress(GuestInterfaceXmlInvalid):
-        parse_interface(text)
+        parsed = parse_interface(text)
+        # What parses is an interface that writes back to the same interface.
+        assert isinstance(parsed, HostdevInterface)
+        assert parse_interface(interface_xml(parsed)) == parsed
 
 
 @given(
@@ -190,4 +193,6 @@ def test_parsing_any_source_address_or_vlan_gives_only_the_typed_error(
     ET.SubElement(ET.SubElement(element, "source"), "address", attributes)
     ET.SubElement(ET.SubElement(element, "vlan"), "tag", {"id": vlan})
     with contextlib.suppress(GuestInterfaceXmlInvalid):
-        parse_interface(ET.tostring(element, encoding="unicode"))
+        parsed = parse_interface(ET.tostring(element, encoding="unicode"))
+        assert isinstance(parsed, HostdevInterface)
+        assert parsed.mac == MAC
