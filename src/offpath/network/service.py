@@ -615,10 +615,15 @@ class NetworkService:
 
     def _set_status(self, port_id: str, status: PortStatus) -> None:
         """Change a port's status once: several workers may report the same change."""
+        if not storable(port_id):
+            return
+        # Most reports change nothing (a new row is down already): skip the write for them.
+        with reading(self.engine) as session:
+            current = session.scalar(select(PortRow.status).where(PortRow.id == port_id))
+        if current is None or current == status.value:
+            return
 
         def work(session: Session) -> tuple[bool, ServerEvent | None]:
-            if not storable(port_id):
-                return False, None
             query = (
                 update(PortRow)
                 .where(PortRow.id == port_id, PortRow.status != status.value)
