@@ -56,7 +56,8 @@
     │   ├── FlavorExtraSpecNotFound   flavor.extra_spec.not_found
     │   ├── ImageNotFound             image.not_found
     │   ├── InstanceActionNotFound    instance.action.not_found
-    │   └── NoInstancesForEvents      instance.events.none (no event of a batch was accepted)
+    │   ├── NoInstancesForEvents      instance.events.none (no event of a batch was accepted)
+    │   └── PortBindingNotFound       network.port_binding.not_found (no binding for that host)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -81,7 +82,11 @@
     │   ├── ImageNotActive            image.status (data uploaded twice)
     │   ├── ImageExists               image.exists
     │   ├── PortBindingFailed         port.binding_failed (the network backend could not bind)
-    │   └── BuildAborted              compute.build.aborted (deleted while it was being built)
+    │   ├── BuildAborted              compute.build.aborted (deleted while it was being built)
+    │   ├── PortBindingAlreadyExists  network.port_binding.exists (a binding for that host)
+    │   ├── PortBindingAlreadyActive  network.port_binding.already_active
+    │   ├── PortBindingError          network.port_binding.failed (no driver binds it there)
+    │   └── PortBindingActivationFailed port.binding_activation_failed (Nova's message)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1475,3 +1480,80 @@ class OvnNotConfigured(InvalidInput):
             "pass the --state-dir of a running `offpath serve --ovn`",
         )
         self.state_dir = state_dir
+
+
+# -- a port's bindings on several hosts (Neutron's binding-extended) ----------------
+
+
+class PortBindingNotFound(NotFound):
+    """A port has no binding for the host asked (Neutron's message)."""
+
+    code = "network.port_binding.not_found"
+
+    def __init__(self, port_id: str, host: str) -> None:
+        super().__init__(
+            f"Binding for port {port_id} for host {host} could not be found.",
+            hint="list the port's bindings (GET /v2.0/ports/{port_id}/bindings)",
+        )
+        self.port_id = port_id
+        self.host = host
+
+
+class PortBindingAlreadyExists(Conflict):
+    """A binding for that host is already there, active or inactive (Neutron's message)."""
+
+    code = "network.port_binding.exists"
+
+    def __init__(self, port_id: str, host: str) -> None:
+        super().__init__(
+            f"Binding for port {port_id} on host {host} already exists.",
+            hint="delete that binding first, or activate the one there",
+        )
+        self.port_id = port_id
+        self.host = host
+
+
+class PortBindingAlreadyActive(Conflict):
+    """The binding asked to be activated is the port's active one (Neutron's message)."""
+
+    code = "network.port_binding.already_active"
+
+    def __init__(self, port_id: str, host: str) -> None:
+        super().__init__(
+            f"Binding for port {port_id} on host {host} is already active.",
+            hint="nothing to do: the port is bound to that host",
+        )
+        self.port_id = port_id
+        self.host = host
+
+
+class PortBindingError(Conflict):
+    """No binding driver binds the port on that host (Neutron's message, and why)."""
+
+    code = "network.port_binding.failed"
+
+    def __init__(self, port_id: str, host: str, reason: str) -> None:
+        super().__init__(
+            f"Binding for port {port_id} on host {host} could not be created or updated. {reason}",
+            hint="for a remote-managed port: is the DPU's chassis with the profile's card "
+            "serial number registered, alive, and mapping the network's physnet?",
+        )
+        self.port_id = port_id
+        self.host = host
+        self.reason = reason
+
+
+class PortBindingActivationFailed(Conflict):
+    """The network service refused to activate a port's binding (Nova's message)."""
+
+    code = "port.binding_activation_failed"
+
+    def __init__(self, port_id: str, host: str, reason: str = "") -> None:
+        said = f" The network service says: {reason}" if reason else ""
+        super().__init__(
+            f"Failed to activate binding for port {port_id} and host {host}.{said}",
+            hint="the port keeps its binding to the source host; list its bindings to see "
+            "what is there",
+        )
+        self.port_id = port_id
+        self.host = host

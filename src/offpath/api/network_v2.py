@@ -7,9 +7,10 @@ and, outside Neutron's namespace, `/network/offpath/...`: the SR-IOV NIC
 agents' mappings and VF-up reports, and the DPU chassis registry.
 
 Every error is Neutron's shape, `{"NeutronError": {"type", "message",
-"detail"}}`, with the status of its kind. Every request but discovery needs
-`X-Auth-Token`; `X-Project-Id` scopes it to a project, without it the
-token's holder is the admin and sees every project.
+"detail"}}`, with the status of its kind (a binding no driver makes,
+`PortBindingError`, answers 500 as in Neutron). Every request but
+discovery needs `X-Auth-Token`; `X-Project-Id` scopes it to a project,
+without it the token's holder is the admin and sees every project.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures'
@@ -28,13 +29,16 @@ from offpath.errors import (
     InvalidInput,
     NetworkRequestInvalid,
     OffpathError,
+    PortBindingError,
     kind_of,
 )
 from offpath.jsonvalue import JsonValue
 from offpath.network.neutron_json import (
+    binding_json,
     chassis_json,
     check_text,
     network_json,
+    parse_binding_create,
     parse_network_create,
     parse_network_update,
     parse_port_create,
@@ -51,6 +55,11 @@ NETWORK_PREFIX: Final = "/network"
 MAX_COUNT: Final = 65535
 EXTENSIONS: Final = (
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+    (
+        "binding-extended",
+        "Port Bindings Extended",
+        "Expose port bindings of a virtual port to external application",
+    ),
     ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
     ("multi-provider", "Multi Provider Network", "Expose mapping of virtual networks to segments"),
 )
@@ -76,7 +85,11 @@ def neutron_error(exc: OffpathError) -> JSONResponse:
     else:
         kind, message = type(exc).__name__, exc.message
     body = {"NeutronError": {"type": kind, "message": message, "detail": ""}}
-    return JSONResponse(body, status_code=kind_of(type(exc)).http_status)
+    status = kind_of(type(exc)).http_status
+    if isinstance(exc, PortBindingError):
+        # Neutron's status for it; Nova reads a 409 on activation as "already active".
+        status = 500
+    return JSONResponse(body, status_code=status)
 
 
 class Unauthenticated(Exception):
@@ -263,6 +276,35 @@ def network_router(service_factory: ServiceFactory, *, auth_token: str) -> APIRo
     @router.delete("/v2.0/ports/{port_id}", status_code=204)
     def delete_port(port_id: str, ctx: Ctx, svc: Svc) -> Response:
         svc.delete_port(ctx, port_id)
+        return Response(status_code=204)
+
+    # -- a port's bindings on several hosts (binding-extended) ---------------------------
+
+    @router.get("/v2.0/ports/{port_id}/bindings")
+    def list_port_bindings(port_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        bodies = [binding_json(b) for b in svc.list_port_bindings(ctx, port_id)]
+        return {"bindings": _select(bodies, request)}
+
+    @router.post("/v2.0/ports/{port_id}/bindings", status_code=201)
+    def create_port_binding(port_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        binding = svc.create_port_binding(ctx, port_id, parse_binding_create(body))
+        return {"binding": binding_json(binding)}
+
+    @router.get("/v2.0/ports/{port_id}/bindings/{host}")
+    def show_port_binding(
+        port_id: str, host: str, request: Request, ctx: Ctx, svc: Svc
+    ) -> dict[str, Any]:
+        binding = svc.get_port_binding(ctx, port_id, host)
+        return {"binding": _fields(binding_json(binding), request)}
+
+    @router.put("/v2.0/ports/{port_id}/bindings/{host}/activate")
+    def activate_port_binding(port_id: str, host: str, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        # A member action answers its result bare, as Neutron's do (openstacksdk reads it so).
+        return binding_json(svc.activate_port_binding(ctx, port_id, host))
+
+    @router.delete("/v2.0/ports/{port_id}/bindings/{host}", status_code=204)
+    def delete_port_binding(port_id: str, host: str, ctx: Ctx, svc: Svc) -> Response:
+        svc.delete_port_binding(ctx, port_id, host)
         return Response(status_code=204)
 
     # -- offpath extensions: the simulated side ---------------------------------------

@@ -1,4 +1,4 @@
-"""The network service's tables, in the API database: networks, subnets, ports, chassis, plugs.
+"""The network service's tables, in the API database: networks, subnets, ports, bindings, chassis.
 
 They sit on the API database's metadata (one Alembic branch) because the
 network service, like the API, is deployment-wide: every API worker serves
@@ -77,6 +77,26 @@ class PortRow(ApiBase):
     lsp_options: Mapped[dict[str, JsonValue]] = mapped_column(JSON)
     # Why the last bind failed (vif_type binding_failed), for operators.
     binding_failure: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PortBindingRow(ApiBase):
+    """An INACTIVE binding of a port to another host; the port row holds the ACTIVE one."""
+
+    __tablename__ = "port_bindings"
+    # Neutron's rule: one binding per host and port.
+    __table_args__ = (UniqueConstraint("port_id", "host"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    port_id: Mapped[str] = mapped_column(ForeignKey("ports.id", ondelete="CASCADE"))
+    host: Mapped[str] = mapped_column(String(255))
+    vnic_type: Mapped[str] = mapped_column(String(32))
+    profile: Mapped[dict[str, JsonValue]] = mapped_column(JSON)
+    vif_type: Mapped[str] = mapped_column(String(32))
+    vif_details: Mapped[dict[str, JsonValue]] = mapped_column(JSON)
+    # The Logical_Switch_Port options the driver decided; OVN gets them on activation.
+    lsp_options: Mapped[dict[str, JsonValue]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="INACTIVE")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -7,12 +7,19 @@ HTTP errors become offpath errors: 404 the not-found error of what was
 asked, 400 NetworkRequestInvalid and 409 NetworkRequestConflict with
 Neutron's message, anything else (unreachable, 401, 5xx)
 NetworkServiceUnavailable.
+
+A port's bindings on several hosts (`binding-extended`, live migration)
+answer as Nova reads them: a binding Neutron refuses to create (400, 409,
+or its 500 PortBindingError) is PortBindingFailed; activating one already
+active (409) is no error, other refusals PortBindingActivationFailed;
+deleting one already gone (404) is no error.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
@@ -23,14 +30,23 @@ from offpath.errors import (
     NetworkRequestInvalid,
     NetworkServiceUnavailable,
     OffpathError,
+    PortBindingActivationFailed,
+    PortBindingFailed,
+    PortBindingNotFound,
     PortNotFound,
 )
 from offpath.jsonvalue import JsonValue
-from offpath.network.neutron_json import network_from_json, port_from_json
+from offpath.network.neutron_json import binding_from_json, network_from_json, port_from_json
+from offpath.ports.host_binding import HostBinding
 from offpath.ports.network import Network
 from offpath.ports.port import Port
+from offpath.ports.vnic import VnicType
+
+LOG = logging.getLogger(__name__)
 
 NotFoundError = Callable[[], OffpathError]
+# How Neutron refuses a binding: bad input, a conflict, or PortBindingError (a 500).
+BINDING_REFUSALS: Final = frozenset({400, 409, 500})
 
 
 class NeutronClient:
@@ -130,6 +146,56 @@ class NeutronClient:
             lambda: PortNotFound(port_id),
         )
 
+    def create_port_binding(
+        self,
+        port_id: str,
+        *,
+        host: str,
+        vnic_type: VnicType | None = None,
+        profile: Mapping[str, JsonValue],
+    ) -> HostBinding:
+        """An inactive binding of the port to `host`; PortBindingFailed when it is refused."""
+        binding: dict[str, JsonValue] = {"host": host, "profile": dict(profile)}
+        if vnic_type is not None:
+            binding["vnic_type"] = vnic_type.value
+        path = f"/v2.0/ports/{_segment(port_id)}/bindings"
+        response = self._send("POST", path, json={"binding": binding})
+        if response.status_code in BINDING_REFUSALS:
+            raise PortBindingFailed(port_id, _neutron_message(response))
+        body = self._answer("POST", path, response, lambda: PortNotFound(port_id))
+        return binding_from_json(_object(body, "binding", self.endpoint))
+
+    def port_bindings(self, port_id: str) -> list[HostBinding]:
+        """The port's bindings, the active one first; PortNotFound when there is no port."""
+        body = self._call(
+            "GET", f"/v2.0/ports/{_segment(port_id)}/bindings", lambda: PortNotFound(port_id)
+        )
+        items = body.get("bindings") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise NetworkServiceUnavailable(self.endpoint, "the answer has no 'bindings' list")
+        return [binding_from_json(item) for item in items if isinstance(item, dict)]
+
+    def activate_port_binding(self, port_id: str, host: str) -> Port:
+        """Make the port's binding to `host` its active one; the port as it is then."""
+        path = f"/v2.0/ports/{_segment(port_id)}/bindings/{_segment(host)}/activate"
+        response = self._send("PUT", path)
+        status = response.status_code
+        if status == 409:
+            # As Nova: the caller asked for what is already there.
+            LOG.warning("Binding for port %s and host %s is already active.", port_id, host)
+        elif status in BINDING_REFUSALS:
+            raise PortBindingActivationFailed(port_id, host, _neutron_message(response))
+        else:
+            self._answer("PUT", path, response, lambda: PortBindingNotFound(port_id, host))
+        return self.show_port(port_id)
+
+    def delete_port_binding(self, port_id: str, host: str) -> None:
+        """Delete the port's binding to `host`; one already gone is no error (Nova's rollback)."""
+        path = f"/v2.0/ports/{_segment(port_id)}/bindings/{_segment(host)}"
+        response = self._send("DELETE", path)
+        if response.status_code != 404:
+            self._answer("DELETE", path, response, None)
+
     def _update(self, port_id: str, changes: dict[str, JsonValue]) -> Port:
         body = self._call(
             "PUT",
@@ -148,12 +214,28 @@ class NeutronClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> JsonValue:
+        response = self._send(method, path, params=params, json=json)
+        return self._answer(method, path, response, not_found)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
         try:
-            response = self._client.request(method, path, params=params, json=json)
+            return self._client.request(method, path, params=params, json=json)
         except httpx.HTTPError as exc:
             raise NetworkServiceUnavailable(
                 self.endpoint, f"{method} {path}: {type(exc).__name__}: {exc}"
             ) from None
+
+    def _answer(
+        self, method: str, path: str, response: httpx.Response, not_found: NotFoundError | None
+    ) -> JsonValue:
+        """The body of a 2xx answer; the error an HTTP error means, else."""
         status = response.status_code
         if status < 300:
             return _json(response) if response.content else None

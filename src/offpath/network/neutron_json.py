@@ -17,6 +17,7 @@ from offpath.errors import NetworkRequestInvalid, VnicTypeInvalid
 from offpath.jsonvalue import JsonValue
 from offpath.network.records import Chassis, NetworkRecord, PortRecord, SubnetRecord, VifType
 from offpath.network.representors import RepresentorPlug
+from offpath.ports.host_binding import BindingStatus, HostBinding
 from offpath.ports.network import Network, Segment
 from offpath.ports.port import BINDING_FAILURE_DETAIL, FixedIp, Port
 from offpath.ports.vnic import VnicType
@@ -120,6 +121,15 @@ class PortSpec:
     network_id: str
     project_id: str | None
     changes: PortChanges
+
+
+@dataclass(frozen=True, slots=True)
+class BindingSpec:
+    """A binding to create for a port: the host, the vnic type (None: the port's), the profile."""
+
+    host: str
+    vnic_type: VnicType | None = None
+    profile: dict[str, JsonValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,6 +505,41 @@ def _fixed_ips(attrs: Mapping[str, JsonValue], key: str) -> tuple[FixedIpRequest
     return tuple(found)
 
 
+_BINDING_KEYS: Final = frozenset({"host", "vnic_type", "profile", "project_id", "tenant_id"})
+# What the backend decides: shown in answers, refused in requests.
+_BINDING_READ_ONLY: Final = ("vif_type", "vif_details", "status")
+
+
+def parse_binding_create(body: JsonValue) -> BindingSpec:
+    """The binding a `POST /ports/{id}/bindings` body asks for."""
+    attrs = resource(body, "binding")
+    for key in _BINDING_READ_ONLY:
+        if key in attrs:
+            raise NetworkRequestInvalid(f"Attribute '{key}' not allowed in POST")
+    _unknown(attrs, _BINDING_KEYS)
+    if "host" not in attrs:
+        raise NetworkRequestInvalid(
+            "Failed to parse request. Required attribute 'host' not specified"
+        )
+    host = _uuid_text(attrs, "host")
+    if not host:
+        raise NetworkRequestInvalid("Invalid input for host. Reason: '' is not a host name.")
+    vnic: VnicType | None = None
+    if "vnic_type" in attrs:
+        value, known = attrs["vnic_type"], [member.value for member in VnicType]
+        if not isinstance(value, str) or value not in known:
+            raise NetworkRequestInvalid(
+                f"Invalid input for vnic_type. Reason: '{value}' is not in {known}."
+            )
+        vnic = VnicType(value)
+    profile = attrs.get("profile")
+    if profile is not None and not isinstance(profile, dict):
+        raise NetworkRequestInvalid(
+            f"Invalid input for profile. Reason: '{profile}' is not a dictionary."
+        )
+    return BindingSpec(host, vnic, dict(profile or {}))
+
+
 # -- writing responses ------------------------------------------------------------
 
 
@@ -588,6 +633,18 @@ def _vif_details(record: PortRecord) -> dict[str, JsonValue]:
     return dict(record.port.vif_details)
 
 
+def binding_json(binding: HostBinding) -> dict[str, JsonValue]:
+    """A port binding as Neutron's binding-extended API shows it."""
+    return {
+        "host": binding.host,
+        "vnic_type": binding.vnic_type.value,
+        "profile": dict(binding.profile),
+        "vif_type": binding.vif_type,
+        "vif_details": dict(binding.vif_details),
+        "status": binding.status.value,
+    }
+
+
 # -- reading responses (the client) ------------------------------------------------
 
 
@@ -614,6 +671,21 @@ def port_from_json(body: Mapping[str, JsonValue]) -> Port:
             if isinstance(ip, dict)
         ),
         project_id=str(body.get("project_id") or body.get("tenant_id") or ""),
+    )
+
+
+def binding_from_json(body: Mapping[str, JsonValue]) -> HostBinding:
+    """The `HostBinding` of a Neutron port binding object; tolerant as `port_from_json`."""
+    profile = body.get("profile")
+    details = body.get("vif_details")
+    active = body.get("status") == BindingStatus.ACTIVE.value
+    return HostBinding(
+        host=str(body.get("host") or ""),
+        vnic_type=VnicType.parse(body.get("vnic_type")),
+        profile=dict(profile) if isinstance(profile, dict) else {},
+        vif_type=str(body.get("vif_type") or "unbound"),
+        vif_details=dict(details) if isinstance(details, dict) else {},
+        status=BindingStatus.ACTIVE if active else BindingStatus.INACTIVE,
     )
 
 

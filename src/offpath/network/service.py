@@ -42,6 +42,10 @@ from offpath.errors import (
     NetworkRequestConflict,
     NetworkRequestInvalid,
     OffpathError,
+    PortBindingAlreadyActive,
+    PortBindingAlreadyExists,
+    PortBindingError,
+    PortBindingNotFound,
     PortNotFound,
     SubnetNotFound,
 )
@@ -51,6 +55,7 @@ from offpath.network.mirror import NetworkMirror, PortWrite
 from offpath.network.neutron_json import (
     MAX_TEXT,
     UNSET,
+    BindingSpec,
     FixedIpRequest,
     NetworkChanges,
     NetworkSpec,
@@ -60,6 +65,16 @@ from offpath.network.neutron_json import (
     Unset,
 )
 from offpath.network.nova_notifier import VIF_PLUGGED, VIF_UNPLUGGED, EventSink, ServerEvent
+from offpath.network.port_bindings import (
+    active_binding,
+    add_inactive,
+    check_compute_port,
+    decided_outcome,
+    drop_inactive,
+    inactive_binding,
+    inactive_bindings,
+    keep_inactive,
+)
 from offpath.network.profile_validation import validate_binding_profile
 from offpath.network.records import (
     Chassis,
@@ -72,6 +87,7 @@ from offpath.network.records import (
 from offpath.network.representors import RepresentorPlug, RepresentorPlugs
 from offpath.network.segments import segments_of
 from offpath.network.sriov_hosts import SriovHosts
+from offpath.ports.host_binding import HostBinding
 from offpath.ports.network import Network, Segment
 from offpath.ports.port import FixedIp, Port
 from offpath.ports.vnic import VnicType
@@ -108,6 +124,21 @@ class Caller:
 
 
 ADMIN: Final = Caller()
+
+
+@dataclass(frozen=True, slots=True)
+class _Previous:
+    """A port's binding before a write changes it: what to unplug, whom to tell."""
+
+    host: str
+    vnic_type: str
+    device_id: str
+    active: bool
+
+    @classmethod
+    def of(cls, row: PortRow) -> _Previous:
+        """What `row` holds now."""
+        return cls(row.host_id, row.vnic_type, row.device_id, row.status == PortStatus.ACTIVE.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +451,111 @@ class NetworkService:
         if self.mirror is not None:
             self._mirrored(f"port {port_id}", self.mirror.port_deleted, port_id)
 
+    # -- bindings on several hosts (Neutron's binding-extended) ---------------------------
+
+    def list_port_bindings(self, caller: Caller, port_id: str) -> list[HostBinding]:
+        """The port's bindings: the active one first (host "" if unbound), then inactive ones."""
+        with reading(self.engine) as session:
+            row = _port_row(session, caller, port_id)
+            check_compute_port(row)
+            return [active_binding(row), *inactive_bindings(session, row.id)]
+
+    def get_port_binding(self, caller: Caller, port_id: str, host: str) -> HostBinding:
+        """The port's binding to `host`; PortBindingNotFound when it has none there."""
+        found = [b for b in self.list_port_bindings(caller, port_id) if b.host == host]
+        if not found:
+            raise PortBindingNotFound(port_id, host)
+        return found[0]
+
+    def create_port_binding(self, caller: Caller, port_id: str, spec: BindingSpec) -> HostBinding:
+        """An INACTIVE binding to another host, as its driver decides it; nothing is plugged.
+
+        The vnic type defaults to the port's. A binding the driver refuses is not
+        stored: PortBindingError says why (Neutron answers it 500, Nova's
+        PortBindingFailed).
+        """
+
+        def work(session: Session) -> HostBinding:
+            row = _port_row(session, caller, port_id)
+            check_compute_port(row)
+            if spec.host == row.host_id or inactive_binding(session, row.id, spec.host):
+                raise PortBindingAlreadyExists(port_id, spec.host)
+            vnic = spec.vnic_type or VnicType.parse(row.vnic_type)
+            validate_binding_profile(spec.profile, vnic.value)
+            port = replace(
+                _record_of(row, ()).port,
+                binding_host_id=spec.host,
+                binding_profile=dict(spec.profile),
+                vnic_type=vnic,
+            )
+            _driver, outcome = self._decide(session, port)
+            if not outcome.bound:
+                LOG.warning(
+                    "binding port %s to %s (inactive) failed: %s",
+                    port_id,
+                    spec.host,
+                    outcome.failure,
+                )
+                raise PortBindingError(port_id, spec.host, outcome.failure)
+            return add_inactive(
+                session,
+                row.id,
+                host=spec.host,
+                vnic_type=vnic.value,
+                profile=dict(spec.profile),
+                outcome=outcome,
+            )
+
+        return write_retrying(self.engine, work, retry_on=IntegrityError)
+
+    def activate_port_binding(self, caller: Caller, port_id: str, host: str) -> HostBinding:
+        """Make the port's inactive binding to `host` its active one; the old one goes inactive.
+
+        The port is then bound as by a port update naming the host: the old
+        backend unplugs, the new one plugs, the port goes ACTIVE when the backend
+        says so and `network-vif-plugged` follows.
+        """
+
+        def work(session: Session) -> _Followup:
+            row = _port_row(session, caller, port_id)
+            check_compute_port(row)
+            if row.host_id == host:
+                raise PortBindingAlreadyActive(port_id, host)
+            binding = inactive_binding(session, row.id, host) if storable(host) else None
+            if binding is None:
+                raise PortBindingNotFound(port_id, host)
+            previous = _Previous.of(row)
+            decided = decided_outcome(binding)
+            session.delete(binding)
+            if row.host_id:
+                keep_inactive(session, row)
+            row.host_id, row.vnic_type, row.profile = host, binding.vnic_type, dict(binding.profile)
+            followup = self._rebind(session, row, previous, decided=decided)
+            if followup.bind is None:
+                raise PortBindingError(port_id, host, row.binding_failure)
+            return followup
+
+        self._follow(write_retrying(self.engine, work, retry_on=IntegrityError), port_id)
+        return self.get_port_binding(ADMIN, port_id, host)
+
+    def delete_port_binding(self, caller: Caller, port_id: str, host: str) -> None:
+        """Delete the binding to `host`; as in Neutron, deleting the active one unbinds the port."""
+
+        def work(session: Session) -> _Followup:
+            row = _port_row(session, caller, port_id)
+            check_compute_port(row)
+            if host and row.host_id == host:
+                return self._apply(session, row, PortChanges(host_id="", profile={}))
+            binding = inactive_binding(session, row.id, host) if storable(host) else None
+            if binding is None:
+                raise PortBindingNotFound(port_id, host)
+            session.delete(binding)
+            return _Followup()
+
+        followup = write_retrying(self.engine, work, retry_on=IntegrityError)
+        if followup.port_id:
+            self._follow(followup, port_id)
+
     # -- what backends and host agents report --------------------------------------------
 
     def write_port_to_backend(self, port_id: str) -> None:
@@ -511,8 +647,8 @@ class NetworkService:
 
     def _apply(self, session: Session, row: PortRow, changes: PortChanges) -> _Followup:
         """Write `changes` on `row`; rebind when the binding changed. Runs inside the write."""
+        previous = _Previous.of(row)
         old_host, old_profile, old_vnic = row.host_id, dict(row.profile), row.vnic_type
-        old_device, was_active = row.device_id, row.status == PortStatus.ACTIVE.value
         if not isinstance(changes.name, Unset):
             row.name = changes.name
         if not isinstance(changes.admin_state_up, Unset):
@@ -537,31 +673,58 @@ class NetworkService:
         )
         if (host, profile, vnic) == (old_host, old_profile, old_vnic) and not retry:
             return _Followup()
-        unbind = self._driver_for(old_vnic) if old_host else None
-        events: list[ServerEvent] = []
-        if was_active and old_device:
-            events.append(ServerEvent(VIF_UNPLUGGED, old_device, row.id))
         row.host_id = host
+        return self._rebind(session, row, previous)
+
+    def _rebind(
+        self,
+        session: Session,
+        row: PortRow,
+        previous: _Previous,
+        *,
+        decided: BindOutcome | None = None,
+    ) -> _Followup:
+        """Bind `row` as it now reads (host, profile, vnic type) in place of `previous`.
+
+        Runs inside the write; `decided` is a binding its driver decided before (an
+        inactive binding being activated), else the driver decides now.
+        """
+        unbind = self._driver_for(previous.vnic_type) if previous.host else None
+        events: list[ServerEvent] = []
+        if previous.active and previous.device_id:
+            events.append(ServerEvent(VIF_UNPLUGGED, previous.device_id, row.id))
         row.status = PortStatus.DOWN.value
-        if not host:
+        if not row.host_id:
             row.vif_type, row.vif_details, row.lsp_options = VifType.UNBOUND.value, {}, {}
             row.binding_failure = ""
             return _Followup(row.id, unbind=unbind, events=tuple(events))
-        network, segments = self._network_in(session, row.network_id)
+        # A binding to a host replaces an inactive one there: one binding per host.
+        drop_inactive(session, row.id, row.host_id)
         port = _record_of(row, ()).port
-        driver = self._driver_for(vnic)
-        if driver is None:
-            outcome = BindOutcome.failed(f"no binding driver binds binding:vnic_type {vnic} ports")
+        driver = self._driver_for(row.vnic_type)
+        if decided is None or driver is None:
+            driver, outcome = self._decide(session, port)
         else:
-            outcome = driver.bind(BindRequest(port, network, segments))
+            outcome = decided
         if not outcome.bound:
-            LOG.warning("binding port %s to %s failed: %s", row.id, host, outcome.failure)
+            LOG.warning("binding port %s to %s failed: %s", row.id, row.host_id, outcome.failure)
         row.vif_type = outcome.vif_type.value
         row.vif_details = dict(outcome.vif_details)
         row.lsp_options = dict(outcome.lsp_options)
         row.binding_failure = outcome.failure
         bind = (driver, port, outcome) if driver is not None and outcome.bound else None
         return _Followup(row.id, unbind=unbind, bind=bind, events=tuple(events))
+
+    def _decide(self, session: Session, port: Port) -> tuple[BindingDriver | None, BindOutcome]:
+        """The driver for the port's vnic type and the binding it decides; changes nothing."""
+        vnic = port.vnic_type.value
+        driver = self._driver_for(vnic)
+        if driver is None:
+            return None, BindOutcome.failed(
+                f"no binding driver binds binding:vnic_type {vnic} ports"
+            )
+        network, segments = self._network_in(session, port.network_id)
+        return driver, driver.bind(BindRequest(port, network, segments))
 
     def _network_in(self, session: Session, network_id: str) -> tuple[Network, tuple[Segment, ...]]:
         record = _network_record(_network_row(session, ADMIN, network_id), ())
