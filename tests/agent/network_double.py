@@ -7,6 +7,11 @@ agent could listen; a direct port binds by the host's physnet mapping and
 goes ACTIVE only once the host's NIC agent says its VF is up
 (`device_up`), and only then is its event posted, late, as in a real
 cloud. Events go through `post_events`, the compute API's path.
+
+It also keeps a port's bindings on other hosts (`MultipleBindings`, a
+live migration's calls) with the network service's rules: one binding per
+host, refused bindings are not kept, activating one binds the port there
+as `bind_port` does and keeps the old one inactive.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from offpath.conductor.port_directory import PortRecords
+from offpath.errors import PortBindingFailed, PortBindingNotFound
 from offpath.jsonvalue import JsonValue
+from offpath.ports.host_binding import BindingStatus, HostBinding
 from offpath.ports.network import Network
 from offpath.ports.port import Port
 from offpath.ports.profile import REMOTE_MANAGED_KEYS
@@ -44,6 +51,8 @@ class InMemoryNetworkDouble(PortRecords):
         self.remote_managed_active_after: float | None = None
         self.sriov_hosts: dict[str, tuple[str, ...]] = {}
         self.calls: list[tuple[str, str]] = []  # (call, port id), in order
+        # port id -> host -> its inactive binding there
+        self.inactive: dict[str, dict[str, HostBinding]] = {}
         self._lock = threading.Lock()
         self._macs = itertools.count(1)
 
@@ -157,3 +166,99 @@ class InMemoryNetworkDouble(PortRecords):
             return
         self.calls.append(("event", port_id))
         self.post_events(instance_uuid, [{"name": VIF_PLUGGED, "tag": port_id, "status": status}])
+
+    # -- MultipleBindings -------------------------------------------------------------
+
+    def create_port_binding(
+        self,
+        port_id: str,
+        *,
+        host: str,
+        vnic_type: VnicType | None = None,
+        profile: Mapping[str, JsonValue],
+    ) -> HostBinding:
+        with self._lock:
+            self.calls.append(("create_binding", port_id))
+            port = self.show_port(port_id)
+            if host == port.binding_host_id or host in self.inactive.get(port_id, {}):
+                raise PortBindingFailed(
+                    port_id, f"Binding for port {port_id} on host {host} already exists."
+                )
+            wanted = replace(
+                port,
+                binding_host_id=host,
+                binding_profile=dict(profile),
+                vnic_type=vnic_type or port.vnic_type,
+            )
+            decided = self._bind(wanted, self.show_network(port.network_id), host)
+            if decided.vif_type == "binding_failed":
+                raise PortBindingFailed(
+                    port_id,
+                    f"Binding for port {port_id} on host {host} could not be created or updated.",
+                )
+            binding = HostBinding(
+                host,
+                decided.vnic_type,
+                dict(profile),
+                decided.vif_type,
+                dict(decided.vif_details),
+                BindingStatus.INACTIVE,
+            )
+            self.inactive.setdefault(port_id, {})[host] = binding
+            return binding
+
+    def port_bindings(self, port_id: str) -> list[HostBinding]:
+        with self._lock:
+            port = self.show_port(port_id)
+            active = HostBinding(
+                port.binding_host_id or "",
+                port.vnic_type,
+                dict(port.binding_profile),
+                port.vif_type,
+                dict(port.vif_details),
+                BindingStatus.ACTIVE,
+            )
+            return [active, *self.inactive.get(port_id, {}).values()]
+
+    def activate_port_binding(self, port_id: str, host: str) -> Port:
+        with self._lock:
+            self.calls.append(("activate_binding", port_id))
+            port = self.show_port(port_id)
+            if port.binding_host_id == host:
+                return port  # already active: no error, as for Nova
+            waiting = self.inactive.get(port_id, {})
+            if host not in waiting:
+                raise PortBindingNotFound(port_id, host)
+            binding = waiting.pop(host)
+            if port.binding_host_id:
+                waiting[port.binding_host_id] = HostBinding(
+                    port.binding_host_id, port.vnic_type, dict(port.binding_profile)
+                )
+            moved = replace(
+                port,
+                binding_host_id=host,
+                binding_profile=dict(binding.profile),
+                vnic_type=binding.vnic_type,
+                status="DOWN",
+            )
+            bound = self._bind(moved, self.show_network(port.network_id), host)
+            self.ports[port_id] = bound
+        if bound.status == "ACTIVE":
+            self._post(bound.device_id, port_id, "completed")
+        return bound
+
+    def delete_port_binding(self, port_id: str, host: str) -> None:
+        with self._lock:
+            self.calls.append(("delete_binding", port_id))
+            port = self.ports.get(port_id)
+            if port is not None and port.binding_host_id == host:
+                # As Neutron: the active binding goes too, leaving the port unbound.
+                self.ports[port_id] = replace(
+                    port,
+                    binding_host_id=None,
+                    binding_profile={},
+                    vif_type="unbound",
+                    vif_details={},
+                    status="DOWN",
+                )
+            self.inactive.get(port_id, {}).pop(host, None)
