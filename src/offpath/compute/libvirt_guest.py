@@ -1,7 +1,7 @@
-"""The hypervisor driver: define, start, resume and destroy an instance's guest through libvirt.
+"""The hypervisor driver: an instance's guest through libvirt, from define to destroy.
 
 `Hypervisor` is the small interface the agent builds on; `LibvirtGuests`
-is its one implementation (libvirt-python: `test:///default` in
+implements it with real libvirt calls (libvirt-python: `test:///default` in
 development and tests, `qemu:///system` on a host). The guest is a domain
 named after the instance, with one `<interface type="hostdev">` per VF.
 The instance's port ids are kept in the domain's own metadata, so a
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final, Protocol
 
 import libvirt
@@ -28,6 +30,19 @@ LOG = logging.getLogger(__name__)
 
 METADATA_NS: Final = "https://offpath.dev/xmlns/libvirt/instance/1.0"
 METADATA_PREFIX: Final = "offpath"
+# Nova's [DEFAULT] shutdown_timeout: how long a clean shutdown may take before a destroy.
+SHUTDOWN_TIMEOUT: Final = 60.0
+SHUTDOWN_POLL: Final = 0.5
+
+
+class GuestPower(StrEnum):
+    """Where a guest's power stands, as the operations on it see it."""
+
+    RUNNING = "running"
+    PAUSED = "paused"
+    SHUTOFF = "shutoff"
+    # Stopped with its memory in a managed save image; starting it restores that image.
+    SAVED = "saved"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +59,17 @@ class GuestSpec:
 
 
 class Hypervisor(Protocol):
-    """The guest steps a build and a delete take; each raises GuestFailed when refused."""
+    """The guest steps the server operations take; each raises GuestFailed when refused."""
+
+    @property
+    def uri(self) -> str:
+        """The libvirt URI of this host's guests."""
+        ...
+
+    @property
+    def simulated(self) -> bool:
+        """True when some steps are played, not done (libvirt's test driver): never a real host."""
+        ...
 
     def define(self, guest: GuestSpec) -> None:
         """Define the guest (not started)."""
@@ -68,6 +93,26 @@ class Hypervisor(Protocol):
 
     def guest_xml(self, instance_uuid: str) -> str | None:
         """The guest's libvirt XML; None when there is no guest."""
+        ...
+
+    def power(self, instance_uuid: str) -> GuestPower | None:
+        """Where the guest's power stands; None when there is no guest."""
+        ...
+
+    def power_off(self, instance_uuid: str) -> None:
+        """Stop the guest and keep its definition (a managed save image is dropped); idempotent."""
+        ...
+
+    def power_on(self, instance_uuid: str) -> None:
+        """Start the guest, restoring its managed save image if it has one; idempotent."""
+        ...
+
+    def reboot(self, instance_uuid: str, *, hard: bool) -> None:
+        """Hard: destroy and start again; soft: ask the guest, hard if it is refused."""
+        ...
+
+    def suspend(self, instance_uuid: str) -> None:
+        """Save the guest's memory to a managed save image and stop it."""
         ...
 
 
@@ -105,10 +150,25 @@ ET.register_namespace(METADATA_PREFIX, METADATA_NS)
 
 
 class LibvirtGuests:
-    """`Hypervisor` over one libvirt connection, opened on first use and shared by threads."""
+    """`Hypervisor` over one libvirt connection, opened on first use and shared by threads.
 
-    def __init__(self, uri: str) -> None:
+    Every step is a real libvirt call; `connect` opens the connection
+    (libvirt.open, or a test double of it).
+    """
+
+    # Nothing here is played: what a caller records of a step, libvirt did.
+    simulated: bool = False
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        connect: Callable[[str], Any] = libvirt.open,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+    ) -> None:
         self.uri = uri
+        self._connect = connect
+        self._shutdown_timeout = shutdown_timeout
         self._conn: Any = None
         self._lock = threading.Lock()
 
@@ -117,7 +177,7 @@ class LibvirtGuests:
             if self._conn is None:
                 libvirt.registerErrorHandler(_silence, None)
                 try:
-                    self._conn = libvirt.open(self.uri)
+                    self._conn = self._connect(self.uri)
                 except (libvirt.libvirtError, SystemError) as exc:
                     raise LibvirtUnavailable(
                         self.uri, f"cannot connect: {connection_problem(exc)}"
@@ -146,6 +206,12 @@ class LibvirtGuests:
                 return None
             raise GuestFailed(self.uri, instance_uuid, "look up", connection_problem(exc)) from exc
 
+    def _require(self, instance_uuid: str, step: str) -> Any:
+        domain = self._domain(instance_uuid)
+        if domain is None:
+            raise GuestFailed(self.uri, instance_uuid, step, "no such domain")
+        return domain
+
     def define(self, guest: GuestSpec) -> None:
         """Define the guest (not started)."""
         conn = self._connection()
@@ -155,9 +221,7 @@ class LibvirtGuests:
 
     def start(self, instance_uuid: str, *, paused: bool) -> None:
         """Start the defined guest; paused, it runs no code until `resume`."""
-        domain = self._domain(instance_uuid)
-        if domain is None:
-            raise GuestFailed(self.uri, instance_uuid, "start", "no such domain")
+        domain = self._require(instance_uuid, "start")
         with self._step(instance_uuid, "start"):
             if not paused:
                 domain.create()
@@ -173,9 +237,7 @@ class LibvirtGuests:
 
     def resume(self, instance_uuid: str) -> None:
         """Let a paused guest run."""
-        domain = self._domain(instance_uuid)
-        if domain is None:
-            raise GuestFailed(self.uri, instance_uuid, "resume", "no such domain")
+        domain = self._require(instance_uuid, "resume")
         with self._step(instance_uuid, "resume"):
             domain.resume()
 
@@ -221,6 +283,120 @@ class LibvirtGuests:
                 if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                     return None
                 raise
+
+    def power(self, instance_uuid: str) -> GuestPower | None:
+        """Where the guest's power stands; None when there is no guest."""
+        domain = self._domain(instance_uuid)
+        if domain is None:
+            return None
+        with self._step(instance_uuid, "read"):
+            try:
+                return _power(domain)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return None
+                raise
+
+    def power_off(self, instance_uuid: str) -> None:
+        """Stop the guest and keep its definition (a managed save image is dropped); idempotent.
+
+        As Nova's stop does: a clean shutdown first, destroyed if it has not
+        stopped within the shutdown timeout.
+        """
+        domain = self._require(instance_uuid, "power off")
+        with self._step(instance_uuid, "power off"):
+            if not domain.isActive():
+                # A stopped guest starts afresh, as Nova's power on discards a saved image.
+                if domain.hasManagedSaveImage(0):
+                    domain.managedSaveRemove(0)
+                return
+            # A paused guest cannot answer the shutdown request.
+            paused = _power(domain) is GuestPower.PAUSED
+            if paused or not self._shut_down(domain):
+                _stop(domain)
+        LOG.info("guest of %s powered off on %s", instance_uuid, self.uri)
+
+    def _shut_down(self, domain: Any) -> bool:
+        """Ask the guest to shut down; whether it stopped within the shutdown timeout."""
+        try:
+            domain.shutdown()
+        except libvirt.libvirtError as exc:
+            LOG.info("clean shutdown refused (%s); destroying", connection_problem(exc))
+            return False
+        deadline = time.monotonic() + self._shutdown_timeout
+        while domain.isActive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(SHUTDOWN_POLL)
+        return True
+
+    def power_on(self, instance_uuid: str) -> None:
+        """Start the guest, restoring its managed save image if it has one; idempotent."""
+        domain = self._require(instance_uuid, "power on")
+        with self._step(instance_uuid, "power on"):
+            if domain.isActive():
+                return
+            # virDomainCreate restores a managed save image when there is one.
+            domain.create()
+        LOG.info("guest of %s powered on on %s", instance_uuid, self.uri)
+
+    def reboot(self, instance_uuid: str, *, hard: bool) -> None:
+        """Hard: destroy and start again; soft: ask the guest, hard if it is refused."""
+        domain = self._require(instance_uuid, "reboot")
+        if not hard:
+            try:
+                domain.reboot(0)
+            except libvirt.libvirtError as exc:
+                LOG.warning(
+                    "soft reboot of %s refused (%s); rebooting hard",
+                    instance_uuid,
+                    connection_problem(exc),
+                )
+            else:
+                LOG.info("guest of %s rebooted (soft) on %s", instance_uuid, self.uri)
+                return
+        with self._step(instance_uuid, "reboot"):
+            if domain.isActive():
+                _stop(domain)
+            # A hard reboot boots afresh: Nova's drops the managed save image too.
+            if domain.hasManagedSaveImage(0):
+                domain.managedSaveRemove(0)
+            domain.create()
+        LOG.info("guest of %s rebooted (hard) on %s", instance_uuid, self.uri)
+
+    def suspend(self, instance_uuid: str) -> None:
+        """Save the guest's memory to a managed save image and stop it."""
+        domain = self._require(instance_uuid, "suspend")
+        with self._step(instance_uuid, "suspend"):
+            power = _power(domain)
+            if power is GuestPower.SAVED:
+                return
+            if power is GuestPower.SHUTOFF:
+                raise GuestFailed(self.uri, instance_uuid, "suspend", "the guest is not running")
+            domain.managedSave(0)
+        LOG.info("guest of %s suspended (managed save) on %s", instance_uuid, self.uri)
+
+
+def _power(domain: Any) -> GuestPower:
+    """A domain's power from libvirt: active or not first, then its state or its saved image."""
+    if domain.isActive():
+        state = domain.state(0)[0]
+        if state in (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PMSUSPENDED):
+            return GuestPower.PAUSED
+        return GuestPower.RUNNING
+    # libvirt keeps the "saved" state reason after the image is gone: ask for the image.
+    if domain.hasManagedSaveImage(0):
+        return GuestPower.SAVED
+    return GuestPower.SHUTOFF
+
+
+def _stop(domain: Any) -> None:
+    """Destroy an active domain; one that stopped meanwhile is fine."""
+    try:
+        domain.destroy()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID or domain.isActive():
+            raise
 
 
 def _silence(_context: object, _error: object) -> None:
