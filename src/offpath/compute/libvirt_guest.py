@@ -22,17 +22,39 @@ from typing import Any, Final, Protocol
 
 import libvirt
 
+from offpath.compute.guest_definition import (
+    METADATA_NS,
+    METADATA_PREFIX,
+    holds_interface,
+    ports_metadata,
+    ports_metadata_text,
+    recorded_ports,
+)
 from offpath.compute.libvirt_nodedev import connection_problem
 from offpath.errors import GuestFailed, LibvirtUnavailable
-from offpath.ports.guest_interface import HostdevInterface, build_interface
+from offpath.ports.guest_interface import (
+    HostdevInterface,
+    build_interface,
+    hostdev_interfaces,
+    interface_xml,
+)
 
 LOG = logging.getLogger(__name__)
 
-METADATA_NS: Final = "https://offpath.dev/xmlns/libvirt/instance/1.0"
-METADATA_PREFIX: Final = "offpath"
 # Nova's [DEFAULT] shutdown_timeout: how long a clean shutdown may take before a destroy.
 SHUTDOWN_TIMEOUT: Final = 60.0
 SHUTDOWN_POLL: Final = 0.5
+# Nova's live-migration flags with its defaults (not tunnelled, no post-copy, no
+# auto-converge, no native TLS): the guest keeps running, the source's libvirtd
+# talks to the destination's, and the definition moves with it.
+LIVE_MIGRATION_FLAGS: Final = (
+    libvirt.VIR_MIGRATE_LIVE
+    | libvirt.VIR_MIGRATE_PEER2PEER
+    | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    | libvirt.VIR_MIGRATE_PERSIST_DEST
+)
+# Nova's [libvirt] live_migration_bandwidth default: 0, libvirt picks.
+LIVE_MIGRATION_BANDWIDTH: Final = 0
 
 
 class GuestPower(StrEnum):
@@ -43,6 +65,16 @@ class GuestPower(StrEnum):
     SHUTOFF = "shutoff"
     # Stopped with its memory in a managed save image; starting it restores that image.
     SAVED = "saved"
+
+
+@dataclass(frozen=True, slots=True)
+class DetachRetry:
+    """How long a guest may take to release a detached device, as Nova's
+    `[libvirt] device_detach_attempts` and `device_detach_timeout` bound it."""
+
+    attempts: int = 8
+    timeout: float = 20.0
+    poll: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +147,30 @@ class Hypervisor(Protocol):
         """Save the guest's memory to a managed save image and stop it."""
         ...
 
+    def attach_interface(
+        self, instance_uuid: str, interface: HostdevInterface, port_id: str
+    ) -> None:
+        """Hot-plug `interface` (and keep it in the definition); record `port_id` with the guest."""
+        ...
+
+    def detach_interface(
+        self, instance_uuid: str, interface: HostdevInterface, port_id: str
+    ) -> None:
+        """Unplug `interface` from the guest and its definition; forget `port_id`. Idempotent."""
+        ...
+
+    def interfaces(self, instance_uuid: str) -> tuple[HostdevInterface, ...]:
+        """The hostdev interfaces the guest holds now (its live XML)."""
+        ...
+
+    def migrate_live(self, instance_uuid: str, *, destination_uri: str) -> str | None:
+        """Live-migrate the guest away; what `arrive` needs at the destination (None: nothing)."""
+        ...
+
+    def arrive(self, instance_uuid: str, handoff: str | None, *, running: bool) -> None:
+        """At the destination of `migrate_live`: make sure the guest is here."""
+        ...
+
 
 def domain_name(instance_uuid: str) -> str:
     """The libvirt domain name of an instance."""
@@ -128,7 +184,7 @@ def domain_xml(guest: GuestSpec) -> str:
     ET.SubElement(domain, "uuid").text = guest.instance_uuid
     ET.SubElement(domain, "title").text = guest.name
     metadata = ET.SubElement(domain, "metadata")
-    metadata.append(_metadata(guest.port_ids))
+    metadata.append(ports_metadata(guest.port_ids))
     ET.SubElement(domain, "memory", {"unit": "MiB"}).text = str(guest.memory_mb)
     ET.SubElement(domain, "vcpu").text = str(guest.vcpus)
     os_element = ET.SubElement(domain, "os")
@@ -137,16 +193,6 @@ def domain_xml(guest: GuestSpec) -> str:
     for interface in guest.interfaces:
         devices.append(build_interface(interface))
     return ET.tostring(domain, encoding="unicode")
-
-
-def _metadata(port_ids: tuple[str, ...]) -> ET.Element:
-    instance = ET.Element(f"{{{METADATA_NS}}}instance")
-    for port_id in port_ids:
-        ET.SubElement(instance, f"{{{METADATA_NS}}}port", {"id": port_id})
-    return instance
-
-
-ET.register_namespace(METADATA_PREFIX, METADATA_NS)
 
 
 class LibvirtGuests:
@@ -165,10 +211,12 @@ class LibvirtGuests:
         *,
         connect: Callable[[str], Any] = libvirt.open,
         shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+        detach_retry: DetachRetry = DetachRetry(),
     ) -> None:
         self.uri = uri
         self._connect = connect
         self._shutdown_timeout = shutdown_timeout
+        self._detach_retry = detach_retry
         self._conn: Any = None
         self._lock = threading.Lock()
 
@@ -264,12 +312,7 @@ class LibvirtGuests:
         text = self.guest_xml(instance_uuid)
         if text is None:
             return None
-        found = ET.fromstring(text).find(f"metadata/{{{METADATA_NS}}}instance")
-        if found is None:
-            return ()
-        return tuple(
-            port.get("id", "") for port in found.findall(f"{{{METADATA_NS}}}port") if port.get("id")
-        )
+        return recorded_ports(text)
 
     def guest_xml(self, instance_uuid: str) -> str | None:
         """The guest's libvirt XML; None when there is no guest."""
@@ -291,7 +334,7 @@ class LibvirtGuests:
             return None
         with self._step(instance_uuid, "read"):
             try:
-                return _power(domain)
+                return domain_power(domain)
             except libvirt.libvirtError as exc:
                 if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                     return None
@@ -311,9 +354,9 @@ class LibvirtGuests:
                     domain.managedSaveRemove(0)
                 return
             # A paused guest cannot answer the shutdown request.
-            paused = _power(domain) is GuestPower.PAUSED
+            paused = domain_power(domain) is GuestPower.PAUSED
             if paused or not self._shut_down(domain):
-                _stop(domain)
+                stop_domain(domain)
         LOG.info("guest of %s powered off on %s", instance_uuid, self.uri)
 
     def _shut_down(self, domain: Any) -> bool:
@@ -357,7 +400,7 @@ class LibvirtGuests:
                 return
         with self._step(instance_uuid, "reboot"):
             if domain.isActive():
-                _stop(domain)
+                stop_domain(domain)
             # A hard reboot boots afresh: Nova's drops the managed save image too.
             if domain.hasManagedSaveImage(0):
                 domain.managedSaveRemove(0)
@@ -368,7 +411,7 @@ class LibvirtGuests:
         """Save the guest's memory to a managed save image and stop it."""
         domain = self._require(instance_uuid, "suspend")
         with self._step(instance_uuid, "suspend"):
-            power = _power(domain)
+            power = domain_power(domain)
             if power is GuestPower.SAVED:
                 return
             if power is GuestPower.SHUTOFF:
@@ -376,8 +419,190 @@ class LibvirtGuests:
             domain.managedSave(0)
         LOG.info("guest of %s suspended (managed save) on %s", instance_uuid, self.uri)
 
+    def attach_interface(
+        self, instance_uuid: str, interface: HostdevInterface, port_id: str
+    ) -> None:
+        """Hot-plug `interface` (and keep it in the definition); record `port_id` with the guest.
 
-def _power(domain: Any) -> GuestPower:
+        One attachDeviceFlags of the `<interface type="hostdev">` element, on
+        the definition and, when the guest runs, live; a retried attach of an
+        interface the guest already holds only records the port.
+        """
+        step = "attach an interface to"
+        domain = self._require(instance_uuid, step)
+        with self._step(instance_uuid, step):
+            live = bool(domain.isActive())
+            if not holds_interface(domain.XMLDesc(0), interface):
+                domain.attachDeviceFlags(interface_xml(interface), _affect(live=live))
+            self._record_ports(domain, live=live, add=port_id)
+        LOG.info(
+            "interface %s (%s) attached to the guest of %s on %s",
+            interface.mac,
+            interface.address,
+            instance_uuid,
+            self.uri,
+        )
+
+    def detach_interface(
+        self, instance_uuid: str, interface: HostdevInterface, port_id: str
+    ) -> None:
+        """Unplug `interface` from the guest and its definition; forget `port_id`. Idempotent.
+
+        As Nova does: one detachDeviceFlags on both, then, while the guest
+        still holds the device, the live detach again, a bounded number of
+        times (`DetachRetry`).
+        """
+        step = "detach an interface from"
+        domain = self._require(instance_uuid, step)
+        element = interface_xml(interface)
+        with self._step(instance_uuid, step):
+            live = bool(domain.isActive())
+            in_config = holds_interface(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), interface)
+            in_live = live and holds_interface(domain.XMLDesc(0), interface)
+            if in_config or in_live:
+                flags = (libvirt.VIR_DOMAIN_AFFECT_CONFIG if in_config else 0) | (
+                    libvirt.VIR_DOMAIN_AFFECT_LIVE if in_live else 0
+                )
+                _detach(domain, element, flags)
+                if in_live:
+                    self._wait_released(instance_uuid, domain, interface, element)
+            self._record_ports(domain, live=live, remove=port_id)
+        LOG.info(
+            "interface %s (%s) detached from the guest of %s on %s",
+            interface.mac,
+            interface.address,
+            instance_uuid,
+            self.uri,
+        )
+
+    def _wait_released(
+        self, instance_uuid: str, domain: Any, interface: HostdevInterface, element: str
+    ) -> None:
+        """Until the live guest lets the device go, asking again after each timeout."""
+        retry = self._detach_retry
+        for attempt in range(1, retry.attempts + 1):
+            if attempt > 1:
+                LOG.info(
+                    "the guest of %s still holds %s: live detach, attempt %d of %d",
+                    instance_uuid,
+                    interface.mac,
+                    attempt,
+                    retry.attempts,
+                )
+                _detach(domain, element, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            deadline = time.monotonic() + retry.timeout
+            while holds_interface(domain.XMLDesc(0), interface):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(retry.poll)
+            else:
+                return
+        raise GuestFailed(
+            self.uri,
+            instance_uuid,
+            "detach an interface from",
+            f"the guest still holds {interface.mac} ({interface.address}) "
+            f"after {retry.attempts} detach attempts",
+        )
+
+    def _record_ports(
+        self, domain: Any, *, live: bool, add: str | None = None, remove: str | None = None
+    ) -> None:
+        """Add or remove one port id in the guest's metadata, where it changes anything."""
+        ports = recorded_ports(domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        wanted = tuple(port for port in ports if port != remove)
+        if add is not None and add not in wanted:
+            wanted = (*wanted, add)
+        if wanted == ports and (not live or recorded_ports(domain.XMLDesc(0)) == ports):
+            return
+        domain.setMetadata(
+            libvirt.VIR_DOMAIN_METADATA_ELEMENT,
+            ports_metadata_text(wanted),
+            METADATA_PREFIX,
+            METADATA_NS,
+            _affect(live=live),
+        )
+
+    def interfaces(self, instance_uuid: str) -> tuple[HostdevInterface, ...]:
+        """The hostdev interfaces the guest holds now (its live XML)."""
+        text = self.guest_xml(instance_uuid)
+        if text is None:
+            raise GuestFailed(self.uri, instance_uuid, "read", "no such domain")
+        return hostdev_interfaces(text)
+
+    def migrate_live(self, instance_uuid: str, *, destination_uri: str) -> str | None:
+        """Live-migrate the guest to `destination_uri`; None: libvirt moved it, nothing to hand.
+
+        One migrateToURI3 with Nova's flags and params: the guest's migratable
+        XML as both the destination's live and persistent definition (a soft
+        reboot there must not bring back the source's).
+        """
+        step = "live-migrate"
+        domain = self._require(instance_uuid, step)
+        with self._step(instance_uuid, step):
+            xml = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+            params = {
+                libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: LIVE_MIGRATION_BANDWIDTH,
+                libvirt.VIR_MIGRATE_PARAM_DEST_XML: xml,
+                libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: xml,
+            }
+            domain.migrateToURI3(destination_uri, params, LIVE_MIGRATION_FLAGS)
+        LOG.info(
+            "guest of %s live-migrated from %s to %s", instance_uuid, self.uri, destination_uri
+        )
+        return None
+
+    def arrive(self, instance_uuid: str, handoff: str | None, *, running: bool) -> None:
+        """At the destination of `migrate_live`: the guest libvirt moved must be here."""
+        if handoff is not None:
+            # Only a simulated source hands a definition over; a real host never takes one.
+            raise GuestFailed(
+                self.uri,
+                instance_uuid,
+                "receive",
+                "a simulated host handed over its guest's XML; only libvirt moves a guest here",
+            )
+        if self._domain(instance_uuid) is None:
+            raise GuestFailed(
+                self.uri, instance_uuid, "receive", "no such domain after the live migration"
+            )
+        LOG.info(
+            "guest of %s arrived on %s (%s)",
+            instance_uuid,
+            self.uri,
+            "running" if running else "paused",
+        )
+
+
+def _affect(*, live: bool) -> int:
+    """The definition always; the running guest too when there is one."""
+    flags: int = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+    if live:
+        flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+    return flags
+
+
+def _detach(domain: Any, element: str, flags: int) -> None:
+    """detachDeviceFlags; a device already gone is not an error."""
+    try:
+        domain.detachDeviceFlags(element, flags)
+    except libvirt.libvirtError as exc:
+        if not _device_missing(exc):
+            raise
+
+
+def _device_missing(exc: libvirt.libvirtError) -> bool:
+    code = exc.get_error_code()
+    if code == libvirt.VIR_ERR_DEVICE_MISSING:
+        return True
+    # Older libvirt said so only in the message, as Nova also checks.
+    message = str(exc.get_error_message() or "")
+    if code in (libvirt.VIR_ERR_OPERATION_FAILED, libvirt.VIR_ERR_INTERNAL_ERROR):
+        return "not found" in message
+    return code == libvirt.VIR_ERR_INVALID_ARG and "no target device" in message
+
+
+def domain_power(domain: Any) -> GuestPower:
     """A domain's power from libvirt: active or not first, then its state or its saved image."""
     if domain.isActive():
         state = domain.state(0)[0]
@@ -390,7 +615,7 @@ def _power(domain: Any) -> GuestPower:
     return GuestPower.SHUTOFF
 
 
-def _stop(domain: Any) -> None:
+def stop_domain(domain: Any) -> None:
     """Destroy an active domain; one that stopped meanwhile is fine."""
     try:
         domain.destroy()

@@ -14,7 +14,8 @@ from typing import Any
 
 import libvirt
 
-from offpath.compute.libvirt_guest import METADATA_NS, LibvirtGuests
+from offpath.compute.guest_definition import METADATA_NS
+from offpath.compute.libvirt_guest import LibvirtGuests
 
 URI = "qemu:///system"
 
