@@ -41,7 +41,12 @@
     │   ├── ServerRequestInvalid      server.request.invalid (flavor, image or network unusable)
     │   ├── RequestedPortNotFound     server.port.not_found (absent, or another project's)
     │   ├── GuestInterfaceUnsupported compute.guest.vnic_type (a port the agent cannot give a guest)
-    │   └── OvnNotConfigured          ovn.not_configured (no [ovn] databases, none in the state dir)
+    │   ├── OvnNotConfigured          ovn.not_configured (no [ovn] databases, none in the state dir)
+    │   ├── MoveNoValidHost           compute.move.no_valid_host (no destination; why per host)
+    │   ├── MigrationPreCheckError    compute.migration.precheck (live migration refused up front)
+    │   ├── ComputeServiceInUse       compute.evacuate.source_up (evacuating a running host)
+    │   ├── CannotResizeToSameFlavor  compute.resize.same_flavor
+    │   └── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -57,7 +62,9 @@
     │   ├── ImageNotFound             image.not_found
     │   ├── InstanceActionNotFound    instance.action.not_found
     │   ├── NoInstancesForEvents      instance.events.none (no event of a batch was accepted)
-    │   └── PortBindingNotFound       network.port_binding.not_found (no binding for that host)
+    │   ├── PortBindingNotFound       network.port_binding.not_found (no binding for that host)
+    │   ├── MigrationNotFoundByStatus compute.migration.not_found
+    │   └── PortNotAttached           compute.interface.not_attached
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -86,7 +93,9 @@
     │   ├── PortBindingAlreadyExists  network.port_binding.exists (a binding for that host)
     │   ├── PortBindingAlreadyActive  network.port_binding.already_active
     │   ├── PortBindingError          network.port_binding.failed (no driver binds it there)
-    │   └── PortBindingActivationFailed port.binding_activation_failed (Nova's message)
+    │   ├── PortBindingActivationFailed port.binding_activation_failed (Nova's message)
+    │   ├── InstanceInvalidState      instance.invalid_state (Nova's "Cannot '<action>' ...")
+    │   └── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -104,7 +113,10 @@
         ├── CloudStartFailed          serve.start_failed (a part of `offpath serve` did not come up)
         ├── DemoFailed                demo.failed (a step of `offpath demo` went wrong)
         ├── OvnStartFailed            ovn.start_failed (an OVN server offpath starts did not)
-        └── OvnUnavailable            ovn.unavailable (OVN's Northbound or Southbound database)
+        ├── OvnUnavailable            ovn.unavailable (OVN's Northbound or Southbound database)
+        ├── InterfaceAttachFailed     compute.interface.attach_failed (undone on the host)
+        ├── MoveFailed                compute.move.failed (a host's part of a move; rolled back)
+        └── ServerOperationsUnavailable compute.operations.unavailable (no compute RPC wired)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -1557,3 +1569,171 @@ class PortBindingActivationFailed(Conflict):
         )
         self.port_id = port_id
         self.host = host
+
+
+# -- server operations --------------------------------------------------------------
+
+
+class InstanceInvalidState(Conflict):
+    """An action the instance's current state does not allow (Nova's message)."""
+
+    code = "instance.invalid_state"
+
+    def __init__(self, action: str, instance_uuid: str, *, attr: str, state: str | None) -> None:
+        super().__init__(
+            f"Cannot '{action}' instance {instance_uuid} while it is in {attr} {state}",
+            hint="wait until the server's task ends (its status shows it), then retry",
+        )
+        self.action = action
+        self.instance_uuid = instance_uuid
+
+
+class MoveNoValidHost(InvalidInput):
+    """A move found no destination; the message says why each host was rejected."""
+
+    code = "compute.move.no_valid_host"
+
+    def __init__(self, summary: str) -> None:
+        super().__init__(
+            f"No valid host was found. {summary}".rstrip(),
+            hint="`offpath schedule explain` shows why each host was rejected; free devices "
+            "on another host or name one with --host",
+        )
+        self.summary = summary
+
+
+class MigrationPreCheckError(InvalidInput):
+    """A live migration refused before anything changed (Nova's message)."""
+
+    code = "compute.migration.precheck"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Migration pre-check error: {reason}",
+            hint="the reason names what to fix; nothing was changed",
+        )
+        self.reason = reason
+
+
+class ComputeServiceInUse(InvalidInput):
+    """Evacuate asked while the source host's compute service still runs (Nova's message)."""
+
+    code = "compute.evacuate.source_up"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"Compute service of {host} is still in use.",
+            hint="evacuate only a host whose compute service is down "
+            "(`offpath service list`); use migrate for a running host",
+        )
+        self.host = host
+
+
+class CannotResizeToSameFlavor(InvalidInput):
+    """A resize to the flavor the server has (Nova's message)."""
+
+    code = "compute.resize.same_flavor"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "When resizing, instances must change flavor!",
+            hint="pick another flavor, or use migrate to move the server as it is",
+        )
+
+
+class MigrationNotFoundByStatus(NotFound):
+    """No migration of the instance in the status an action needs (Nova's message)."""
+
+    code = "compute.migration.not_found"
+
+    def __init__(self, instance_uuid: str, status: str) -> None:
+        super().__init__(
+            f"Instance {instance_uuid} has no migration with status {status}",
+            hint="`openstack server migration list --server ID` shows the server's migrations",
+        )
+        self.instance_uuid = instance_uuid
+        self.status = status
+
+
+class InterfaceAttachPciClaimFailed(InvalidInput):
+    """No VF on the server's own host for an attached port (Nova's message, plus why)."""
+
+    code = "compute.interface.pci_claim_failed"
+
+    def __init__(self, instance_uuid: str, host: str, why: str) -> None:
+        super().__init__(
+            f"Failed to claim PCI device for {instance_uuid} during interface attach: "
+            f"{why} on host {host}",
+            hint="attach a port the host has a free VF for (`offpath inventory` on the host), "
+            "or move the server to a host that has one",
+        )
+        self.instance_uuid = instance_uuid
+        self.host = host
+
+
+class InterfaceAttachFailed(Unavailable):
+    """The host could not attach the port; everything it did was undone (Nova's message)."""
+
+    code = "compute.interface.attach_failed"
+
+    def __init__(self, instance_uuid: str, why: str) -> None:
+        super().__init__(
+            f"Failed to attach network adapter device to {instance_uuid}: {why}",
+            hint="the port is unbound and its VF free again; the reason names what failed",
+        )
+        self.instance_uuid = instance_uuid
+
+
+class PortNotAttached(NotFound):
+    """Detaching a port the server does not have (Nova's message)."""
+
+    code = "compute.interface.not_attached"
+
+    def __init__(self, port_id: str, instance_uuid: str) -> None:
+        super().__init__(
+            f"Port {port_id} is not attached",
+            hint=f"`openstack port list --server {instance_uuid}` lists the server's ports",
+        )
+        self.port_id = port_id
+
+
+class MoveFailed(Unavailable):
+    """A host could not do its part of a move; what was done is rolled back."""
+
+    code = "compute.move.failed"
+
+    def __init__(self, action: str, instance_uuid: str, host: str, why: str) -> None:
+        super().__init__(
+            f"{action} of {instance_uuid}: {host} failed: {why}",
+            hint="the server is back where it was (its migration is in error); "
+            "see the server's fault and the agent's log on the host",
+        )
+        self.instance_uuid = instance_uuid
+        self.host = host
+
+
+class ComputeServiceTooOld(Conflict):
+    """A host's agent is too old for a step of a server operation."""
+
+    code = "compute.service.too_old"
+
+    def __init__(self, host: str, step: str, cap: str) -> None:
+        super().__init__(
+            f"the compute services speak compute RPC up to {cap}; {step} on {host} needs 1.3",
+            hint="upgrade offpath on every compute host (`offpath service list` shows each "
+            "service's version), then retry",
+        )
+        self.host = host
+        self.step = step
+
+
+class ServerOperationsUnavailable(Unavailable):
+    """This API worker was built without a way to reach the hosts' agents."""
+
+    code = "compute.operations.unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "server actions are not available: this API has no compute RPC to the hosts",
+            hint="run the API through `offpath serve`, which wires the conductor and the agents",
+        )

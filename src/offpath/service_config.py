@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from oslo_config import cfg
+from oslo_config import cfg, types
 
 from offpath.config import check_config_file, read_config_files
 from offpath.errors import ConfigFileError, ConfigValueError
@@ -35,6 +35,7 @@ from offpath.network.ovn.config import (
     TlsFiles,
     connection_problem,
 )
+from offpath.ports.events import HARD_REBOOT_WAIT_CHOICES
 
 DEFAULT_STATE_DIR: Final = Path(".offpath")
 EMBEDDED_TRANSPORT: Final = "fake://"
@@ -58,6 +59,20 @@ def _options() -> dict[str, list[cfg.Opt]]:
             ),
             cfg.IntOpt("rpc_response_timeout", default=60, min=1, help="Seconds for an RPC call."),
             cfg.IntOpt(
+                "long_rpc_timeout",
+                default=1800,
+                min=1,
+                help="Seconds for an RPC call that may take long: a host's step of a move "
+                "(a live migration, a spawn that waits for plug events). Nova's option.",
+            ),
+            cfg.IntOpt(
+                "shelved_offload_time",
+                default=0,
+                min=-1,
+                help="0: a shelved server is offloaded at once (its VFs freed); -1: never "
+                "(shelveOffload does it). Nova's option.",
+            ),
+            cfg.IntOpt(
                 "vif_plugging_timeout",
                 default=300,
                 min=0,
@@ -76,10 +91,25 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 help="A plug event that does not come in time fails the spawn.",
             ),
         ],
+        "workarounds": [
+            cfg.ListOpt(
+                "wait_for_vif_plugged_event_during_hard_reboot",
+                default=[],
+                item_type=types.String(choices=sorted(HARD_REBOOT_WAIT_CHOICES)),
+                help="vnic types whose ports a hard reboot waits for (a remote-managed port: "
+                "its backend's confirmation). Nova's option.",
+            )
+        ],
         "api_database": [cfg.StrOpt("connection", help="SQLAlchemy URL of the API database.")],
         "database": [cfg.StrOpt("connection", help="SQLAlchemy URL of this cell's database.")],
         "libvirt": [
             cfg.StrOpt("connection_uri", default="", help="libvirt URI."),
+            cfg.StrOpt(
+                "live_migration_uri",
+                default="",
+                help="URI a live migration's source hands the guest to; %s is the destination "
+                "host (empty: qemu+tcp://%s/system). Nova's option.",
+            ),
             cfg.StrOpt(
                 "virt_type",
                 default="kvm",
@@ -196,6 +226,10 @@ class ServiceConfig:
     vif_plugging_is_fatal: bool = True
     virt_type: str = "kvm"
     agent_down_time: int = 75
+    long_rpc_timeout: int = 1800
+    shelved_offload_time: int = 0
+    live_migration_uri: str = ""
+    hard_reboot_wait_vnic_types: frozenset[str] = frozenset()
     # None: the network service binds remote-managed ports with its simulated DPUs.
     ovn: OvnConfig | None = None
 
@@ -242,6 +276,10 @@ def load_service_config(
             "report_interval": conf.report_interval,
             "update_resources_interval": conf.update_resources_interval or 60,
             "rpc_response_timeout": conf.rpc_response_timeout,
+            "long_rpc_timeout": conf.long_rpc_timeout,
+            "shelved_offload_time": conf.shelved_offload_time,
+            "live_migration_uri": conf.libvirt.live_migration_uri,
+            "hard_reboot_wait": conf.workarounds.wait_for_vif_plugged_event_during_hard_reboot,
             "api": conf.api_database.connection,
             "cell": conf.database.connection,
             "libvirt": conf.libvirt.connection_uri,
@@ -288,6 +326,10 @@ def load_service_config(
         report_interval=int(values["report_interval"]),
         update_resources_interval=int(values["update_resources_interval"]),
         rpc_response_timeout=int(values["rpc_response_timeout"]),
+        long_rpc_timeout=int(values["long_rpc_timeout"]),
+        shelved_offload_time=int(values["shelved_offload_time"]),
+        live_migration_uri=_text(values["live_migration_uri"]),
+        hard_reboot_wait_vnic_types=frozenset(values["hard_reboot_wait"] or ()),
         cell_timeout=float(values["cell_timeout"]),
         neutron_endpoint=_text(values["neutron"]) or DEFAULT_NEUTRON_ENDPOINT,
         nova_endpoint=_text(values["nova"]) or DEFAULT_NOVA_ENDPOINT,

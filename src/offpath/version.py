@@ -35,6 +35,12 @@ SERVICE_VERSION_HISTORY: Final = (
         "the agent binds, plugs and spawns, waits for plug events as the port's backend "
         "needs, and takes external instance events",
     ),
+    VersionStep(
+        4,
+        "1.3",
+        "the agent runs its steps of every server operation: stop/start, reboot, "
+        "suspend/resume, interface attach/detach, cold and live moves, evacuation, shelve",
+    ),
 )
 
 SERVICE_VERSION: Final = SERVICE_VERSION_HISTORY[-1].version
@@ -42,6 +48,10 @@ SERVICE_VERSION: Final = SERVICE_VERSION_HISTORY[-1].version
 # The oldest compute service version that can serve remote-managed ports
 # (Nova's SUPPORT_VNIC_TYPE_REMOTE_MANAGED, 61 in Nova's own numbering).
 SUPPORT_VNIC_TYPE_REMOTE_MANAGED: Final = 2
+
+# The oldest compute service version that takes part in server operations
+# (Nova's live migration needs 36 for multiple port bindings, in its numbering).
+SUPPORT_SERVER_OPERATIONS: Final = 4
 
 COMPUTE_BINARY: Final = "offpath-compute"
 CONDUCTOR_BINARY: Final = "offpath-conductor"

@@ -132,15 +132,17 @@ class InMemoryNetworkDouble(PortRecords):
             if port.binding_host_id is not None:
                 self.ports[port_id] = replace(port, status="ACTIVE")
 
-    def unbind_port(self, port_id: str, *, profile: Mapping[str, JsonValue]) -> Port:
+    def unbind_port(
+        self, port_id: str, *, profile: Mapping[str, JsonValue], detach: bool = True
+    ) -> Port:
         with self._lock:
             self.calls.append(("unbind", port_id))
             port = replace(
                 self.show_port(port_id),
                 binding_host_id=None,
                 binding_profile=dict(profile),
-                device_id="",
-                device_owner="",
+                device_id="" if detach else self.show_port(port_id).device_id,
+                device_owner="" if detach else self.show_port(port_id).device_owner,
                 vif_type="unbound",
                 vif_details={},
                 status="DOWN",

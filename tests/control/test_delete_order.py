@@ -76,7 +76,9 @@ class Ports:
     ) -> Port:
         raise AssertionError("the conductor never binds")
 
-    def unbind_port(self, port_id: str, *, profile: Mapping[str, JsonValue]) -> Port:
+    def unbind_port(
+        self, port_id: str, *, profile: Mapping[str, JsonValue], detach: bool = True
+    ) -> Port:
         return Port(port_id, NETWORK.id)
 
     def device_up(self, host: str, port_id: str) -> None:

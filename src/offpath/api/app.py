@@ -9,7 +9,15 @@ from fastapi import Depends, FastAPI, Request, Response
 
 from offpath.api import admin, identity, image
 from offpath.api.auth import authenticate
-from offpath.api.compute import external_events, flavors, server_extensions, servers, services
+from offpath.api.compute import (
+    external_events,
+    flavors,
+    migrations,
+    server_actions,
+    server_extensions,
+    servers,
+    services,
+)
 from offpath.api.compute import versions as compute_versions
 from offpath.api.deps import ApiDeps
 from offpath.api.errors import UNEXPECTED, HttpFault, error_response, install_error_handlers
@@ -45,6 +53,8 @@ def create_app(deps: ApiDeps) -> FastAPI:
         compute_versions.router,
         servers.router,
         server_extensions.router,
+        server_actions.router,
+        migrations.router,
         flavors.router,
         services.router,
         external_events.router,

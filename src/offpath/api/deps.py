@@ -14,6 +14,8 @@ from typing import Annotated, Protocol
 from fastapi import APIRouter, Depends, Request
 
 from offpath.conductor.instances import InstanceConductor
+from offpath.conductor.moves import Moves
+from offpath.conductor.server_actions import ServerActions
 from offpath.db.cells import CellDatabases
 from offpath.network.chassis import ChassisView
 from offpath.ports.network import Network
@@ -69,6 +71,9 @@ class ApiDeps:
     # Where `/offpath/v1/chassis` reads DPU chassis: OVN's Southbound when the network
     # service binds through OVN; None: the simulated DPUs' registry in the API database.
     chassis: ChassisView | None = None
+    # Server actions and moves (stop/start, attach, migrate, ...), run on the hosts' agents.
+    actions: ServerActions | None = None
+    moves: Moves | None = None
 
 
 def get_deps(request: Request) -> ApiDeps:

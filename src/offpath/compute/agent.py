@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from offpath.compute.endpoints import ComputeEndpoints
+from offpath.compute.guest_operations import GuestOperations
 from offpath.compute.libvirt_guest import LibvirtGuests
 from offpath.compute.manager import ComputeManager
 from offpath.compute.port_binding import PortBinding, SriovHostRegistry, direct_physnets
@@ -200,7 +201,8 @@ def run_agent(
             settings=event_settings(config),
             reporter=conductor,
         )
-        endpoints = [*endpoints, ComputeEndpoints(manager)]
+        operations = GuestOperations(manager, live_migration_uri=config.live_migration_uri)
+        endpoints = [*endpoints, ComputeEndpoints(manager, operations)]
         # Beside the loop: a slow or absent network service never delays registering.
         threading.Thread(
             target=report_sriov_physnets,
@@ -252,6 +254,7 @@ def event_settings(config: ServiceConfig) -> EventSettings:
         vif_plugging_timeout=config.vif_plugging_timeout,
         vif_plugging_is_fatal=config.vif_plugging_is_fatal,
         virt_type=config.virt_type,
+        hard_reboot_wait_vnic_types=config.hard_reboot_wait_vnic_types,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from offpath.errors import PrimitiveInvalid
 from offpath.pci.selection import SelectedDevice
+from offpath.ports.events import Operation
 from offpath.primitive import PrimitiveFields
 
 
@@ -20,7 +21,12 @@ class ClaimedVf:
 
 @dataclass(frozen=True, slots=True)
 class BuildMessage:
-    """One instance to build on this host."""
+    """One instance to build on this host: a boot, or the destination of a move or an unshelve.
+
+    `operation` says which (it decides what the build waits for, e.g.
+    nothing when finishing a cold migration); `power_on` False defines the
+    guest without starting it (a stopped server moved).
+    """
 
     instance_uuid: str
     name: str
@@ -28,6 +34,8 @@ class BuildMessage:
     memory_mb: int
     port_ids: tuple[str, ...]
     devices: tuple[ClaimedVf, ...]
+    operation: Operation = Operation.SPAWN
+    power_on: bool = True
 
     @classmethod
     def from_primitive(cls, data: object) -> BuildMessage:
@@ -44,6 +52,8 @@ class BuildMessage:
             flavor.optional_int("memory_mb") or 512,
             read.texts("port_ids"),
             tuple(_claimed(device) for device in devices),
+            read.optional_choice("operation", Operation, default=Operation.SPAWN),
+            read.flag("power_on", default=True),
         )
 
     def device_for(self, port_id: str) -> ClaimedVf | None:

@@ -56,7 +56,7 @@ from offpath.errors import (
 from offpath.pci.selection import SelectedDevice
 from offpath.pci.spec import DeviceSpec
 from offpath.pci.spec_list import DeviceSpecList
-from offpath.ports.events import VIF_PLUGGED, EventSettings, Operation, WaitPlan, wait_plan
+from offpath.ports.events import VIF_PLUGGED, EventSettings, WaitPlan, wait_plan
 from offpath.ports.guest_interface import hostdev_interface
 from offpath.ports.osvif import os_vif_object
 from offpath.ports.profile import profile_for_device
@@ -85,7 +85,7 @@ class BuildReporter(Protocol):
 
 
 @dataclass
-class _Build:
+class BuildWork:
     """One build in progress: what it bound and plugged, and how each port ended up."""
 
     message: BuildMessage
@@ -183,8 +183,8 @@ class ComputeManager:
     def build(self, ctx: RequestContext, message: BuildMessage) -> BuildResult:
         """Build the instance on this host: ACTIVE, or ERROR with every step undone."""
         started = time.monotonic()
-        work = _Build(message, ctx.project_id or "")
-        with self._instance_lock(message.instance_uuid):
+        work = BuildWork(message, ctx.project_id or "")
+        with self.instance_lock(message.instance_uuid):
             try:
                 self._spawn(work)
             except OffpathError as exc:
@@ -199,18 +199,18 @@ class ComputeManager:
             work.uuid,
             self.host,
             BuildState.ACTIVE,
-            self._outcomes(work),
+            self.outcomes(work),
             time.monotonic() - started,
         )
 
     def terminate(self, instance_uuid: str) -> tuple[str, ...]:
         """Destroy the guest, unplug and unbind its ports; the ports unbound. Idempotent."""
         self.events.cancel(instance_uuid)
-        with self._instance_lock(instance_uuid):
+        with self.instance_lock(instance_uuid):
             ports = self.hypervisor.guest_ports(instance_uuid)
             destroyed = self.hypervisor.destroy(instance_uuid)
             for port_id in ports or ():
-                self._unplug_port(instance_uuid, port_id)
+                self.unplug_port(instance_uuid, port_id)
             unbound = unbind_instance_ports(self.network, instance_uuid, ports or ())
         with self._locks_lock:
             self._locks.pop(instance_uuid, None)
@@ -239,17 +239,24 @@ class ComputeManager:
 
     # -- build steps --------------------------------------------------------
 
-    def _spawn(self, work: _Build) -> None:
+    def _spawn(self, work: BuildWork) -> None:
         for port_id in work.message.port_ids:
             self._check_wanted(work)
-            work.vifs.append(self._bind(work, port_id))
+            work.vifs.append(self.bind(work, port_id))
         info = instance_info(
             work.uuid, name=domain_name(work.uuid), project_id=work.project_id or "-"
         )
         for vif in work.vifs:
             self._check_wanted(work)
-            self._plug(work, vif, info)
-        plan = wait_plan(Operation.SPAWN, work.vifs, self.settings, backend_confirms=True)
+            self.plug_vif(work, vif, info)
+        message = work.message
+        plan = wait_plan(
+            message.operation,
+            work.vifs,
+            self.settings,
+            backend_confirms=True,
+            power_on=message.power_on,
+        )
         work.plan = plan
         guest = GuestSpec(
             instance_uuid=work.uuid,
@@ -267,17 +274,21 @@ class ComputeManager:
         self._check_wanted(work)
         work.undo.push("destroy the guest", lambda: self.hypervisor.destroy(work.uuid))
         self.hypervisor.define(guest)
+        if not message.power_on:
+            # A stopped server moved: defined, its ports bound and plugged, not started.
+            self.events.forget(waiter)
+            return
         self.hypervisor.start(work.uuid, paused=plan.waits)
         for vif in work.vifs:
             if vif.vnic_type is VnicType.DIRECT:
-                self._device_up(vif.id)
-        self._wait(work, plan, waiter)
+                self.device_up(vif.id)
+        self.wait(work, plan, waiter)
         self.events.forget(waiter)
         self._check_wanted(work)
         if plan.waits:
             self.hypervisor.resume(work.uuid)
 
-    def _bind(self, work: _Build, port_id: str) -> Vif:
+    def bind(self, work: BuildWork, port_id: str) -> Vif:
         port = self.network.show_port(port_id)
         network = self.network.show_network(port.network_id)
         profile = dict(port.binding_profile)
@@ -319,7 +330,7 @@ class ComputeManager:
             raise PciDeviceNotFound(self.host, selected.device.address)
         return self.specs[index]
 
-    def _plug(self, work: _Build, vif: Vif, info: Any) -> None:
+    def plug_vif(self, work: BuildWork, vif: Vif, info: Any) -> None:
         device = os_vif_object(vif)
         if device is None:
             # The legacy path (hw_veb): the NIC agent and the guest XML do the work.
@@ -329,7 +340,7 @@ class ComputeManager:
         work.plugins[vif.id] = str(device.plugin)
         work.undo.push(f"unplug port {vif.id}", lambda: unplug(device, info))
 
-    def _device_up(self, port_id: str) -> None:
+    def device_up(self, port_id: str) -> None:
         try:
             self.network.device_up(self.host, port_id)
         except OffpathError as exc:
@@ -337,7 +348,7 @@ class ComputeManager:
             # shows as a missing event, handled by the wait.
             LOG.warning("port %s: device up not reported: %s", port_id, exc.message)
 
-    def _wait(self, work: _Build, plan: WaitPlan, waiter: EventWaiter) -> None:
+    def wait(self, work: BuildWork, plan: WaitPlan, waiter: EventWaiter) -> None:
         for vif in work.vifs:
             if vif.active:
                 work.confirmations[vif.id] = PlugConfirmation.BIND_ANSWER
@@ -362,7 +373,7 @@ class ComputeManager:
         if late:
             self._timed_out(work, plan, late, what="the backend did not report the port ACTIVE")
 
-    def _judge_events(self, work: _Build, plan: WaitPlan, outcome: WaitOutcome) -> None:
+    def _judge_events(self, work: BuildWork, plan: WaitPlan, outcome: WaitOutcome) -> None:
         for event in outcome.received:
             work.confirmations[event.tag] = PlugConfirmation.EVENT
         if outcome.end is WaitEnd.CANCELLED or self._closed.is_set():
@@ -377,7 +388,9 @@ class ComputeManager:
                 work, plan, [e.tag for e in outcome.missing], what=f"no {VIF_PLUGGED} event"
             )
 
-    def _timed_out(self, work: _Build, plan: WaitPlan, ports: Sequence[str], *, what: str) -> None:
+    def _timed_out(
+        self, work: BuildWork, plan: WaitPlan, ports: Sequence[str], *, what: str
+    ) -> None:
         listed = ", ".join(ports)
         if plan.fatal:
             raise VirtualInterfaceCreateFailed(f"{what} for port {listed} within {plan.timeout} s")
@@ -385,7 +398,7 @@ class ComputeManager:
         for port_id in ports:
             work.confirmations[port_id] = PlugConfirmation.TIMED_OUT
 
-    def _confirmed(self, work: _Build, port_id: str, deadline: float) -> bool:
+    def _confirmed(self, work: BuildWork, port_id: str, deadline: float) -> bool:
         """Ask the backend until the port is ACTIVE, at most until `deadline`."""
         while True:
             port = self.network.show_port(port_id)
@@ -401,24 +414,26 @@ class ComputeManager:
             ):
                 raise BuildAborted(work.uuid)
 
-    def _check_wanted(self, work: _Build) -> None:
+    def _check_wanted(self, work: BuildWork) -> None:
         if self._closed.is_set() or self.events.is_cancelled(work.uuid):
             raise BuildAborted(work.uuid)
 
-    def _undone(self, work: _Build, started: float, *, fault: str, code: str | None) -> BuildResult:
+    def _undone(
+        self, work: BuildWork, started: float, *, fault: str, code: str | None
+    ) -> BuildResult:
         undone = work.undo.run()
         LOG.info("build of %s undone: %s", work.uuid, "; ".join(undone) or "nothing to undo")
         return BuildResult(
             work.uuid,
             self.host,
             BuildState.ERROR,
-            self._outcomes(work),
+            self.outcomes(work),
             time.monotonic() - started,
             fault=fault,
             code=code,
         )
 
-    def _outcomes(self, work: _Build) -> tuple[PortOutcome, ...]:
+    def outcomes(self, work: BuildWork) -> tuple[PortOutcome, ...]:
         waited = {e.tag for e in work.plan.events} if work.plan else set()
         outcomes = []
         for vif in work.vifs:
@@ -492,7 +507,7 @@ class ComputeManager:
                 request_id,
             )
 
-    def _unplug_port(self, instance_uuid: str, port_id: str) -> None:
+    def unplug_port(self, instance_uuid: str, port_id: str) -> None:
         try:
             port = self.network.show_port(port_id)
             if port.device_id != instance_uuid:
@@ -512,7 +527,7 @@ class ComputeManager:
             LOG.warning("port %s of %s not unplugged: %s", port_id, instance_uuid, exc.message)
 
     @contextmanager
-    def _instance_lock(self, instance_uuid: str) -> Iterator[None]:
+    def instance_lock(self, instance_uuid: str) -> Iterator[None]:
         with self._locks_lock:
             lock = self._locks.setdefault(instance_uuid, threading.Lock())
         with lock:

@@ -49,8 +49,10 @@ class PortBinding(Protocol):
         """Bind the port to `host` with `profile`; the port as the backend bound it."""
         ...
 
-    def unbind_port(self, port_id: str, *, profile: Mapping[str, JsonValue]) -> Port:
-        """Clear the port's host, device id and owner, and write `profile`."""
+    def unbind_port(
+        self, port_id: str, *, profile: Mapping[str, JsonValue], detach: bool = True
+    ) -> Port:
+        """Clear the port's host and write `profile`; `detach` clears its device id and owner."""
         ...
 
     def device_up(self, host: str, port_id: str) -> None:
@@ -74,11 +76,13 @@ def direct_physnets(specs: Iterable[DeviceSpec]) -> tuple[str, ...]:
 
 
 def unbind_instance_ports(
-    network: PortBinding, instance_uuid: str, port_ids: Iterable[str]
+    network: PortBinding, instance_uuid: str, port_ids: Iterable[str], *, detach: bool = True
 ) -> tuple[str, ...]:
     """Unbind each port that `instance_uuid` still holds; the ids of those unbound.
 
-    Never raises: a failure is logged and the next port is tried, as Nova does.
+    `detach` False keeps the ports the instance's (shelve-offload: unbound
+    from the host, still the server's). Never raises: a failure is logged
+    and the next port is tried, as Nova does.
     """
     done: list[str] = []
     for port_id in port_ids:
@@ -94,8 +98,12 @@ def unbind_instance_ports(
             continue
         if not port.device_id and port.binding_host_id is None:
             continue
+        if not detach and port.binding_host_id is None:
+            continue
         try:
-            network.unbind_port(port_id, profile=unbind_profile(port.binding_profile))
+            network.unbind_port(
+                port_id, profile=unbind_profile(port.binding_profile), detach=detach
+            )
         except PortNotFound:
             continue
         except OffpathError as exc:

@@ -2,9 +2,11 @@
 
 Versions: 1.0 builds and terminates instances; 1.1 builds with
 remote-managed ports; 1.2 takes external instance events
-(`network-vif-plugged`, ...) for the builds that wait for them. The cap
-follows the oldest compute service of the deployment, so a conductor
-never sends a message an older agent cannot read.
+(`network-vif-plugged`, ...) for the builds that wait for them; 1.3 runs
+the steps of every other server operation, each a call answered with a
+`StepResult`. The cap follows the oldest compute service of the
+deployment, so a conductor never sends a message an older agent cannot
+read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from offpath.compute.step_result import StepResult
+from offpath.errors import ComputeServiceTooOld
 from offpath.rpc.client import RpcClient
 from offpath.rpc.context import RequestContext
 from offpath.rpc.transport import Rpc
@@ -23,16 +27,21 @@ LOG = logging.getLogger(__name__)
 TOPIC: Final = "compute"
 REMOTE_MANAGED_VERSION: Final = "1.1"
 EXTERNAL_EVENTS_VERSION: Final = "1.2"
+OPERATIONS_VERSION: Final = "1.3"
 
 
 class ComputeAPI:
     """The conductor's client of the agents: one method per remote call, the host as server."""
 
-    VERSION = "1.2"
+    VERSION = "1.3"
 
-    def __init__(self, rpc: Rpc, *, minimum_service_version: int) -> None:
+    def __init__(
+        self, rpc: Rpc, *, minimum_service_version: int, long_timeout: float | None = None
+    ) -> None:
         self.version_cap = compute_rpc_cap(minimum_service_version)
         self._client = RpcClient(rpc, TOPIC, version=self.VERSION, version_cap=self.version_cap)
+        # Steps that may wait for plug events or move a guest's memory get longer.
+        self.long_timeout = long_timeout
 
     def build_instance(
         self,
@@ -80,3 +89,30 @@ class ComputeAPI:
             server=host,
             version=EXTERNAL_EVENTS_VERSION,
         )
+
+    def run_step(
+        self,
+        ctx: RequestContext,
+        host: str,
+        step: str,
+        instance_uuid: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        long: bool = False,
+    ) -> StepResult:
+        """Call: `host` runs one step of a server operation and answers how it went.
+
+        RpcTimeout when the host does not answer in time (its agent died or
+        hangs); the conductor rolls back from there.
+        """
+        if not self._client.can_send_version(OPERATIONS_VERSION):
+            raise ComputeServiceTooOld(host, step, self.version_cap or "")
+        answer = self._client.call(
+            ctx,
+            "run_step",
+            {"step": step, "instance_uuid": instance_uuid, "args": dict(args or {})},
+            server=host,
+            version=OPERATIONS_VERSION,
+            timeout=self.long_timeout if long else None,
+        )
+        return StepResult.from_primitive(answer)

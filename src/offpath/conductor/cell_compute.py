@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from sqlalchemy import select
 
 from offpath.compute.rpcapi import ComputeAPI
+from offpath.compute.step_result import StepResult
 from offpath.db.cell_schema import ServiceRow
 from offpath.db.cells import Cell, CellDatabases
 from offpath.db.engine import reading
@@ -68,9 +69,12 @@ class CellTransports:
 class CellCompute:
     """The conductor's `ComputeCasts` over every cell: each cast goes to the host's cell."""
 
-    def __init__(self, cells: CellDatabases, transports: CellTransports) -> None:
+    def __init__(
+        self, cells: CellDatabases, transports: CellTransports, *, long_timeout: float | None = None
+    ) -> None:
         self.cells = cells
         self.transports = transports
+        self.long_timeout = long_timeout
         self._host_cells: dict[str, Cell] = {}
         self._lock = threading.Lock()
 
@@ -99,7 +103,11 @@ class CellCompute:
         cell = self.cell_of(host)
         with reading(self.cells.engine(cell)) as session:
             oldest = minimum_version(session, COMPUTE_BINARY)
-        return ComputeAPI(self.transports.rpc(cell), minimum_service_version=oldest)
+        return ComputeAPI(
+            self.transports.rpc(cell),
+            minimum_service_version=oldest,
+            long_timeout=self.long_timeout,
+        )
 
     def build_instance(
         self,
@@ -125,3 +133,16 @@ class CellCompute:
     ) -> None:
         """Cast a server's external events to `host`'s agent through its cell's queue."""
         self.for_host(host).external_instance_event(ctx, host, instance_uuid, events)
+
+    def run_step(
+        self,
+        ctx: RequestContext,
+        host: str,
+        step: str,
+        instance_uuid: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        long: bool = False,
+    ) -> StepResult:
+        """Call `host` for a step of a server operation through its cell's queue."""
+        return self.for_host(host).run_step(ctx, host, step, instance_uuid, args, long=long)

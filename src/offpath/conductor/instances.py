@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from offpath.compute.build_result import BuildResult
 from offpath.compute.port_binding import PortBinding, unbind_instance_ports
+from offpath.conductor.build_messages import build_message
 from offpath.conductor.build_outcome import (
     BUILDING,
     DELETED,
@@ -31,6 +32,7 @@ from offpath.conductor.build_outcome import (
     record_build_result,
     release_claims,
 )
+from offpath.conductor.instance_requests import request_row
 from offpath.conductor.port_directory import PortDirectory
 from offpath.conductor.version_gate import check_remote_managed_supported
 from offpath.db.api_schema import CellRow, InstanceMappingRow, RequestSpecRow
@@ -38,7 +40,6 @@ from offpath.db.cell_schema import (
     InstanceActionEventRow,
     InstanceActionRow,
     InstanceFaultRow,
-    InstancePciRequestRow,
     InstanceRow,
     PciDeviceRow,
 )
@@ -252,7 +253,7 @@ class InstanceConductor:
         def record(session: Session, host: HostState, claim: Claim) -> None:
             _add_instance(session, request, host=host.host, vm_state=BUILDING, task=SPAWNING)
             for pci in pci_requests:
-                session.add(_request_row(request.instance_uuid, pci))
+                session.add(request_row(request.instance_uuid, pci))
             _add_action(session, request, "create", "conductor_schedule_and_build_instances")
 
         placed, _ = self.scheduler.schedule_and_claim(
@@ -303,7 +304,7 @@ class InstanceConductor:
         delete cut short left held.
         """
         ctx = RequestContext(request_id=request_id or new_request_id())
-        cell = self._locate(instance_uuid)
+        cell = self.locate(instance_uuid)
         if cell is None:
             # Still being scheduled: there is nothing to free yet.
             raise InstanceNotFound(instance_uuid)
@@ -334,8 +335,8 @@ class InstanceConductor:
         )
         if not deleted_now:
             return self.show(instance_uuid)
-        port_ids = self._port_ids(instance_uuid)
-        if host is not None and self.compute is not None and self._host_up(cell, host):
+        port_ids = self.port_ids(instance_uuid)
+        if host is not None and self.compute is not None and self.host_up(cell, host):
             try:
                 self.compute.terminate_instance(ctx, host, instance_uuid)
             except OffpathError as exc:
@@ -365,7 +366,7 @@ class InstanceConductor:
             retry_on=HostChangedConcurrently,
         )
 
-    def _port_ids(self, instance_uuid: str) -> list[str]:
+    def port_ids(self, instance_uuid: str) -> list[str]:
         """The ports the instance was booted with, from its request spec."""
         with reading(self.cells.api) as session:
             spec = session.scalars(
@@ -397,7 +398,7 @@ class InstanceConductor:
             LOG.warning("port %s: cannot read it: %s", port_id, exc.message)
             return True
 
-    def _host_up(self, cell: Cell, host: str) -> bool:
+    def host_up(self, cell: Cell, host: str) -> bool:
         """True while the compute service of `host` heartbeats."""
         with reading(self.cells.engine(cell)) as session:
             services = list_services(session, binary=COMPUTE_BINARY)
@@ -422,7 +423,7 @@ class InstanceConductor:
     def build_finished(self, result: BuildResult) -> bool:
         """Record how a build ended (see `record_build_result`); False if no longer wanted."""
         try:
-            cell = self._locate(result.instance_uuid)
+            cell = self.locate(result.instance_uuid)
         except InstanceNotFound:
             return False
         if cell is None:
@@ -445,7 +446,7 @@ class InstanceConductor:
 
     def show(self, instance_uuid: str) -> InstanceView:
         """The instance as its cell records it (still scheduling: in no cell yet)."""
-        cell = self._locate(instance_uuid)
+        cell = self.locate(instance_uuid)
         if cell is None:
             return InstanceView(instance_uuid, "", None, BUILDING, "scheduling", None)
         with reading(self.cells.engine(cell)) as session:
@@ -454,7 +455,7 @@ class InstanceConductor:
                 raise InstanceNotFound(instance_uuid)
             return _view(row, cell, session)
 
-    def _locate(self, instance_uuid: str) -> Cell | None:
+    def locate(self, instance_uuid: str) -> Cell | None:
         """The cell holding the instance (None while scheduled); InstanceNotFound if unknown."""
         with reading(self.cells.api) as session:
             found = session.execute(
@@ -516,18 +517,6 @@ def _add_action(
     )
 
 
-def _request_row(instance_uuid: str, request: PciRequest) -> InstancePciRequestRow:
-    return InstancePciRequestRow(
-        instance_uuid=instance_uuid,
-        request_id=request.request_id,
-        count=request.count,
-        spec=[dict(spec) for spec in request.spec],
-        requester_id=request.requester_id,
-        alias_name=request.alias_name,
-        numa_policy=request.numa_policy.value if request.numa_policy else None,
-    )
-
-
 def _context(request: BootRequest) -> RequestContext:
     return RequestContext(request_id=request.request_id, project_id=request.project_id)
 
@@ -535,22 +524,14 @@ def _context(request: BootRequest) -> RequestContext:
 def _build_message(
     request: BootRequest, claim: Claim, pci_requests: list[PciRequest]
 ) -> dict[str, object]:
-    # The requester (the port) of each request: the agent binds each port to its own VF.
-    requesters = {pci.request_id: pci.requester_id for pci in pci_requests}
-    return {
-        "instance_uuid": request.instance_uuid,
-        "name": request.name,
-        "flavor": request.flavor.to_primitive(),
-        "port_ids": list(request.port_ids),
-        "devices": [
-            {
-                "request_id": d.request_id,
-                "requester_id": requesters.get(d.request_id),
-                "selected": d.selected.to_primitive(),
-            }
-            for d in claim.devices
-        ],
-    }
+    return build_message(
+        instance_uuid=request.instance_uuid,
+        name=request.name,
+        flavor=request.flavor.to_primitive(),
+        port_ids=request.port_ids,
+        devices=claim.devices,
+        requesters={pci.request_id: pci.requester_id for pci in pci_requests},
+    )
 
 
 def _view(row: InstanceRow, cell: Cell, session: Session) -> InstanceView:

@@ -179,3 +179,35 @@ class InstanceActionEventRow(CellBase):
     details: Mapped[str | None] = mapped_column(Text)
     start_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finish_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MigrationRow(CellBase):
+    """One move of an instance (cold migrate, resize, evacuation, live migration) and its devices.
+
+    `pci_mapping` pairs each source device with the destination device
+    serving the same PCI request: `[{"request_id", "source", "destination"}]`.
+    `new_requests` holds the PCI requests the instance has on the
+    destination when they differ (a resize to a flavor with other aliases).
+    """
+
+    __tablename__ = "migrations"
+    __table_args__ = (
+        Index("ix_migrations_instance_uuid_status", "instance_uuid", "status"),
+        Index("ix_migrations_source_compute_status", "source_compute", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(ForeignKey("instances.uuid", ondelete="CASCADE"))
+    migration_type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    source_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    old_flavor: Mapped[dict[str, object]] = mapped_column(JSON)
+    new_flavor: Mapped[dict[str, object]] = mapped_column(JSON)
+    pci_mapping: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    new_requests: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    # The vm_state to return to when the move ends (a stopped server stays stopped).
+    previous_vm_state: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -76,12 +76,13 @@ def claim_devices(
     if read is None:
         raise PciDeviceRequestFailed(describe_requests(requests), host=host_name)
     host = read.devices
-    held = [s for s in host.states if s.instance_uuid == instance_uuid]
+    wanted = {r.request_id for r in requests}
+    # Devices already held for these requests: a retried claim gets them back.
+    # An instance holding devices for other requests (an attach) claims anew.
+    held = [s for s in host.states if s.instance_uuid == instance_uuid and s.request_id in wanted]
     if held:
-        wanted = {r.request_id for r in requests}
-        kept = [s for s in held if s.request_id in wanted]
-        found = selections(session, host.node_id, (s.address for s in kept))
-        devices = tuple(ClaimedDevice(s.request_id or "", found[s.address]) for s in kept)
+        found = selections(session, host.node_id, (s.address for s in held))
+        devices = tuple(ClaimedDevice(s.request_id or "", found[s.address]) for s in held)
         return Claim(host.host, host.generation, devices)
     if not requests:
         return Claim(host.host, host.generation, ())
@@ -109,13 +110,41 @@ def claim_devices(
     return Claim(host.host, generation, claimed, pools)
 
 
-def free_instance_devices(session: Session, instance_uuid: str) -> dict[str, int]:
-    """Free every device `instance_uuid` holds, on any host; {host: new generation}."""
-    node_ids = set(
-        session.scalars(
-            select(PciDeviceRow.compute_node_id).where(PciDeviceRow.instance_uuid == instance_uuid)
+def held_devices(session: Session, instance_uuid: str, host: str) -> tuple[ClaimedDevice, ...]:
+    """The devices `instance_uuid` holds on `host`, with the request each serves."""
+    rows = session.execute(
+        select(PciDeviceRow.compute_node_id, PciDeviceRow.address, PciDeviceRow.request_id)
+        .join(ComputeNodeRow, ComputeNodeRow.id == PciDeviceRow.compute_node_id)
+        .where(PciDeviceRow.instance_uuid == instance_uuid, ComputeNodeRow.host == host)
+        .order_by(PciDeviceRow.address)
+    ).all()
+    if not rows:
+        return ()
+    found = selections(session, rows[0][0], (row[1] for row in rows))
+    return tuple(ClaimedDevice(row[2] or "", found[row[1]]) for row in rows)
+
+
+def free_instance_devices(
+    session: Session,
+    instance_uuid: str,
+    *,
+    on_host: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, int]:
+    """Free the devices `instance_uuid` holds; {host: new generation}.
+
+    Only those on `on_host` (a move frees one side: the source once
+    confirmed, the destination once reverted) and of `request_id` (a
+    detached port) when given.
+    """
+    query = select(PciDeviceRow.compute_node_id).where(PciDeviceRow.instance_uuid == instance_uuid)
+    if on_host is not None:
+        query = query.join(ComputeNodeRow, ComputeNodeRow.id == PciDeviceRow.compute_node_id).where(
+            ComputeNodeRow.host == on_host
         )
-    )
+    if request_id is not None:
+        query = query.where(PciDeviceRow.request_id == request_id)
+    node_ids = set(session.scalars(query))
     generations: dict[str, int] = {}
     for node_id in sorted(node_ids):
         node = session.get(ComputeNodeRow, node_id)
@@ -124,7 +153,11 @@ def free_instance_devices(session: Session, instance_uuid: str) -> dict[str, int
         host = load_host(session, node)
         states = host.states
         for state in host.states:
-            if state.instance_uuid == instance_uuid and state.in_use:
+            if (
+                state.instance_uuid == instance_uuid
+                and state.in_use
+                and (request_id is None or state.request_id == request_id)
+            ):
                 states = states.free(state.address, instance_uuid=instance_uuid)
         write_states(session, host, states)
         # A device reported gone while held leaves with its last user.

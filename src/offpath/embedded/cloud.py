@@ -47,6 +47,9 @@ from offpath.api.network_v2 import NETWORK_PREFIX, network_router
 from offpath.compute.agent import run_agent
 from offpath.conductor.cell_compute import CellCompute, CellTransports
 from offpath.conductor.instances import InstanceConductor
+from offpath.conductor.moves import Moves
+from offpath.conductor.operation_base import OperationBase
+from offpath.conductor.server_actions import ServerActions
 from offpath.conductor.service import run_conductor
 from offpath.config import load_device_specs, load_pci_config
 from offpath.db.bootstrap import sync_all
@@ -150,6 +153,7 @@ class EmbeddedCloud:
         self._server_thread: threading.Thread | None = None
         self._transports: CellTransports | None = None
         self._notifier: NovaNotifier | None = None
+        self._operations: OperationBase | None = None
         self._api: Engine | None = None
         self._cells: CellDatabases | None = None
         self.endpoints: Endpoints | None = None
@@ -251,7 +255,7 @@ class EmbeddedCloud:
         network = self._network_service(self._api, self._notifier)
         ports = self._client(endpoints)
         scheduler = Scheduler(HostStateCache(cells, service_down_time=config.service_down_time))
-        compute = CellCompute(cells, transports)
+        compute = CellCompute(cells, transports, long_timeout=config.long_rpc_timeout)
         conductor = InstanceConductor(
             cells,
             scheduler,
@@ -262,6 +266,8 @@ class EmbeddedCloud:
             binding=ports,
             service_down_time=config.service_down_time,
         )
+        operations = self._operations = OperationBase(conductor, compute)
+        moves = Moves(operations, bindings=ports)
         deps = ApiDeps(
             cells=cells,
             conductor=conductor,
@@ -275,7 +281,11 @@ class EmbeddedCloud:
                 (NETWORK_PREFIX, network_router(lambda: network, auth_token=endpoints.token)),
             ),
             chassis=network.chassis if self._backend is not None else None,
+            actions=ServerActions(operations, shelved_offload_time=config.shelved_offload_time),
+            moves=moves,
         )
+        # An evacuated host that comes back: its stale guest goes, its VFs are freed.
+        self._spawn("evacuations", partial(_finish_evacuations, moves, self._stop, config))
         server = self._server = uvicorn.Server(
             uvicorn.Config(create_app(deps), log_level="warning", access_log=False)
         )
@@ -444,6 +454,8 @@ class EmbeddedCloud:
             if thread.is_alive():
                 LOG.warning("%s did not stop within 10 s", thread.name)
         self._threads.clear()
+        if self._operations is not None:
+            self._operations.close()
         if self._server is not None:
             self._server.should_exit = True
         if self._server_thread is not None:
@@ -465,6 +477,14 @@ class EmbeddedCloud:
         if self._central is not None:
             self._central.stop()
             self._central = None
+
+
+def _finish_evacuations(moves: Moves, stop: threading.Event, config: ServiceConfig) -> None:
+    while not stop.wait(config.report_interval):
+        try:
+            moves.finish_evacuations()
+        except OffpathError as exc:
+            LOG.warning("evacuations not checked: [%s] %s", exc.code, exc.message)
 
 
 def _listen(address: str, port: int) -> socket.socket:

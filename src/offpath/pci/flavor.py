@@ -40,6 +40,20 @@ class Flavor:
             "extra_specs": dict(self.extra_specs),
         }
 
+    @classmethod
+    def from_primitive(cls, data: Mapping[str, object]) -> Flavor:
+        """The flavor `to_primitive` wrote (as an instance keeps it); defaults for what lacks."""
+        specs = data.get("extra_specs")
+        name, vcpus = data.get("name"), data.get("vcpus")
+        memory, root = data.get("memory_mb"), data.get("root_gb")
+        return cls(
+            name if isinstance(name, str) else "",
+            vcpus if isinstance(vcpus, int) else 1,
+            memory if isinstance(memory, int) else 512,
+            root if isinstance(root, int) else 0,
+            {str(k): str(v) for k, v in specs.items()} if isinstance(specs, dict) else {},
+        )
+
     @property
     def numa_nodes(self) -> int | None:
         """`hw:numa_nodes`, or None when the flavor asks for no NUMA topology."""

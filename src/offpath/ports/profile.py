@@ -55,10 +55,15 @@ REMOTE_MANAGED_KEYS: Final = ("card_serial_number", "pf_mac_address", "vf_num")
 
 def build_profile_fragment(device: PciDevice, spec: DeviceSpec) -> Profile:
     """The profile keys for `device`, selected by `spec` (Nova's `_get_pci_device_profile`)."""
+    return device_fragment(device, spec.physical_network)
+
+
+def device_fragment(device: PciDevice, physical_network: str | None) -> Profile:
+    """The profile keys for `device` on `physical_network` (the physnet its spec tags)."""
     fragment: Profile = {
         "pci_vendor_info": f"{device.vendor_id}:{device.product_id}",
         "pci_slot": device.address,
-        "physical_network": spec.physical_network,
+        "physical_network": physical_network,
     }
     if device.dev_type is DevType.VF:
         # Each field on its own: a VF without a VPD serial still has a VF number.
@@ -138,7 +143,12 @@ def check_backend_fields(port: Port, fragment: Mapping[str, JsonValue]) -> None:
 
 def profile_for_device(port: Port, device: PciDevice, spec: DeviceSpec) -> Profile:
     """The profile of `port` bound to `device` (boot, attach, unshelve); checked first."""
-    fragment = build_profile_fragment(device, spec)
+    return profile_on_physnet(port, device, spec.physical_network)
+
+
+def profile_on_physnet(port: Port, device: PciDevice, physical_network: str | None) -> Profile:
+    """The profile of `port` bound to `device` on `physical_network`; checked first."""
+    fragment = device_fragment(device, physical_network)
     check_backend_fields(port, fragment)
     return bind_profile(port.binding_profile, fragment)
 
@@ -176,7 +186,7 @@ def refresh_for_move(
     ports: Sequence[Port],
     mapping: Mapping[str, PciDevice],
     *,
-    spec_for: Callable[[PciDevice], DeviceSpec],
+    physnet_for: Callable[[PciDevice], str | None],
 ) -> dict[str, Profile]:
     """New profiles, by port id, of the instance's SR-IOV ports after a move.
 
@@ -191,5 +201,5 @@ def refresh_for_move(
         device = mapping.get(slot) if isinstance(slot, str) else None
         if device is None:
             raise PortUpdateFailed(port.id, f"Unable to correlate PCI slot {slot}")
-        refreshed[port.id] = profile_for_device(port, device, spec_for(device))
+        refreshed[port.id] = profile_on_physnet(port, device, physnet_for(device))
     return refreshed

@@ -60,6 +60,38 @@ class HostVerdict:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """Where a move may go: any host but `exclude`, or only `host` when one is named."""
+
+    exclude: frozenset[str] = frozenset()
+    host: str | None = None
+
+    def allows(self, name: str) -> bool:
+        """True when the move may land on `name`."""
+        if name in self.exclude:
+            return False
+        return self.host is None or name == self.host
+
+    def summary(self, verdicts: list[HostVerdict]) -> str:
+        """The "why not" of a move: the named host's own reason, or every other host's."""
+        if self.host is not None:
+            if self.host in self.exclude:
+                return f"host {self.host} is the server's own host"
+            named = [v for v in verdicts if v.host == self.host]
+            if not named:
+                return f"host {self.host} is not a compute host of any cell"
+            reason = named[0].rejection
+            return f"host {self.host}: {reason.value if reason else 'lost its devices to a race'}"
+        others = [v for v in verdicts if v.host not in self.exclude]
+        text = summarize(
+            (v.rejection for v in others if v.rejection is not None), hosts=len(others)
+        )
+        if len(others) == 0:
+            text = "0 hosts besides the server's own"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
 class Placement:
     """Where a request landed and what it claimed there."""
 
@@ -98,7 +130,7 @@ class Scheduler:
             for name, state in sorted(self.cache.hosts.items())
         ]
 
-    def select(self, request: PlacementRequest) -> list[HostState]:
+    def select(self, request: PlacementRequest, target: Target | None = None) -> list[HostState]:
         """The hosts that may take `request`, best first (at most `max_attempts`)."""
         catalog = self.cache.catalog
         hosts = self.cache.hosts
@@ -116,6 +148,8 @@ class Scheduler:
                     )
             else:
                 candidates = index.everyone()
+            if target is not None:
+                candidates = candidates.only(target.allows)
             best = candidates.best(self.max_attempts, self._random)
         return [hosts[name] for name in best]
 
@@ -149,12 +183,15 @@ class Scheduler:
         else:
             index.remove(name)
 
-    def why_not(self, request: PlacementRequest) -> str:
+    def why_not(self, request: PlacementRequest, target: Target | None = None) -> str:
         """The "why not" summary of a request no host takes, from the picture `select` used."""
-        return summarize(
-            (v.rejection for v in self._verdicts(request) if v.rejection is not None),
-            hosts=len(self.cache.hosts),
-        )
+        verdicts = self._verdicts(request)
+        if target is None:
+            return summarize(
+                (v.rejection for v in verdicts if v.rejection is not None),
+                hosts=len(self.cache.hosts),
+            )
+        return target.summary(verdicts)
 
     def schedule_and_claim(
         self,
@@ -162,18 +199,20 @@ class Scheduler:
         *,
         instance_uuid: str,
         on_claimed: Callable[[Session, HostState, Claim], T],
+        target: Target | None = None,
     ) -> tuple[Placement, T]:
         """Claim on the best host, else an alternate, else select again; NoValidHost when none.
 
         `on_claimed` runs in the claim's transaction, so what it writes (the
-        instance record) commits with the claim or not at all.
+        instance record) commits with the claim or not at all. A move's
+        `target` leaves out its source host, or names the only host wanted.
         """
         lost = 0
         for _ in range(RESELECTIONS):
             self.cache.refresh()
-            chosen = self.select(request)
+            chosen = self.select(request, target)
             if not chosen:
-                raise NoValidHost(self.why_not(request))
+                raise NoValidHost(self.why_not(request, target))
             for host in chosen:
                 try:
                     return self._claim(host, request, instance_uuid, on_claimed)

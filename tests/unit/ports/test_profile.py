@@ -379,7 +379,7 @@ def test_d4_a_move_rebuilds_the_whole_pci_part_from_the_destination() -> None:
     new = refresh_for_move(
         [bound_port()],
         move_mapping([SRC], [DST]),
-        spec_for=lambda _device: spec(physical_network="physnet2"),
+        physnet_for=lambda _device: "physnet2",
     )
     assert new[PORT_ID] == {
         "pci_vendor_info": "15b3:101e",
@@ -395,11 +395,13 @@ def test_d4_a_move_rebuilds_the_whole_pci_part_from_the_destination() -> None:
 
 def test_d4_a_revert_gives_back_the_source_profile() -> None:
     original = bound_port(trusted="true")
-    moved = refresh_for_move([original], move_mapping([SRC], [DST]), spec_for=lambda _: OVERLAY)
+    moved = refresh_for_move(
+        [original], move_mapping([SRC], [DST]), physnet_for=lambda _: OVERLAY.physical_network
+    )
     back = refresh_for_move(
         [replace(original, binding_profile=moved[PORT_ID])],
         move_mapping([SRC], [DST], reverted=True),
-        spec_for=lambda _: OVERLAY,
+        physnet_for=lambda _: OVERLAY.physical_network,
     )
     assert back[PORT_ID] == original.binding_profile
 
@@ -408,7 +410,7 @@ def test_a_move_keeps_the_user_s_keys_and_capabilities() -> None:
     new = refresh_for_move(
         [bound_port(trusted="true", capabilities=["switchdev"])],
         move_mapping([SRC], [DST]),
-        spec_for=lambda _: OVERLAY,
+        physnet_for=lambda _: OVERLAY.physical_network,
     )
     assert new[PORT_ID]["trusted"] == "true"
     assert new[PORT_ID]["capabilities"] == ["switchdev", "rx", "tx"]
@@ -416,7 +418,12 @@ def test_a_move_keeps_the_user_s_keys_and_capabilities() -> None:
 
 def test_a_move_leaves_ports_without_a_pci_device_out() -> None:
     normal = Port("p-normal", "net", V.NORMAL, {"pci_slot": "0000:82:00.4"})
-    assert refresh_for_move([normal], move_mapping([SRC], [DST]), spec_for=lambda _: OVERLAY) == {}
+    assert (
+        refresh_for_move(
+            [normal], move_mapping([SRC], [DST]), physnet_for=lambda _: OVERLAY.physical_network
+        )
+        == {}
+    )
 
 
 @pytest.mark.parametrize(
@@ -431,7 +438,9 @@ def test_a_move_refuses_a_port_whose_slot_it_cannot_correlate(
 ) -> None:
     stray = Port(PORT_ID, "net", V.DIRECT, profile)
     with pytest.raises(PortUpdateFailed) as caught:
-        refresh_for_move([stray], move_mapping([SRC], [DST]), spec_for=lambda _: OVERLAY)
+        refresh_for_move(
+            [stray], move_mapping([SRC], [DST]), physnet_for=lambda _: OVERLAY.physical_network
+        )
     assert caught.value.message == (
         f"Port update failed for port {PORT_ID}: Unable to correlate PCI slot {slot}"
     )
@@ -444,6 +453,8 @@ def test_d4_a_move_checks_every_port_before_giving_any_profile() -> None:
     bad = Port("p-2", "net", V.REMOTE_MANAGED, {**good.binding_profile, "pci_slot": "0000:82:00.5"})
     with pytest.raises(RemoteManagedDeviceIncomplete) as caught:
         refresh_for_move(
-            [good, bad], move_mapping([SRC, second], [DST, bad_dst]), spec_for=lambda _: OVERLAY
+            [good, bad],
+            move_mapping([SRC, second], [DST, bad_dst]),
+            physnet_for=lambda _: OVERLAY.physical_network,
         )
     assert (caught.value.port_id, caught.value.missing) == ("p-2", ("pf_mac_address",))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
@@ -13,7 +14,13 @@ from offpath.api.compute.servers import owned_server
 from offpath.api.deps import ApiDeps, Deps
 from offpath.api.microversion import Microversion
 from offpath.conductor.server_reads import ActionRecord, find_action, find_server, list_actions
-from offpath.errors import InstanceNotFound
+from offpath.errors import (
+    InstanceNotFound,
+    PortNotAttached,
+    PortNotFound,
+    RequestBodyInvalid,
+    ServerOperationsUnavailable,
+)
 from offpath.ports.port import Port
 from offpath.rpc.context import RequestContext
 
@@ -41,6 +48,59 @@ def interfaces(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     server = owned_server(deps, ctx, server_id)
     ports = deps.ports.list_ports(device_id=server.uuid)
     return {"interfaceAttachments": [interface_view(port) for port in ports]}
+
+
+class _Attachment(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    port_id: str | None = None
+    net_id: str | None = None
+
+
+class _AttachBody(BaseModel):
+    interfaceAttachment: _Attachment  # noqa: N815 (Nova's key)
+
+
+@router.post("/os-interface")
+def attach_interface(server_id: str, body: _AttachBody, ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """Attach an existing port: a VF claimed on the server's host, bound, plugged, hot-plugged."""
+    server = owned_server(deps, ctx, server_id)
+    port_id = body.interfaceAttachment.port_id
+    if not port_id:
+        raise RequestBodyInvalid(
+            "offpath attaches existing ports: give interfaceAttachment.port_id",
+            hint="create the port first (`openstack port create --vnic-type remote-managed`)",
+        )
+    if deps.actions is None:
+        raise ServerOperationsUnavailable()
+    port = deps.ports.show_port(port_id)
+    if port.project_id and port.project_id != ctx.project_id:
+        raise PortNotFound(port_id)
+    deps.actions.attach_interface(server.uuid, port_id, request_id=ctx.request_id)
+    return {"interfaceAttachment": interface_view(deps.ports.show_port(port_id))}
+
+
+@router.get("/os-interface/{port_id}")
+def show_interface(server_id: str, port_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """One of the server's interface attachments."""
+    server = owned_server(deps, ctx, server_id)
+    try:
+        port = deps.ports.show_port(port_id)
+    except PortNotFound:
+        raise PortNotAttached(port_id, server.uuid) from None
+    if port.device_id != server.uuid:
+        raise PortNotAttached(port_id, server.uuid)
+    return {"interfaceAttachment": interface_view(port)}
+
+
+@router.delete("/os-interface/{port_id}", status_code=202)
+def detach_interface(server_id: str, port_id: str, ctx: Ctx, deps: Deps) -> Response:
+    """Detach the port: hot-unplugged, unbound (its profile's PCI keys removed), its VF freed."""
+    server = owned_server(deps, ctx, server_id)
+    if deps.actions is None:
+        raise ServerOperationsUnavailable()
+    deps.actions.detach_interface(server.uuid, port_id, request_id=ctx.request_id)
+    return Response(status_code=202)
 
 
 def _action_view(action: ActionRecord) -> dict[str, Any]:

@@ -1,0 +1,216 @@
+"""`POST /compute/v2.1/servers/{id}/action`: stop/start, reboot, suspend/resume, shelve, unshelve,
+migrate, resize and its confirm/revert, live migration, evacuate.
+
+The body names one action (Nova's keys); each answers 202 with no body,
+evacuate 200. A state that forbids the action is Nova's 409 message, no
+destination is a 400 with the reason each host was rejected, and the
+work goes on in the background: the server's status shows it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Body, Response
+from fastapi.responses import JSONResponse
+
+from offpath.api.auth import Ctx
+from offpath.api.compute.context import Version, at_least
+from offpath.api.compute.servers import owned_server
+from offpath.api.deps import ApiDeps, Deps
+from offpath.api.microversion import Microversion
+from offpath.conductor.moves import Moves
+from offpath.conductor.server_actions import ServerActions
+from offpath.db.engine import reading
+from offpath.db.flavors import get_flavor
+from offpath.errors import FlavorNotFound, RequestBodyInvalid, ServerOperationsUnavailable
+from offpath.rpc.context import RequestContext
+
+router = APIRouter(prefix="/compute/v2.1/servers", tags=["compute"])
+
+# Nova's `block_migration` values at 2.25 and later.
+_BLOCK_MIGRATION: Final = ("auto", True, False)
+
+
+def _actions(deps: ApiDeps) -> ServerActions:
+    if deps.actions is None:
+        raise ServerOperationsUnavailable()
+    return deps.actions
+
+
+def _moves(deps: ApiDeps) -> Moves:
+    if deps.moves is None:
+        raise ServerOperationsUnavailable()
+    return deps.moves
+
+
+def _options(body: object, action: str) -> Mapping[str, Any]:
+    """The action's argument: null and {} are no options; anything else must be an object."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise RequestBodyInvalid(f"Invalid input for field/attribute {action}: not an object")
+    return body
+
+
+def _host(options: Mapping[str, Any], action: str) -> str | None:
+    host = options.get("host")
+    if host is not None and (not isinstance(host, str) or not host):
+        raise RequestBodyInvalid(f"Invalid input for field/attribute host of {action}")
+    return host
+
+
+Handler = Callable[[ApiDeps, RequestContext, str, Mapping[str, Any], Microversion], Response]
+
+
+def _accepted() -> Response:
+    return Response(status_code=202)
+
+
+def _stop(deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion) -> Response:
+    _actions(deps).stop(uuid, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _start(deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion) -> Response:
+    _actions(deps).start(uuid, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _reboot(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, options: Mapping[str, Any], _v: Microversion
+) -> Response:
+    kind = options.get("type")
+    if not isinstance(kind, str) or kind.upper() not in ("HARD", "SOFT"):
+        raise RequestBodyInvalid(
+            "Invalid input for field/attribute type. Value: must be HARD or SOFT"
+        )
+    _actions(deps).reboot(uuid, hard=kind.upper() == "HARD", request_id=ctx.request_id)
+    return _accepted()
+
+
+def _suspend(deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion) -> Response:
+    _actions(deps).suspend(uuid, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _resume(deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion) -> Response:
+    _actions(deps).resume(uuid, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _shelve(deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion) -> Response:
+    _actions(deps).shelve(uuid, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _shelve_offload(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion
+) -> Response:
+    _actions(deps).shelve_offload(uuid, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _unshelve(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, options: Mapping[str, Any], v: Microversion
+) -> Response:
+    host = _host(options, "unshelve") if at_least(v, 91) else None
+    _actions(deps).unshelve(uuid, host=host, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _migrate(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, options: Mapping[str, Any], v: Microversion
+) -> Response:
+    host = _host(options, "migrate") if at_least(v, 56) else None
+    _moves(deps).migrate(uuid, host=host, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _resize(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, options: Mapping[str, Any], _v: Microversion
+) -> Response:
+    ref = options.get("flavorRef")
+    if not isinstance(ref, str | int) or isinstance(ref, bool) or str(ref) == "":
+        raise RequestBodyInvalid("Invalid input for field/attribute flavorRef of resize")
+    flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
+    try:
+        with reading(deps.cells.api) as session:
+            record = get_flavor(session, flavor_id)
+    except FlavorNotFound:
+        raise RequestBodyInvalid(
+            f"Unable to find flavor {flavor_id}.", hint="`openstack flavor list` shows the flavors"
+        ) from None
+    _moves(deps).resize(uuid, record.flavor(), flavor_id=flavor_id, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _confirm(deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion) -> Response:
+    _moves(deps).confirm_resize(uuid, request_id=ctx.request_id)
+    return Response(status_code=204)
+
+
+def _revert(deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion) -> Response:
+    _moves(deps).revert_resize(uuid, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _live_migrate(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, options: Mapping[str, Any], v: Microversion
+) -> Response:
+    host = _host(options, "os-migrateLive")
+    block = options.get("block_migration", "auto" if at_least(v, 25) else False)
+    if block not in _BLOCK_MIGRATION:
+        raise RequestBodyInvalid(
+            f"Invalid input for field/attribute block_migration. Value: {block!r}"
+        )
+    _moves(deps).live_migrate(uuid, host=host, request_id=ctx.request_id)
+    return _accepted()
+
+
+def _evacuate(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, options: Mapping[str, Any], v: Microversion
+) -> Response:
+    host = _host(options, "evacuate")
+    _moves(deps).evacuate(uuid, host=host, request_id=ctx.request_id)
+    if at_least(v, 14):
+        return JSONResponse({}, status_code=200)
+    # Before 2.14 Nova answers the new admin password (no guest reads it here).
+    password = options.get("adminPass")
+    given = password if isinstance(password, str) and password else secrets.token_urlsafe(9)
+    return JSONResponse({"adminPass": given}, status_code=200)
+
+
+ACTIONS: Final[Mapping[str, Handler]] = {
+    "os-stop": _stop,
+    "os-start": _start,
+    "reboot": _reboot,
+    "suspend": _suspend,
+    "resume": _resume,
+    "shelve": _shelve,
+    "shelveOffload": _shelve_offload,
+    "unshelve": _unshelve,
+    "migrate": _migrate,
+    "resize": _resize,
+    "confirmResize": _confirm,
+    "revertResize": _revert,
+    "os-migrateLive": _live_migrate,
+    "evacuate": _evacuate,
+}
+
+
+@router.post("/{server_id}/action")
+def action(
+    server_id: str, body: Annotated[Any, Body()], ctx: Ctx, deps: Deps, v: Version
+) -> Response:
+    """Run the one action the body names."""
+    if not isinstance(body, dict) or len(body) != 1:
+        raise RequestBodyInvalid("The action body must be an object with exactly one key")
+    ((name, options),) = body.items()
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise RequestBodyInvalid(f"There is no such action: {name}")
+    server = owned_server(deps, ctx, server_id)
+    return handler(deps, ctx, server.uuid, _options(options, name), v)
