@@ -3,8 +3,9 @@
 Every test drives the cloud as a client would: openstacksdk with an admin
 token and endpoint overrides, against `EmbeddedCloud` served by uvicorn on
 loopback. The admin API (`/offpath/v1`) gives the hosts' inventory to
-compare with, and `test:///default` the guests the agents defined (the
-agents run in this process and share libvirt's test driver with it).
+compare with, and each simulated host's hypervisor the guests its agent
+defined (the agents run in this process; each host has its own connection
+to libvirt's test driver).
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import httpx
-import libvirt
 from openstack.compute.v2.server import Server
 from openstack.connection import Connection
 from openstack.network.v2.port import Port
 
-from offpath.compute.libvirt_guest import domain_name
 from offpath.embedded.cloud import EmbeddedCloud, Endpoints
 from offpath.embedded.sim_hosts import parse_sim_host
 from offpath.service_config import load_service_config
@@ -139,6 +138,26 @@ class Cloud:
             what=f"port {port_id} to be unbound",
         )
 
+    def guest_xml(self, instance_uuid: str) -> str | None:
+        """The instance's domain XML on the simulated host that holds it; None if none does."""
+        found = [
+            xml
+            for host in self.cloud.hosts
+            if (xml := self.cloud.hypervisor(host.request.name).guest_xml(instance_uuid))
+        ]
+        assert len(found) <= 1, f"instance {instance_uuid} has a guest on {len(found)} hosts"
+        return found[0] if found else None
+
+    def guest_exists(self, instance_uuid: str) -> bool:
+        """Whether a simulated host holds a domain of the instance."""
+        return self.guest_xml(instance_uuid) is not None
+
+    def guest_interfaces(self, instance_uuid: str) -> list[GuestInterface]:
+        """The `<interface>` elements of the instance's domain (asserts there is one)."""
+        xml = self.guest_xml(instance_uuid)
+        assert xml is not None, f"no simulated host holds a guest of {instance_uuid}"
+        return guest_interfaces(xml)
+
     def all_free(self, *hosts: str) -> None:
         """Wait (bounded) until no device of `hosts` is claimed."""
         wait_for(
@@ -230,13 +249,8 @@ class GuestInterface:
     vlan_tags: tuple[str, ...]
 
 
-def guest_interfaces(instance_uuid: str) -> list[GuestInterface]:
-    """The interfaces of the instance's domain on `test:///default` (shared with the agents)."""
-    conn = libvirt.open("test:///default")
-    try:
-        xml = conn.lookupByName(domain_name(instance_uuid)).XMLDesc(0)
-    finally:
-        conn.close()
+def guest_interfaces(xml: str) -> list[GuestInterface]:
+    """The `<interface>` elements of a domain XML."""
     found = []
     for element in ET.fromstring(xml).iter("interface"):
         mac = element.find("mac")
@@ -251,17 +265,6 @@ def guest_interfaces(instance_uuid: str) -> list[GuestInterface]:
             )
         )
     return found
-
-
-def guest_exists(instance_uuid: str) -> bool:
-    """Whether the instance has a domain on `test:///default`."""
-    conn = libvirt.open("test:///default")
-    try:
-        return domain_name(instance_uuid) in conn.listDefinedDomains() + [
-            conn.lookupByID(i).name() for i in conn.listDomainsID()
-        ]
-    finally:
-        conn.close()
 
 
 def _pci(address: ET.Element) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.cloud import PCI_PROFILE_KEYS, Cloud, guest_exists
+from tests.e2e.cloud import PCI_PROFILE_KEYS, Cloud
 from tests.e2e.conftest import DPU_HOST, NIC_HOST, Networks
 
 
@@ -49,7 +49,7 @@ def test_no_capacity_is_an_error_saying_why_per_host_and_delete_gives_the_vf_bac
     assert unbound.status == "DOWN"
     (freed,) = [d for d in cloud.devices(DPU_HOST) if d["address"] == slot]
     assert (freed["instance_uuid"], freed["usable"]) == (None, True)
-    assert not guest_exists(gone.id)
+    assert not cloud.guest_exists(gone.id)
     chassis = cloud.get(f"/network/offpath/chassis/{DPU_HOST}-dpu0")["chassis"]
     assert port.id not in {r["port_id"] for r in chassis["representors"]}
 

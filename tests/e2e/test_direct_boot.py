@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.cloud import Cloud, guest_interfaces
+from tests.e2e.cloud import Cloud
 from tests.e2e.conftest import DPU_HOST, NIC_HOST, VLAN_ID, Networks
 
 
@@ -30,7 +30,7 @@ def test_a_direct_boot_gets_a_nic_vf_and_waits_for_the_plug_event(
     assert (bound.status, bound.binding_vif_type) == ("ACTIVE", "hw_veb")
 
     # The legacy hw_veb path: no os-vif plugin; the guest's interface carries the VLAN.
-    (interface,) = guest_interfaces(server.id)
+    (interface,) = cloud.guest_interfaces(server.id)
     assert (interface.type, interface.pci_address) == ("hostdev", vf["address"])
     assert interface.vlan_tags == (str(VLAN_ID),)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.cloud import Cloud, closed_port, guest_exists, running_cloud
+from tests.e2e.cloud import Cloud, closed_port, running_cloud
 from tests.e2e.conftest import DPU_HOST, HOSTS, NIC_HOST, Networks
 
 TIMEOUT = 1
@@ -48,7 +48,7 @@ def test_a_missing_event_fails_the_direct_spawn_after_the_timeout_and_frees_the_
     )
     # Everything the build did is undone: the claim, the guest, the binding.
     assert cloud.claimed(NIC_HOST) == []
-    assert not guest_exists(server.id)
+    assert not cloud.guest_exists(server.id)
     unbound = cloud.unbound(port.id)
     assert unbound.binding_profile == {}
     details = cloud.build_details(server.id)
@@ -67,4 +67,4 @@ def test_a_remote_managed_spawn_does_not_need_the_event(clean: Cloud, networks: 
     assert (server.status, server.compute_host) == ("ACTIVE", DPU_HOST)
     (outcome,) = cloud.build_details(server.id)["ports"]
     assert (outcome["waited_for"], outcome["confirmation"]) == (None, "bind-answer")
-    assert guest_exists(server.id)
+    assert cloud.guest_exists(server.id)

@@ -11,7 +11,7 @@ from openstack.network.v2.network import Network
 from offpath.network.ovn.backend import OvnBackend
 from offpath.network.ovn.sim_controller import SimOvnController
 from offpath.sim.dpu import SimDpu
-from tests.e2e.cloud import Cloud, guest_exists, running_cloud, wait_for
+from tests.e2e.cloud import Cloud, running_cloud, wait_for
 
 HOST = "bf2"
 DPU = f"{HOST}-dpu0"
@@ -136,7 +136,7 @@ def test_an_unknown_vf_on_the_dpu_leaves_the_port_down_and_fails_the_boot(
         controller.dpu = real
     assert server.status == "ERROR"
     assert clean.claimed(HOST) == []
-    assert not guest_exists(server.id)
+    assert not clean.guest_exists(server.id)
     binding = backend(clean).chassis.port_binding(port.id)
     assert binding is None or list(binding.chassis) == []
 
@@ -146,7 +146,7 @@ def _failed_boot(clean: Cloud, overlay: Network, name: str) -> str:
     port, server = boot_port(clean, overlay, name)
     assert server.status == "ERROR"
     assert clean.claimed(HOST) == []
-    assert not guest_exists(server.id)
+    assert not clean.guest_exists(server.id)
     clean.unbound(port.id)
     message: str = (server.fault or {}).get("message", "")
     assert message.startswith(f"Binding failed for port {port.id}")

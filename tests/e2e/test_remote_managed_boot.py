@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from offpath.sim.model import SimVf
-from tests.e2e.cloud import Cloud, guest_interfaces
+from tests.e2e.cloud import Cloud
 from tests.e2e.conftest import DPU_HOST, Networks
 
 
@@ -60,7 +60,7 @@ def test_a_remote_managed_boot_lands_on_the_dpu_and_binds_the_claimed_vf(
     assert plugged == [(pf_mac, sim_vf.vf_num, port.id)]
 
     # nova-behaviour §12: one managed hostdev interface with the VF's address, no VLAN.
-    (interface,) = guest_interfaces(server.id)
+    (interface,) = cloud.guest_interfaces(server.id)
     assert (interface.type, interface.managed) == ("hostdev", "yes")
     assert interface.pci_address == vf["address"]
     assert interface.mac == bound.mac_address

@@ -18,7 +18,7 @@ from typing import Final
 
 from offpath.compute.endpoints import ComputeEndpoints
 from offpath.compute.guest_operations import GuestOperations
-from offpath.compute.libvirt_guest import LibvirtGuests
+from offpath.compute.hypervisor_choice import HostHypervisor, hypervisor_for
 from offpath.compute.manager import ComputeManager
 from offpath.compute.port_binding import PortBinding, SriovHostRegistry, direct_physnets
 from offpath.compute.rpcapi import TOPIC as COMPUTE_TOPIC
@@ -174,12 +174,14 @@ def run_agent(
     network: PortBinding | None = None,
     rpc: Rpc | None = None,
     service_version: int = SERVICE_VERSION,
+    hypervisor: HostHypervisor | None = None,
 ) -> None:
     """Run an agent for `config.host` until `stop` is set, then close its RPC cleanly.
 
     `endpoints` are what the conductor may ask of this host (the compute
-    topic); with `network`, the agent builds and deletes instances too. A
-    given `rpc` (the embedded cloud shares one per cell) stays open.
+    topic); with `network`, the agent builds and deletes instances too, on
+    `hypervisor` or the one `[libvirt] connection_uri` names. A given `rpc`
+    (the embedded cloud shares one per cell) or `hypervisor` stays open.
     """
     owns_rpc = rpc is None
     if rpc is None:
@@ -190,13 +192,14 @@ def run_agent(
         )
     conductor = ConductorAPI(rpc)
     manager: ComputeManager | None = None
-    guests: LibvirtGuests | None = None
+    owned: HostHypervisor | None = None
     if network is not None:
-        guests = LibvirtGuests(config.libvirt_uri)
+        if hypervisor is None:
+            hypervisor = owned = hypervisor_for(config.libvirt_uri)
         manager = ComputeManager(
             host=config.host,
             network=network,
-            hypervisor=guests,
+            hypervisor=hypervisor,
             specs=specs,
             settings=event_settings(config),
             reporter=conductor,
@@ -240,8 +243,8 @@ def run_agent(
             server.stop(timeout=1.0)
         if manager is not None:
             manager.close(timeout=2.0)
-        if guests is not None:
-            guests.close()
+        if owned is not None:
+            owned.close()
         if owns_rpc:
             # The process ends with the agent: the broker may see its sockets close.
             rpc.close(timeout=1.0)

@@ -9,9 +9,10 @@ config the databases are SQLite files in the state directory and the queue
 is in-process; with a config naming PostgreSQL and RabbitMQ the same cloud
 runs against them, and `offpath agent` processes on other hosts join it.
 
-Simulated hosts (`--sim-host`) get a simulator tree, an agent on the
-libvirt test driver, and a simulated DPU per DPU card that registers its
-chassis with the card's serial number.
+Simulated hosts (`--sim-host`) get a simulator tree, an agent on a
+simulated hypervisor (libvirt's test driver, one connection per host), and
+a simulated DPU per DPU card that registers its chassis with the card's
+serial number.
 
 With OVN (`--ovn`, or `[ovn]` naming the databases) the network service
 binds remote-managed ports through OVN's Northbound and Southbound
@@ -45,6 +46,8 @@ from offpath.api.app import create_app
 from offpath.api.deps import ApiDeps
 from offpath.api.network_v2 import NETWORK_PREFIX, network_router
 from offpath.compute.agent import run_agent
+from offpath.compute.hypervisor_choice import HostHypervisor, hypervisor_for
+from offpath.compute.libvirt_guest import Hypervisor
 from offpath.conductor.cell_compute import CellCompute, CellTransports
 from offpath.conductor.instances import InstanceConductor
 from offpath.conductor.moves import Moves
@@ -57,7 +60,7 @@ from offpath.db.cell_schema import ComputeNodeRow, ServiceRow
 from offpath.db.cells import Cell, CellDatabases, register_cell
 from offpath.db.engine import open_engine, reading
 from offpath.embedded.sim_hosts import SimHostRequest, SimulatedHost, write_sim_host
-from offpath.errors import CellNotFound, CloudStartFailed, OffpathError
+from offpath.errors import CellNotFound, CloudStartFailed, ComputeHostNotFound, OffpathError
 from offpath.network.client import NeutronClient
 from offpath.network.dpu_agent import DpuAgent
 from offpath.network.embedded import embedded_network_service
@@ -142,6 +145,7 @@ class EmbeddedCloud:
         self.port = config.api_port if port is None else port
         self._progress = progress or (lambda _line: None)
         self.hosts: list[SimulatedHost] = []
+        self._hypervisors: dict[str, HostHypervisor] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._dpus: list[DpuAgent] = []
@@ -167,6 +171,13 @@ class EmbeddedCloud:
     def ovn_dpus(self) -> tuple[SimOvnController, ...]:
         """The simulated DPUs playing ovn-controller (with OVN), to stop or take down."""
         return tuple(self._controllers)
+
+    def hypervisor(self, host: str) -> Hypervisor:
+        """The hypervisor the agent of simulated host `host` drives (its guests are there only)."""
+        try:
+            return self._hypervisors[host]
+        except KeyError:
+            raise ComputeHostNotFound(host) from None
 
     def __enter__(self) -> EmbeddedCloud:
         self.start()
@@ -364,6 +375,8 @@ class EmbeddedCloud:
         )
         specs = load_device_specs([host.config_file], sysfs_root=host.sysfs_root)
         cell = self._cell(request.cell)
+        # Held here, not by the agent: a test-driver connection's guests are seen through it only.
+        hypervisor = self._hypervisors[request.name] = hypervisor_for(host_config.libvirt_uri)
         self._spawn(
             f"agent-{request.name}",
             partial(
@@ -375,6 +388,7 @@ class EmbeddedCloud:
                 network=self._client(endpoints),
                 rpc=transports.rpc(cell),
                 service_version=request.service_version,
+                hypervisor=hypervisor,
             ),
         )
         self._progress(
@@ -456,6 +470,8 @@ class EmbeddedCloud:
         self._threads.clear()
         if self._operations is not None:
             self._operations.close()
+        for hypervisor in self._hypervisors.values():
+            hypervisor.close()
         if self._server is not None:
             self._server.should_exit = True
         if self._server_thread is not None:

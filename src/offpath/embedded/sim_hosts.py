@@ -4,13 +4,17 @@ Each host gets a simulator tree that plays its `/sys` and a nova.conf-shaped
 file with its `[DEFAULT] host` and a default `[pci] device_spec`, so its
 agent runs exactly as `offpath agent --config-file` would on a real host: a
 DPU card's VFs are tagged remote-managed (overlay networks, no physnet), a
-NIC's VFs are `direct` on `physnet1`.
+NIC's VFs are `direct` on `physnet1`. Its `[libvirt] connection_uri` names a
+node file of libvirt's test driver in the host's folder: each connection to
+such a file keeps its own guests, so every host has its own (a guest can
+live-migrate between two hosts).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -30,6 +34,8 @@ _NAME: Final = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?")
 _CELL: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _KEYS: Final = ("cell", "service_version", "vfs")
 MAX_SIM_VFS: Final = 256
+# libvirt's test driver reads a node from this file; an empty node holds no guests yet.
+TEST_DRIVER_NODE: Final = "<node/>\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +112,15 @@ def default_device_specs(profile: HostProfile) -> tuple[str, ...]:
     return (json.dumps({**ids, "physical_network": DEFAULT_PHYSNET}),)
 
 
-def host_config(request: SimHostRequest, profile: HostProfile) -> str:
-    """The nova.conf-shaped text of a simulated host: its name and its device_spec."""
+def host_config(request: SimHostRequest, profile: HostProfile, *, libvirt_uri: str) -> str:
+    """The nova.conf-shaped text of a simulated host: its name, its libvirt and its device_spec."""
     lines = [
         "# Written by offpath serve for a simulated host; an agent reads it as a real nova.conf.",
         "[DEFAULT]",
         f"host = {request.name}",
+        "",
+        "[libvirt]",
+        f"connection_uri = {libvirt_uri}",
         "",
         "[pci]",
         *(f"device_spec = {spec}" for spec in default_device_specs(profile)),
@@ -120,14 +129,23 @@ def host_config(request: SimHostRequest, profile: HostProfile) -> str:
     return "\n".join(lines)
 
 
+def test_driver_uri(node: Path) -> str:
+    """The `test:` URI of libvirt's test driver on the node file `node`."""
+    return f"test://{urllib.parse.quote(str(node.resolve()))}"
+
+
 def write_sim_host(request: SimHostRequest, state_dir: Path, *, seed: int = 0) -> SimulatedHost:
     """Write the host's tree and config under `state_dir/hosts/NAME`."""
     profile = load_profile(request.profile)
     folder = state_dir / "hosts" / request.name
     sysfs_root = folder / "sys"
     sim = write_host(profile, sysfs_root, hostname=request.name, vfs=request.vfs, seed=seed)
+    node = folder / "libvirt.xml"
+    node.write_text(TEST_DRIVER_NODE, encoding="utf-8")
     config_file = folder / "nova.conf"
-    config_file.write_text(host_config(request, profile), encoding="utf-8")
+    config_file.write_text(
+        host_config(request, profile, libvirt_uri=test_driver_uri(node)), encoding="utf-8"
+    )
     dpus = dpu_cards(sim, request.name) if profile.role is CardRole.DPU else ()
     return SimulatedHost(request, sim, sysfs_root, config_file, dpus)
 

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from offpath.compute.hypervisor_choice import hypervisor_for
+from offpath.compute.libvirt_guest import GuestPower, GuestSpec
 from offpath.config import load_device_specs
 from offpath.embedded.sim_hosts import (
     DEFAULT_PHYSNET,
@@ -104,3 +106,20 @@ def test_a_nic_host_has_no_dpu(tmp_path: Path) -> None:
     host = write_sim_host(parse_sim_host("compute-nic-01=cx6dx,vfs=2"), tmp_path)
     assert host.dpus == ()
     assert "physnet1" in host.config_file.read_text(encoding="utf-8")
+
+
+def test_each_host_keeps_its_guests_in_its_own_test_driver_connection(tmp_path: Path) -> None:
+    state = tmp_path / "state dir"  # a space: the URI quotes the path
+    one, two = (write_sim_host(parse_sim_host(f"h{i}=cx6dx,vfs=1"), state) for i in (1, 2))
+    uris = [load_service_config([h.config_file]).libvirt_uri for h in (one, two)]
+    assert uris[0] == f"test://{(state / 'hosts/h1/libvirt.xml').resolve()}".replace(" ", "%20")
+    first, second = (hypervisor_for(uri) for uri in uris)
+    uuid = "6a1f0c4e-8d52-4a43-9d1b-0c3a2f6e0001"
+    # The same guest on both hosts, as a live migration has it for a moment.
+    for hypervisor in (first, second):
+        hypervisor.define(GuestSpec(uuid, "vm", 64, 1, "test", (), ()))
+    first.start(uuid, paused=False)
+    assert (first.power(uuid), second.power(uuid)) == (GuestPower.RUNNING, GuestPower.SHUTOFF)
+    assert first.simulated and second.simulated
+    first.close()
+    second.close()
