@@ -65,7 +65,7 @@ class GuestOperations:
     @property
     def hypervisor_kind(self) -> str:
         """`simulated` when the hypervisor plays what the test driver cannot, else `libvirt`."""
-        return SIMULATED if getattr(self.manager.hypervisor, "simulated", False) else LIBVIRT
+        return SIMULATED if self.manager.hypervisor.simulated else LIBVIRT
 
     # -- power ----------------------------------------------------------------
 
@@ -305,6 +305,9 @@ class GuestOperations:
             )
 
     def _destination_uri(self, destination: str) -> str:
+        if self.manager.hypervisor.simulated:
+            # A simulated guest only ever goes to the simulated host of that name.
+            return f"test:///simulated/{destination}"
         template = self.live_migration_uri
         return template % destination if "%s" in template else template
 
