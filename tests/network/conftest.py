@@ -1,4 +1,7 @@
-"""Fixtures of the network service tests: a migrated API database, the service, its HTTP API."""
+"""Fixtures of the network service tests: a migrated API database, the service, its HTTP API.
+
+`base_url` serves the API on a loopback uvicorn server, for the clients.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -16,9 +20,11 @@ from sqlalchemy import Engine
 from offpath.api.network_v2 import NETWORK_PREFIX, network_router
 from offpath.db.engine import open_engine
 from offpath.db.schema_version import SchemaKind, sync
+from offpath.network.client import NeutronClient
 from offpath.network.embedded import embedded_network_service
 from offpath.network.nova_notifier import ServerEvent
 from offpath.network.service import NetworkService
+from tests.network.server import serving
 
 TOKEN = "secret-token"
 ADMIN_HEADERS = {"X-Auth-Token": TOKEN}
@@ -96,3 +102,25 @@ def full_profile(**changes: Any) -> dict[str, Any]:
     }
     profile.update(changes)
     return profile
+
+
+@pytest.fixture
+def base_url(service: NetworkService) -> Iterator[str]:
+    """The network service on a loopback uvicorn server."""
+    with serving(network_app(service)) as url:
+        yield url
+
+
+@pytest.fixture
+def admin(base_url: str) -> Iterator[NeutronClient]:
+    """A client with the admin token."""
+    client = NeutronClient(f"{base_url}/network", token=TOKEN)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def http_admin(base_url: str) -> Iterator[httpx.Client]:
+    """Plain HTTP requests to set up data, on the same server."""
+    with httpx.Client(base_url=base_url, headers={"X-Auth-Token": TOKEN}) as client:
+        yield client

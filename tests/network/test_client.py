@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,34 +17,11 @@ from offpath.errors import (
     PortNotFound,
 )
 from offpath.network.client import NeutronClient
-from offpath.network.service import NetworkService
 from offpath.ports.network import Network, Segment
 from offpath.ports.vnic import VnicType
-from tests.network.conftest import PF_MACS, SERIAL, TOKEN, RecordingSink, full_profile, network_app
-from tests.network.server import free_port, serving
+from tests.network.conftest import PF_MACS, SERIAL, TOKEN, RecordingSink, full_profile
+from tests.network.server import free_port
 from tests.network.test_dpu_sim_binding import SERVER, make_network, make_port, register_dpu
-
-
-@pytest.fixture
-def base_url(service: NetworkService) -> Iterator[str]:
-    """The network service on a loopback uvicorn server."""
-    with serving(network_app(service)) as url:
-        yield url
-
-
-@pytest.fixture
-def admin(base_url: str) -> Iterator[NeutronClient]:
-    """A client with the admin token."""
-    client = NeutronClient(f"{base_url}/network", token=TOKEN)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def http_admin(base_url: str) -> Iterator[httpx.Client]:
-    """Plain HTTP requests to set up data, on the same server."""
-    with httpx.Client(base_url=base_url, headers={"X-Auth-Token": TOKEN}) as client:
-        yield client
 
 
 def test_the_client_is_a_port_directory(admin: NeutronClient) -> None:

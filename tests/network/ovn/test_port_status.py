@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from offpath.network.ovn.connection import OvnDatabase
 from offpath.network.ovn.port_status import PortStatusWatcher
 
 REMOTE = {"neutron:vnic_type": "remote-managed"}
@@ -76,3 +77,36 @@ def test_a_failing_report_does_not_stop_the_others(caplog: pytest.LogCaptureFixt
     watcher.stop()
     assert [(port, state) for port, state, _ in sink.seen] == [("good", "up")]
     assert "reporting port bad up failed" in caplog.text
+
+
+class Northbound:
+    """The Logical_Switch_Port rows a watcher reads, by name."""
+
+    def __init__(self, *rows: Any) -> None:
+        self.rows = {r.name: r for r in rows}
+
+    def row(self, table: str, name: str, columns: Any = None) -> Any:
+        assert table == "Logical_Switch_Port"
+        return self.rows.get(name)
+
+
+def binding(port: str, *, chassis: str | None, up: bool = True) -> Any:
+    claimer = [] if chassis is None else [SimpleNamespace(name=chassis, hostname=chassis)]
+    return SimpleNamespace(logical_port=port, chassis=claimer, up=[up])
+
+
+def test_a_claim_moving_to_another_chassis_while_the_port_stays_up_is_reported() -> None:
+    sink = Sink()
+    nb = Northbound(row("moved", up=True), row("down", up=False), row("same", up=True))
+    watcher = PortStatusWatcher(sink, workers=1, nb=cast(OvnDatabase, nb))
+    moved = SimpleNamespace(chassis=[SimpleNamespace(name="dpu-1")])
+    watcher.claimed("update", binding("moved", chassis="dpu-2"), moved)
+    # The LSP is not up yet: its own change will say so.
+    watcher.claimed("update", binding("down", chassis="dpu-2"), moved)
+    # Released, not claimed; or claimed but not up; or no change of hands.
+    watcher.claimed("update", binding("same", chassis=None), moved)
+    watcher.claimed("update", binding("same", chassis="dpu-2", up=False), moved)
+    watcher.claimed("update", binding("same", chassis="dpu-2"), SimpleNamespace(up=[False]))
+    watcher.claimed("create", binding("same", chassis="dpu-2"), None)
+    watcher.stop()
+    assert [(port, state) for port, state, _ in sink.seen] == [("moved", "up")]

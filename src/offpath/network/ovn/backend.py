@@ -103,7 +103,7 @@ class OvnBackend:
             mirror=self.northbound,
         )
         if hear_status:  # an audit that only reads must change no status itself
-            self._watchers.append(watch_port_status(self.nb, service))
+            self._watchers.append(watch_port_status(self.nb, service, sb=self.sb))
         return service
 
     def audit(self, service: NetworkService) -> OvnAudit:

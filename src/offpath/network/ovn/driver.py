@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from offpath.network.binding_driver import BindOutcome, BindRequest, PortStatusSink
 from offpath.network.ovn.connection import OvnDatabase
-from offpath.network.ovn.port_status import lsp_is_up
+from offpath.network.ovn.port_status import claimed_by, lsp_is_up
 from offpath.network.ovn.southbound import OvnChassis
-from offpath.network.remote_managed_binding import bind_remote_managed
+from offpath.network.remote_managed_binding import REQUESTED_CHASSIS, bind_remote_managed
 from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
 
@@ -38,8 +38,13 @@ class OvnDriver:
         """If OVN already has the row up with these options, no change will come to say so."""
         row = self.nb.row("Logical_Switch_Port", port.id, ("up", "enabled", "options"))
         wanted = {key: str(value) for key, value in outcome.lsp_options.items()}
-        if row is not None and lsp_is_up(row) and dict(row.options) == wanted:
-            status.port_up(port.id)
+        if row is None or not lsp_is_up(row) or dict(row.options) != wanted:
+            return
+        requested = wanted.get(REQUESTED_CHASSIS)
+        # Still up from the DPU the port leaves: the one it goes to is heard claiming it.
+        if requested and not claimed_by(self.chassis.sb, port.id, requested):
+            return
+        status.port_up(port.id)
 
     def unbound(self, port_id: str) -> None:
         """Nothing to do here: the mirror withdraws the plug request with the row."""

@@ -7,6 +7,12 @@ ups and downs of remote-managed ports to the network service. After a
 reconnect the IDL replays every row as new: the same path then catches up
 with whatever changed while the connection was down.
 
+A port moved to another DPU (a binding activated elsewhere) may stay `up`
+throughout, when the new DPU claims it before the old one lets go: the
+watcher then also hears the Southbound `Port_Binding` change hands, and
+reports the port up when its new chassis claimed it, up, and the
+Logical_Switch_Port is up.
+
 The service's part (a database write, and the row written again with
 `neutron:host_id`) runs on a few worker threads, each port always on the
 same one, so one port's changes keep their order: as Neutron's hash ring
@@ -23,7 +29,7 @@ import zlib
 from typing import Any, Final
 
 from offpath.network.binding_driver import PortStatusSink
-from offpath.network.ovn.connection import OvnDatabase
+from offpath.network.ovn.connection import OvnDatabase, optional_value
 from offpath.network.ovn.logical_ports import VNIC_TYPE
 from offpath.ports.vnic import VnicType
 
@@ -32,6 +38,8 @@ LOG = logging.getLogger(__name__)
 DEFAULT_WORKERS: Final = 4
 # What `changed` reads of a row.
 COLUMNS: Final = ("name", "type", "external_ids", "up", "enabled")
+# What `claimed` reads of a Southbound binding.
+BINDING_COLUMNS: Final = ("logical_port", "chassis", "up")
 STOP_TIMEOUT: Final = 5.0
 
 
@@ -46,11 +54,27 @@ def follows_lsp_up(row: Any) -> bool:
     return row.type == "" and vnic == VnicType.REMOTE_MANAGED.value
 
 
+def claimed_by(sb: OvnDatabase, port_id: str, chassis: str) -> bool:
+    """True when the port's Port_Binding is claimed, up, by `chassis` (its hostname or name)."""
+    binding = sb.row("Port_Binding", port_id, ("chassis", "up"))
+    if binding is None or list(binding.up) != [True]:
+        return False
+    claimer = optional_value(binding.chassis)
+    return claimer is not None and chassis in (str(claimer.hostname), str(claimer.name))
+
+
 class PortStatusWatcher:
     """Hands OVN's port ups and downs to the sink from worker threads; `stop()` ends them."""
 
-    def __init__(self, sink: PortStatusSink, *, workers: int = DEFAULT_WORKERS) -> None:
+    def __init__(
+        self,
+        sink: PortStatusSink,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        nb: OvnDatabase | None = None,
+    ) -> None:
         self.sink = sink
+        self.nb = nb
         self._queues: list[queue.SimpleQueue[tuple[str, bool] | None]] = [
             queue.SimpleQueue() for _ in range(max(1, workers))
         ]
@@ -67,10 +91,22 @@ class PortStatusWatcher:
             return
         if event == "update" and not (hasattr(old, "up") or hasattr(old, "enabled")):
             return
-        port_id = str(row.name)
-        self._queues[zlib.crc32(port_id.encode()) % len(self._queues)].put(
-            (port_id, lsp_is_up(row))
-        )
+        self._report(str(row.name), up=lsp_is_up(row))
+
+    def claimed(self, event: str, row: Any, old: Any) -> None:
+        """A Southbound Port_Binding changed (from the IDL's event thread)."""
+        if event != "update" or not hasattr(old, "chassis") or self.nb is None:
+            return
+        if optional_value(row.chassis) is None or list(row.up) != [True]:
+            return
+        port_id = str(row.logical_port)
+        port = self.nb.row("Logical_Switch_Port", port_id, COLUMNS)
+        # Claimed by a new chassis while the Logical_Switch_Port stayed up: no NB change says so.
+        if port is not None and follows_lsp_up(port) and lsp_is_up(port):
+            self._report(port_id, up=True)
+
+    def _report(self, port_id: str, *, up: bool) -> None:
+        self._queues[zlib.crc32(port_id.encode()) % len(self._queues)].put((port_id, up))
 
     def _work(self, changes: queue.SimpleQueue[tuple[str, bool] | None]) -> None:
         while (change := changes.get()) is not None:
@@ -96,9 +132,18 @@ class PortStatusWatcher:
 
 
 def watch_port_status(
-    nb: OvnDatabase, sink: PortStatusSink, *, workers: int = DEFAULT_WORKERS
+    nb: OvnDatabase,
+    sink: PortStatusSink,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    sb: OvnDatabase | None = None,
 ) -> PortStatusWatcher:
-    """Report every up/down change of a remote-managed port's Logical_Switch_Port to `sink`."""
-    watcher = PortStatusWatcher(sink, workers=workers)
+    """Report every up/down change of a remote-managed port's Logical_Switch_Port to `sink`.
+
+    With `sb`, also a port claimed by a new chassis while it stayed up.
+    """
+    watcher = PortStatusWatcher(sink, workers=workers, nb=nb)
     nb.watch("Logical_Switch_Port", watcher.changed, COLUMNS)
+    if sb is not None:
+        sb.watch("Port_Binding", watcher.claimed, BINDING_COLUMNS)
     return watcher
