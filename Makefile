@@ -52,11 +52,12 @@ typecheck: $(STAMP) ## mypy --strict
 unit: $(STAMP) ## pytest on 2 workers
 	$(BIN)/pytest -n 2
 
-bench: $(STAMP) ## the discovery, pool, scheduling, boot and OVN binding benchmarks
+bench: $(STAMP) ## the discovery, pool, scheduling, boot, operations and OVN binding benchmarks
 	$(BIN)/python bench/discovery.py
 	$(BIN)/python bench/pools.py --against-nova
 	$(BIN)/python bench/schedule.py --against-nova
 	$(BIN)/python bench/boot.py
+	$(BIN)/python bench/operations.py
 	$(BIN)/python bench/ovn_bind.py
 
 clean: ## remove .venv, caches and the demo host
