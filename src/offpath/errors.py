@@ -95,7 +95,8 @@
     │   ├── PortBindingError          network.port_binding.failed (no driver binds it there)
     │   ├── PortBindingActivationFailed port.binding_activation_failed (Nova's message)
     │   ├── InstanceInvalidState      instance.invalid_state (Nova's "Cannot '<action>' ...")
-    │   └── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
+    │   ├── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
+    │   └── StaleStep                 compute.step.stale (sent before the agent restarted)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1737,3 +1738,18 @@ class ServerOperationsUnavailable(Unavailable):
             "server actions are not available: this API has no compute RPC to the hosts",
             hint="run the API through `offpath serve`, which wires the conductor and the agents",
         )
+
+
+class StaleStep(Conflict):
+    """A step sent to an agent process before it started (its queue kept the message)."""
+
+    code = "compute.step.stale"
+
+    def __init__(self, step: str, instance_uuid: str, *, sent: float, started: float) -> None:
+        super().__init__(
+            f"{step} of {instance_uuid} was sent {started - sent:.1f} s before this agent "
+            "started: the conductor gave it up when the host went down, so it is not run",
+            hint="nothing to do: the operation was rolled back; retry it if it is still wanted",
+        )
+        self.step = step
+        self.instance_uuid = instance_uuid

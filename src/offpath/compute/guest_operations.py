@@ -214,7 +214,8 @@ class GuestOperations:
         """
 
         def work() -> None:
-            self.manager.events.cancel(instance_uuid)
+            # No cancel of the instance's waits: that would refuse its next build here
+            # for a while (a reverted move comes back to this host at once).
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self._unplug_if_here(instance_uuid, port_id)
@@ -260,7 +261,6 @@ class GuestOperations:
         """Destroy the guest and unbind its ports from this host; the ports stay the server's."""
 
         def work() -> None:
-            self.manager.events.cancel(instance_uuid)
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self.manager.unplug_port(instance_uuid, port_id)

@@ -186,7 +186,14 @@ class Moves:
             )
         except MoveFailed as exc:
             # The destination undid its part (ports unbound): the server goes back home.
-            self._restore_source(op, migration)
+            try:
+                self._restore_source(op, migration)
+            except MoveFailed as lost:
+                with writing(op.engine) as session:
+                    free_instance_devices(session, op.uuid, on_host=destination)
+                    set_status(session, migration.uuid, MigrationStatus.ERROR)
+                self.base.fail(op, lost, vm_state=VmState.ERROR)
+                return
             self._roll_back(op, migration, destination, exc)
             return
 
@@ -254,7 +261,7 @@ class Moves:
                 {"port_ids": list(op.port_ids), "name": "revert_resize"},
             )
             try:
-                self._restore_source(op, migration, strict=True)
+                self._restore_source(op, migration)
             except MoveFailed as exc:
                 with writing(op.engine) as session:
                     set_status(session, migration.uuid, MigrationStatus.ERROR)
@@ -288,13 +295,7 @@ class Moves:
 
         self.base.run(op, work)
 
-    def _restore_source(
-        self,
-        op: Operation,
-        migration: MigrationRecord,
-        *,
-        strict: bool = False,
-    ) -> None:
+    def _restore_source(self, op: Operation, migration: MigrationRecord) -> None:
         """Bind the ports to the source's VFs again and start the guest there (revert)."""
         source = migration.source_compute or ""
         with reading(op.engine) as session:
@@ -311,10 +312,7 @@ class Moves:
             power_on=migration.previous_vm_state == VmState.ACTIVE.value,
         )
         args = {"message": message, "project_id": op.started.project_id, "name": "finish_revert"}
-        if strict:
-            self.base.step(op, source, "finish", "compute_finish_revert_resize", args, long=True)
-        else:
-            self.base.try_step(op, source, "finish", "compute_finish_revert_resize", args)
+        self.base.step(op, source, "finish", "compute_finish_revert_resize", args, long=True)
 
     # -- evacuate ----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ saying why, and whatever it claimed released.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -188,7 +189,11 @@ class OperationBase:
         host's heartbeat says sooner: silent for `service_down_time`, the
         step has failed (a late answer is dropped).
         """
-        call = self._calls.submit(self.steps.run_step, op.ctx, host, step, op.uuid, args, long=long)
+        # When it was sent: an agent that restarted since will not run it (its queue kept it).
+        stamped = {**(args or {}), "issued_at": time.time()}
+        call = self._calls.submit(
+            self.steps.run_step, op.ctx, host, step, op.uuid, stamped, long=long
+        )
         while True:
             try:
                 return call.result(timeout=self.liveness_poll)
