@@ -1547,7 +1547,8 @@ class PortBindingError(Conflict):
 
     def __init__(self, port_id: str, host: str, reason: str) -> None:
         super().__init__(
-            f"Binding for port {port_id} on host {host} could not be created or updated. {reason}",
+            f"Binding for port {port_id} on host {host} could not be created or updated."
+            + (f" {reason}" if reason else ""),
             hint="for a remote-managed port: is the DPU's chassis with the profile's card "
             "serial number registered, alive, and mapping the network's physnet?",
         )
