@@ -420,6 +420,22 @@ class Moves:
                 "the network service does not offer the binding-extended API"
             )
         self._check_version(op, op.host)
+        with reading(op.engine) as session:
+            requests = load_requests(session, op.uuid)
+        # As Nova: a flavor's PCI devices move live only if every alias says they can.
+        stuck = sorted(
+            {
+                r.alias_name
+                for r in requests
+                if r.alias_name is not None
+                and not all(str(s.get("live_migratable", "")).lower() == "true" for s in r.spec)
+            }
+        )
+        if stuck:
+            raise MigrationPreCheckError(
+                f"the flavor's PCI devices of alias {', '.join(stuck)} are not live-migratable "
+                '(their alias lacks "live_migratable": "true")'
+            )
         return self.bindings
 
     def _check_version(self, op: Operation, host: str) -> None:
