@@ -348,6 +348,24 @@ def test_revert_of_a_resize_keeps_the_old_requests_and_flavor(ops: OperationsRig
     assert server.flavor["extra_specs"] == {ALIAS_KEY: "gpu-a:1"}
 
 
+def test_a_resized_server_resizes_again_but_not_to_the_flavor_it_has(ops: OperationsRig) -> None:
+    uuid_, before, _ = _resized(ops)
+    ops.moves.confirm_resize(uuid_)
+    with pytest.raises(CannotResizeToSameFlavor):
+        ops.moves.resize(uuid_, GPU_B_FLAVOR, flavor_id="f-gpu-b")
+
+    ops.moves.resize(uuid_, GPU_A_FLAVOR, flavor_id="f-gpu-a")
+
+    migration = ops.migrations(uuid_)[-1]
+    assert (migration.status, migration.source_compute) == (MigrationStatus.FINISHED, H2)
+    assert migration.old_flavor["id"] == "f-gpu-b"
+    ops.moves.confirm_resize(uuid_)
+    assert [_gpu(r) for r in ops.requests(uuid_)] == [None, "gpu-a"]
+    assert ops.requests(uuid_)[0] == before[0]
+    server = ops.instance(uuid_)
+    assert (server.host, server.flavor["id"]) == (H1, "f-gpu-a")
+
+
 def test_resize_to_the_same_flavor_is_refused(ops: OperationsRig) -> None:
     uuid_, _ = _server(ops, gpus=1, flavor=GPU_A_FLAVOR)
     ops.report(host_report(2, gpus=1))
@@ -376,7 +394,19 @@ def _cold(ops: OperationsRig, uuid_: str) -> None:
     ops.moves.migrate(uuid_, host=H2)
 
 
-@pytest.mark.parametrize("move", [pytest.param(_cold, id="cold"), pytest.param(_live, id="live")])
+def _evacuate(ops: OperationsRig, uuid_: str) -> None:
+    ops.set_service(H1, forced_down=True)
+    ops.moves.evacuate(uuid_, host=H2)
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        pytest.param(_cold, id="cold"),
+        pytest.param(_live, id="live"),
+        pytest.param(_evacuate, id="evacuate"),
+    ],
+)
 @pytest.mark.parametrize("field", list(WITHOUT))
 def test_a_destination_vf_lacking_a_backend_field_refuses_the_move_before_any_step(
     ops: OperationsRig, field: str, move: Callable[[OperationsRig, str], None]
