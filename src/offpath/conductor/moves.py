@@ -260,15 +260,8 @@ class Moves:
                 "compute_revert_resize",
                 {"port_ids": list(op.port_ids), "name": "revert_resize"},
             )
-            try:
-                self._restore_source(op, migration)
-            except MoveFailed as exc:
-                with writing(op.engine) as session:
-                    set_status(session, migration.uuid, MigrationStatus.ERROR)
-                    free_instance_devices(session, op.uuid, on_host=destination)
-                self.base.fail(op, exc, vm_state=VmState.ERROR)
-                return
-
+            # As Nova's finish_revert_resize: the server is the source's, in its old
+            # flavor, before its guest starts there (and stays so if that fails).
             if "id" in migration.old_flavor:
                 self.base.update_spec(
                     op.uuid,
@@ -276,21 +269,29 @@ class Moves:
                     flavor=dict(migration.old_flavor),
                 )
 
-            def reverted(session: Session) -> None:
+            def back_home(session: Session, status: MigrationStatus) -> None:
                 free_instance_devices(session, op.uuid, on_host=destination)
-                set_status(session, migration.uuid, MigrationStatus.REVERTED)
+                set_status(session, migration.uuid, status)
                 session.execute(
                     update(InstanceRow)
                     .where(InstanceRow.uuid == op.uuid)
-                    .values(flavor=dict(migration.old_flavor))
+                    .values(host=migration.source_compute, flavor=dict(migration.old_flavor))
                     .execution_options(synchronize_session=False)
                 )
+
+            try:
+                self._restore_source(op, migration)
+            except MoveFailed as exc:
+                with writing(op.engine) as session:
+                    back_home(session, MigrationStatus.ERROR)
+                self.base.fail(op, exc, vm_state=VmState.ERROR)
+                return
 
             self.base.end(
                 op,
                 vm_state=VmState(migration.previous_vm_state),
                 host=migration.source_compute,
-                extra=reverted,
+                extra=lambda session: back_home(session, MigrationStatus.REVERTED),
             )
 
         self.base.run(op, work)
@@ -684,11 +685,12 @@ class Moves:
                     continue
                 if utcnow() - migration.updated_at < older_than:
                     continue
-                self._clean_source(migration, source)
-                finished.append(migration.instance_uuid)
+                if self._clean_source(migration, source):
+                    finished.append(migration.instance_uuid)
         return tuple(finished)
 
-    def _clean_source(self, migration: MigrationRecord, source: str) -> None:
+    def _clean_source(self, migration: MigrationRecord, source: str) -> bool:
+        """Destroy the stale guest on `source` and free its VFs; False when not done yet."""
         ports = self.base.instances.port_ids(migration.instance_uuid)
         try:
             result = self.base.steps.run_step(
@@ -702,13 +704,13 @@ class Moves:
             LOG.warning(
                 "evacuated %s: %s not cleaned yet: %s", migration.instance_uuid, source, exc
             )
-            return
+            return False
         if not result.done:
             LOG.warning("evacuated %s: %s: %s", migration.instance_uuid, source, result.fault)
-            return
+            return False
         cell = self.base.instances.locate(migration.instance_uuid)
         if cell is None:
-            return
+            return False
         with writing(self.base.cells.engine(cell)) as session:
             free_instance_devices(session, migration.instance_uuid, on_host=source)
             set_status(
@@ -717,6 +719,7 @@ class Moves:
         LOG.info(
             "evacuated %s: its guest on %s destroyed, VFs freed", migration.instance_uuid, source
         )
+        return True
 
 
 def _device_moves(
