@@ -153,6 +153,8 @@ class ScriptedSteps:
     def __init__(self, network: InMemoryNetworkDouble) -> None:
         self.network = network
         self.calls: list[StepCall] = []
+        # When the conductor stamped each call as sent (the agent refuses stale ones).
+        self.sent_at: list[object] = []
         self.scripts: dict[tuple[str, str], Script] = {}
         self._lock = threading.Lock()
 
@@ -197,9 +199,12 @@ class ScriptedSteps:
         *,
         long: bool = False,
     ) -> StepResult:
-        """Record the call and answer as scripted."""
+        """Record the call (its send time apart) and answer as scripted."""
+        sent = dict(args or {})
+        # Every step is stamped with when it was sent; tests compare the rest.
+        self.sent_at.append(sent.pop("issued_at", None))
         with self._lock:
-            self.calls.append(StepCall(host, step, instance_uuid, dict(args or {}), long))
+            self.calls.append(StepCall(host, step, instance_uuid, sent, long))
         script = self.scripts.get((host, step), Script())
         if script.before is not None:
             script.before()

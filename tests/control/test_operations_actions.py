@@ -677,3 +677,14 @@ def test_reset_state_clears_a_task_left_running_and_touches_no_final_move(
     # The server takes actions again.
     ops.actions.stop(uuid_)
     assert ops.instance(uuid_).vm_state == "stopped"
+
+
+def test_every_step_is_stamped_with_when_it_was_sent(ops: OperationsRig) -> None:
+    # An agent that restarts refuses a step sent before it started (its queue kept it).
+    server, _ = _server(ops)
+    before = time.time()
+    ops.actions.stop(server)
+    after = time.time()
+    assert ops.steps.sent_at and all(
+        isinstance(sent, float) and before <= sent <= after for sent in ops.steps.sent_at
+    )

@@ -415,8 +415,8 @@ class Moves:
         self.base.run(op, lambda op: self._live(op, migration, placed, bindings, created))
         return migration
 
-    def _live_prechecks(self, op: Operation) -> MultipleBindings:
-        if self.bindings is None:
+    def _live_prechecks(self, op: Operation) -> MultipleBindings | None:
+        if self.bindings is None and op.port_ids:
             raise MigrationPreCheckError(
                 "the network service does not offer the binding-extended API"
             )
@@ -452,14 +452,17 @@ class Moves:
     def _bind_destination(
         self,
         op: Operation,
-        bindings: MultipleBindings,
+        bindings: MultipleBindings | None,
         destination: str,
         profiles: Mapping[str, Profile],
         created: list[tuple[str, str]],
     ) -> None:
         """Inactive bindings on the destination, each with the profile of its new VF."""
+        ports = self._ports(op)
+        if bindings is None or not ports:
+            return
         try:
-            made = bind_ports_to_host(bindings, self._ports(op), destination, profiles=profiles)
+            made = bind_ports_to_host(bindings, ports, destination, profiles=profiles)
         except PortBindingFailed as exc:
             raise MigrationPreCheckError(exc.message) from exc
         created.extend((port_id, destination) for port_id in made)
@@ -469,7 +472,7 @@ class Moves:
         op: Operation,
         migration: MigrationRecord,
         placed: Placed,
-        bindings: MultipleBindings,
+        bindings: MultipleBindings | None,
         created: list[tuple[str, str]],
     ) -> None:
         source, destination = op.host, placed.host
@@ -489,10 +492,11 @@ class Moves:
             self.base.fail(op, exc)
             return
         try:
-            for port_id, host in created:
-                bindings.activate_port_binding(port_id, host)
-            for port_id, _ in created:
-                bindings.delete_port_binding(port_id, source)
+            if bindings is not None:
+                for port_id, host in created:
+                    bindings.activate_port_binding(port_id, host)
+                for port_id, _ in created:
+                    bindings.delete_port_binding(port_id, source)
             with writing(op.engine) as session:
                 # From here events about the guest go to the destination.
                 session.execute(
@@ -630,8 +634,14 @@ class Moves:
     def _status(
         self, op: Operation, migration: MigrationRecord, status: MigrationStatus, task: TaskState
     ) -> None:
+        """The move's next stage; MoveFailed when an operator reset it meanwhile (it is final)."""
         with writing(op.engine) as session:
-            set_status(session, migration.uuid, status)
+            if not set_status(
+                session, migration.uuid, status, expected=list(_UNDER_WAY - {status})
+            ):
+                raise MoveFailed(
+                    op.action, op.uuid, "conductor", "the migration was reset by an operator"
+                )
             session.execute(
                 update(InstanceRow)
                 .where(InstanceRow.uuid == op.uuid, InstanceRow.task_state.is_not(None))
@@ -720,6 +730,18 @@ class Moves:
             "evacuated %s: its guest on %s destroyed, VFs freed", migration.instance_uuid, source
         )
         return True
+
+
+# The statuses a move passes through before its end; a reset moves it out of them.
+_UNDER_WAY = frozenset(
+    {
+        MigrationStatus.PRE_MIGRATING,
+        MigrationStatus.MIGRATING,
+        MigrationStatus.POST_MIGRATING,
+        MigrationStatus.PREPARING,
+        MigrationStatus.RUNNING,
+    }
+)
 
 
 def _device_moves(
