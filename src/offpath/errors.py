@@ -46,7 +46,8 @@
     │   ├── MigrationPreCheckError    compute.migration.precheck (live migration refused up front)
     │   ├── ComputeServiceInUse       compute.evacuate.source_up (evacuating a running host)
     │   ├── CannotResizeToSameFlavor  compute.resize.same_flavor
-    │   └── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
+    │   ├── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
+    │   └── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -64,7 +65,8 @@
     │   ├── NoInstancesForEvents      instance.events.none (no event of a batch was accepted)
     │   ├── PortBindingNotFound       network.port_binding.not_found (no binding for that host)
     │   ├── MigrationNotFoundByStatus compute.migration.not_found
-    │   └── PortNotAttached           compute.interface.not_attached
+    │   ├── PortNotAttached           compute.interface.not_attached
+    │   └── ServiceNotFound           compute.service.not_found (no service of that id)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -1754,3 +1756,30 @@ class StaleStep(Conflict):
         )
         self.step = step
         self.instance_uuid = instance_uuid
+
+
+class ServiceNotFound(NotFound):
+    """No service of any cell has that id (Nova's message)."""
+
+    code = "compute.service.not_found"
+
+    def __init__(self, service_id: str) -> None:
+        super().__init__(
+            f"Service {service_id} could not be found.",
+            hint="`openstack compute service list` shows every service and its id",
+        )
+        self.service_id = service_id
+
+
+class ServiceUpdateInvalid(InvalidInput):
+    """An update of a service that Nova's os-services refuses (its messages)."""
+
+    code = "compute.service.update_invalid"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            detail,
+            hint="`openstack compute service set HOST offpath-compute --disable/--enable/"
+            "--down/--up` sends a valid update",
+        )
+        self.detail = detail

@@ -219,8 +219,7 @@ class GuestOperations:
         """
 
         def work() -> None:
-            # No cancel of the instance's waits: that would refuse its next build here
-            # for a while (a reverted move comes back to this host at once).
+            self.manager.events.end_waits(instance_uuid)
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self._unplug_if_here(instance_uuid, port_id)
@@ -266,6 +265,7 @@ class GuestOperations:
         """Destroy the guest and unbind its ports from this host; the ports stay the server's."""
 
         def work() -> None:
+            self.manager.events.end_waits(instance_uuid)
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self.manager.unplug_port(instance_uuid, port_id)

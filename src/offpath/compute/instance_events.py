@@ -199,10 +199,23 @@ class InstanceEvents:
         """End the waits of `instance_uuid` now, and those it would start soon (it is deleted)."""
         with self._lock:
             self._cancelled[instance_uuid] = self._clock()
-            for waiter in self._waiters.pop(instance_uuid, []):
-                waiter._cancel()
-            for key in [k for k in self._early if k[0] == instance_uuid]:
-                del self._early[key]
+            self._end_waits(instance_uuid)
+
+    def end_waits(self, instance_uuid: str) -> None:
+        """End the waits of `instance_uuid` now and drop its early events; later waits go on.
+
+        For a guest that leaves this host but not the cloud (a move's source,
+        shelve-offload): it may come back soon, and its build must not be
+        taken for one of a deleted instance.
+        """
+        with self._lock:
+            self._end_waits(instance_uuid)
+
+    def _end_waits(self, instance_uuid: str) -> None:
+        for waiter in self._waiters.pop(instance_uuid, []):
+            waiter._cancel()
+        for key in [k for k in self._early if k[0] == instance_uuid]:
+            del self._early[key]
 
     def is_cancelled(self, instance_uuid: str) -> bool:
         """True when a delete of `instance_uuid` came in the last while."""
