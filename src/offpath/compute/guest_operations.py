@@ -214,7 +214,7 @@ class GuestOperations:
         """
 
         def work() -> None:
-            self.manager.events.cancel(instance_uuid)
+            self.manager.events.discard(instance_uuid)
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self._unplug_if_here(instance_uuid, port_id)
@@ -260,7 +260,7 @@ class GuestOperations:
         """Destroy the guest and unbind its ports from this host; the ports stay the server's."""
 
         def work() -> None:
-            self.manager.events.cancel(instance_uuid)
+            self.manager.events.discard(instance_uuid)
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self.manager.unplug_port(instance_uuid, port_id)

@@ -199,10 +199,22 @@ class InstanceEvents:
         """End the waits of `instance_uuid` now, and those it would start soon (it is deleted)."""
         with self._lock:
             self._cancelled[instance_uuid] = self._clock()
-            for waiter in self._waiters.pop(instance_uuid, []):
-                waiter._cancel()
-            for key in [k for k in self._early if k[0] == instance_uuid]:
-                del self._early[key]
+            self._end(instance_uuid)
+
+    def discard(self, instance_uuid: str) -> None:
+        """End the waits of `instance_uuid` and drop its buffered events: its guest left this host.
+
+        Unlike `cancel`, the instance is not taken for deleted: it may come
+        back here (a reverted resize, a move back, an unshelve) and build.
+        """
+        with self._lock:
+            self._end(instance_uuid)
+
+    def _end(self, instance_uuid: str) -> None:
+        for waiter in self._waiters.pop(instance_uuid, []):
+            waiter._cancel()
+        for key in [k for k in self._early if k[0] == instance_uuid]:
+            del self._early[key]
 
     def is_cancelled(self, instance_uuid: str) -> bool:
         """True when a delete of `instance_uuid` came in the last while."""

@@ -106,6 +106,18 @@ def test_cancel_ends_a_wait_now_and_one_about_to_start() -> None:
     assert events.is_cancelled("i1")
 
 
+def test_discard_drops_the_buffered_events_but_a_later_build_may_wait() -> None:
+    events = InstanceEvents()
+    assert not events.deliver("i1", plugged("p1"))
+    events.discard("i1")  # the guest left this host (a cold move's source)
+    assert not events.is_cancelled("i1")
+    later = events.prepare("i1", [ExpectedEvent(PLUGGED, "p1")])
+    # The old event is gone: the guest back here waits for a new one.
+    assert later.wait(0.05).end is WaitEnd.TIMED_OUT
+    assert events.deliver("i1", plugged("p1"))
+    assert later.wait(1).end is WaitEnd.ALL_ARRIVED
+
+
 def test_a_forgotten_waiter_takes_nothing_more() -> None:
     events = InstanceEvents()
     waiter = events.prepare("i1", [ExpectedEvent(PLUGGED, "p1")])
