@@ -40,6 +40,7 @@ from offpath.errors import (
 from offpath.ports.events import Operation, wait_plan
 from offpath.ports.guest_interface import HostdevInterface, hostdev_interface
 from offpath.ports.vif import Vif, vif_from_port
+from offpath.ports.vnic import VnicType
 from offpath.rpc.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -162,6 +163,9 @@ class GuestOperations:
                 self.manager.hypervisor.attach_interface(
                     instance_uuid, hostdev_interface(vif), port_id
                 )
+                if vif.vnic_type is VnicType.DIRECT:
+                    # As after a spawn: the NIC agent sees the VF in use and the port goes up.
+                    self.manager.device_up(vif.id)
             except OffpathError as exc:
                 failure = InterfaceAttachFailed(instance_uuid, exc.message)
                 return self._failed(work, "attach_interface", failure, started)
