@@ -175,6 +175,7 @@ class Moves:
             operation=StepOperation.FINISH_MIGRATION,
             power_on=running,
         )
+        self.base.set_host(op, destination)
         try:
             self.base.step(
                 op,
@@ -186,6 +187,7 @@ class Moves:
             )
         except MoveFailed as exc:
             # The destination undid its part (ports unbound): the server goes back home.
+            self.base.set_host(op, source)
             self._restore_source(op, migration)
             self._roll_back(op, migration, destination, exc)
             return
@@ -253,6 +255,7 @@ class Moves:
                 "compute_revert_resize",
                 {"port_ids": list(op.port_ids), "name": "revert_resize"},
             )
+            self.base.set_host(op, migration.source_compute)
             try:
                 self._restore_source(op, migration, strict=True)
             except MoveFailed as exc:
@@ -355,6 +358,7 @@ class Moves:
                 operation=StepOperation.SPAWN,
                 power_on=not stopped,
             )
+            self.base.set_host(op, destination)
             try:
                 self.base.step(
                     op,
@@ -365,6 +369,7 @@ class Moves:
                     long=True,
                 )
             except MoveFailed as exc:
+                self.base.set_host(op, op.host)
                 with writing(op.engine) as session:
                     free_instance_devices(session, op.uuid, on_host=destination)
                     set_status(session, migration.uuid, MigrationStatus.FAILED)
@@ -478,14 +483,7 @@ class Moves:
                 bindings.activate_port_binding(port_id, host)
             for port_id, _ in created:
                 bindings.delete_port_binding(port_id, source)
-            with writing(op.engine) as session:
-                # From here events about the guest go to the destination.
-                session.execute(
-                    update(InstanceRow)
-                    .where(InstanceRow.uuid == op.uuid)
-                    .values(host=destination, updated_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
+            self.base.set_host(op, destination)
             self.base.step(
                 op,
                 destination,
