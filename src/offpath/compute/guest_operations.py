@@ -167,6 +167,9 @@ class GuestOperations:
                 self.manager.hypervisor.attach_interface(
                     instance_uuid, hostdev_interface(vif), port_id
                 )
+                if vif.vnic_type is VnicType.DIRECT:
+                    # As after a spawn: the NIC agent sees the VF in use and the port goes up.
+                    self.manager.device_up(vif.id)
             except OffpathError as exc:
                 failure = InterfaceAttachFailed(instance_uuid, exc.message)
                 return self._failed(work, "attach_interface", failure, started)

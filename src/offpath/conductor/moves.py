@@ -175,6 +175,7 @@ class Moves:
             operation=StepOperation.FINISH_MIGRATION,
             power_on=running,
         )
+        self.base.set_host(op, destination)
         try:
             self.base.step(
                 op,
@@ -186,6 +187,7 @@ class Moves:
             )
         except MoveFailed as exc:
             # The destination undid its part (ports unbound): the server goes back home.
+            self.base.set_host(op, source)
             try:
                 self._restore_source(op, migration)
             except MoveFailed as lost:
@@ -262,6 +264,7 @@ class Moves:
             )
             # As Nova's finish_revert_resize: the server is the source's, in its old
             # flavor, before its guest starts there (and stays so if that fails).
+            self.base.set_host(op, migration.source_compute)
             if "id" in migration.old_flavor:
                 self.base.update_spec(
                     op.uuid,
@@ -354,6 +357,7 @@ class Moves:
                 operation=StepOperation.SPAWN,
                 power_on=not stopped,
             )
+            self.base.set_host(op, destination)
             try:
                 self.base.step(
                     op,
@@ -364,6 +368,7 @@ class Moves:
                     long=True,
                 )
             except MoveFailed as exc:
+                self.base.set_host(op, op.host)
                 with writing(op.engine) as session:
                     free_instance_devices(session, op.uuid, on_host=destination)
                     set_status(session, migration.uuid, MigrationStatus.FAILED)
@@ -497,14 +502,8 @@ class Moves:
                     bindings.activate_port_binding(port_id, host)
                 for port_id, _ in created:
                     bindings.delete_port_binding(port_id, source)
-            with writing(op.engine) as session:
-                # From here events about the guest go to the destination.
-                session.execute(
-                    update(InstanceRow)
-                    .where(InstanceRow.uuid == op.uuid)
-                    .values(host=destination, updated_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
+            # From here events about the guest go to the destination.
+            self.base.set_host(op, destination)
             self.base.step(
                 op,
                 destination,

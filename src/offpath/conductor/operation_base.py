@@ -18,7 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from offpath.compute.step_result import StepResult
@@ -26,7 +26,9 @@ from offpath.conductor.instance_states import Started, TaskState, VmState, begin
 from offpath.conductor.instances import InstanceConductor
 from offpath.conductor.operation_log import add_event, close_action, open_action
 from offpath.db.api_schema import RequestSpecRow
+from offpath.db.cell_schema import InstanceRow
 from offpath.db.cells import Cell, CellDatabases
+from offpath.db.columns import utcnow
 from offpath.db.engine import reading, writing
 from offpath.errors import InstanceNotFound, MoveFailed, OffpathError
 from offpath.rpc.context import RequestContext, new_request_id
@@ -241,6 +243,21 @@ class OperationBase:
                 extra(session)
         if task is None:
             close_action(op.engine, op.action_id, instance_uuid=op.uuid)
+
+    def set_host(self, op: Operation, host: str | None) -> None:
+        """Put the instance on `host` (None: on no host) before a step there, as Nova's claim does.
+
+        The network's events about its ports go to the instance's host: a
+        step that waits for a direct port's `network-vif-plugged` gets it
+        only once the instance is on that step's host.
+        """
+        with writing(op.engine) as session:
+            session.execute(
+                update(InstanceRow)
+                .where(InstanceRow.uuid == op.uuid, InstanceRow.vm_state != VmState.DELETED.value)
+                .values(host=host, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     def fail(self, op: Operation, error: OffpathError, *, vm_state: VmState | None = None) -> None:
         """The operation failed: back to `vm_state` (where it started by default), with a fault."""

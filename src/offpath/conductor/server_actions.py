@@ -178,6 +178,7 @@ class ServerActions:
                 requesters=placed.requesters,
                 operation=StepOperation.SPAWN,
             )
+            self.base.set_host(op, destination)
             try:
                 self.base.step(
                     op,
@@ -188,6 +189,7 @@ class ServerActions:
                     long=True,
                 )
             except MoveFailed:
+                self.base.set_host(op, None)
                 with writing(op.engine) as session:
                     free_instance_devices(session, op.uuid, on_host=destination)
                 raise
