@@ -97,7 +97,8 @@
     │   ├── PortBindingError          network.port_binding.failed (no driver binds it there)
     │   ├── PortBindingActivationFailed port.binding_activation_failed (Nova's message)
     │   ├── InstanceInvalidState      instance.invalid_state (Nova's "Cannot '<action>' ...")
-    │   └── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
+    │   ├── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
+    │   └── StaleStep                 compute.step.stale (sent before the agent restarted)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1548,7 +1549,8 @@ class PortBindingError(Conflict):
 
     def __init__(self, port_id: str, host: str, reason: str) -> None:
         super().__init__(
-            f"Binding for port {port_id} on host {host} could not be created or updated. {reason}",
+            f"Binding for port {port_id} on host {host} could not be created or updated."
+            + (f" {reason}" if reason else ""),
             hint="for a remote-managed port: is the DPU's chassis with the profile's card "
             "serial number registered, alive, and mapping the network's physnet?",
         )
@@ -1739,6 +1741,21 @@ class ServerOperationsUnavailable(Unavailable):
             "server actions are not available: this API has no compute RPC to the hosts",
             hint="run the API through `offpath serve`, which wires the conductor and the agents",
         )
+
+
+class StaleStep(Conflict):
+    """A step sent to an agent process before it started (its queue kept the message)."""
+
+    code = "compute.step.stale"
+
+    def __init__(self, step: str, instance_uuid: str, *, sent: float, started: float) -> None:
+        super().__init__(
+            f"{step} of {instance_uuid} was sent {started - sent:.1f} s before this agent "
+            "started: the conductor gave it up when the host went down, so it is not run",
+            hint="nothing to do: the operation was rolled back; retry it if it is still wanted",
+        )
+        self.step = step
+        self.instance_uuid = instance_uuid
 
 
 class ServiceNotFound(NotFound):

@@ -40,6 +40,7 @@ from offpath.errors import (
 from offpath.ports.events import Operation, wait_plan
 from offpath.ports.guest_interface import HostdevInterface, hostdev_interface
 from offpath.ports.vif import Vif, vif_from_port
+from offpath.ports.vnic import VnicType
 from offpath.rpc.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -114,6 +115,10 @@ class GuestOperations:
         waiter = self.manager.events.prepare(work.uuid, plan.events)
         try:
             self.manager.hypervisor.reboot(work.uuid, hard=True)
+            for vif in work.vifs:
+                if vif.vnic_type is not VnicType.REMOTE_MANAGED:
+                    # The NIC agent sees the VF come back up and the event follows.
+                    self.manager.device_up(vif.id)
             self.manager.wait(work, plan, waiter)
         finally:
             self.manager.events.forget(waiter)
@@ -162,6 +167,9 @@ class GuestOperations:
                 self.manager.hypervisor.attach_interface(
                     instance_uuid, hostdev_interface(vif), port_id
                 )
+                if vif.vnic_type is VnicType.DIRECT:
+                    # As after a spawn: the NIC agent sees the VF in use and the port goes up.
+                    self.manager.device_up(vif.id)
             except OffpathError as exc:
                 failure = InterfaceAttachFailed(instance_uuid, exc.message)
                 return self._failed(work, "attach_interface", failure, started)
@@ -335,11 +343,26 @@ class GuestOperations:
                     vif = self._vif(port_id)
                     work.vifs.append(vif)
                     self.manager.plug_vif(work, vif, info)
-                    self.manager.hypervisor.attach_interface(
-                        instance_uuid, hostdev_interface(vif), port_id
-                    )
-                    if not vif.active:
-                        self.manager.device_up(vif.id)
+                # A direct port's event comes once its VF is up here; a remote-managed
+                # port is confirmed by its backend (ACTIVE once this host's DPU plugs it).
+                plan = wait_plan(
+                    Operation.LIVE_MIGRATION,
+                    work.vifs,
+                    self.manager.settings,
+                    backend_confirms=True,
+                )
+                work.plan = plan
+                waiter = self.manager.events.prepare(instance_uuid, plan.events)
+                try:
+                    for vif in work.vifs:
+                        self.manager.hypervisor.attach_interface(
+                            instance_uuid, hostdev_interface(vif), vif.id
+                        )
+                        if vif.vnic_type is not VnicType.REMOTE_MANAGED:
+                            self.manager.device_up(vif.id)
+                    self.manager.wait(work, plan, waiter)
+                finally:
+                    self.manager.events.forget(waiter)
             except OffpathError as exc:
                 return self._failed(work, "post_live_migration", exc, started)
             work.undo.clear()
