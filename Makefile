@@ -25,7 +25,7 @@ DEMO_HOST := .demo/compute-dpu-01
 # The whole flow: a cloud of four simulated hosts (BlueField-2, BlueField-3, two
 # ConnectX-6 Dx) in one process, two servers booted through openstacksdk, then one
 # live-migrated and one cold-migrated.
-demo: $(STAMP) ## boot a remote-managed and a direct port on simulated hosts, end to end
+demo: $(STAMP) ## boot a remote-managed and a direct port on simulated hosts, then move them
 	$(BIN)/offpath demo
 
 # One simulated BlueField-2 host whose second PF lost its VPD, checked against
