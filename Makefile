@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml scripts/install-system-packages
 
 DEMO_HOST := .demo/compute-dpu-01
 
-# The whole flow: a cloud of three simulated hosts (BlueField-2, BlueField-3,
-# ConnectX-6 Dx) in one process, two servers booted through openstacksdk.
+# The whole flow: a cloud of four simulated hosts (BlueField-2, BlueField-3, two
+# ConnectX-6 Dx) in one process, two servers booted through openstacksdk, then one
+# live-migrated and one cold-migrated.
 demo: $(STAMP) ## boot a remote-managed and a direct port on simulated hosts, end to end
 	$(BIN)/offpath demo
 

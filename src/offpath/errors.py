@@ -46,7 +46,8 @@
     │   ├── MigrationPreCheckError    compute.migration.precheck (live migration refused up front)
     │   ├── ComputeServiceInUse       compute.evacuate.source_up (evacuating a running host)
     │   ├── CannotResizeToSameFlavor  compute.resize.same_flavor
-    │   └── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
+    │   ├── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
+    │   └── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -64,7 +65,8 @@
     │   ├── NoInstancesForEvents      instance.events.none (no event of a batch was accepted)
     │   ├── PortBindingNotFound       network.port_binding.not_found (no binding for that host)
     │   ├── MigrationNotFoundByStatus compute.migration.not_found
-    │   └── PortNotAttached           compute.interface.not_attached
+    │   ├── PortNotAttached           compute.interface.not_attached
+    │   └── ServiceNotFound           compute.service.not_found (no service of that id)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -95,7 +97,8 @@
     │   ├── PortBindingError          network.port_binding.failed (no driver binds it there)
     │   ├── PortBindingActivationFailed port.binding_activation_failed (Nova's message)
     │   ├── InstanceInvalidState      instance.invalid_state (Nova's "Cannot '<action>' ...")
-    │   └── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
+    │   ├── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
+    │   └── StaleStep                 compute.step.stale (sent before the agent restarted)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1546,7 +1549,8 @@ class PortBindingError(Conflict):
 
     def __init__(self, port_id: str, host: str, reason: str) -> None:
         super().__init__(
-            f"Binding for port {port_id} on host {host} could not be created or updated. {reason}",
+            f"Binding for port {port_id} on host {host} could not be created or updated."
+            + (f" {reason}" if reason else ""),
             hint="for a remote-managed port: is the DPU's chassis with the profile's card "
             "serial number registered, alive, and mapping the network's physnet?",
         )
@@ -1737,3 +1741,45 @@ class ServerOperationsUnavailable(Unavailable):
             "server actions are not available: this API has no compute RPC to the hosts",
             hint="run the API through `offpath serve`, which wires the conductor and the agents",
         )
+
+
+class StaleStep(Conflict):
+    """A step sent to an agent process before it started (its queue kept the message)."""
+
+    code = "compute.step.stale"
+
+    def __init__(self, step: str, instance_uuid: str, *, sent: float, started: float) -> None:
+        super().__init__(
+            f"{step} of {instance_uuid} was sent {started - sent:.1f} s before this agent "
+            "started: the conductor gave it up when the host went down, so it is not run",
+            hint="nothing to do: the operation was rolled back; retry it if it is still wanted",
+        )
+        self.step = step
+        self.instance_uuid = instance_uuid
+
+
+class ServiceNotFound(NotFound):
+    """No service of any cell has that id (Nova's message)."""
+
+    code = "compute.service.not_found"
+
+    def __init__(self, service_id: str) -> None:
+        super().__init__(
+            f"Service {service_id} could not be found.",
+            hint="`openstack compute service list` shows every service and its id",
+        )
+        self.service_id = service_id
+
+
+class ServiceUpdateInvalid(InvalidInput):
+    """An update of a service that Nova's os-services refuses (its messages)."""
+
+    code = "compute.service.update_invalid"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            detail,
+            hint="`openstack compute service set HOST offpath-compute --disable/--enable/"
+            "--down/--up` sends a valid update",
+        )
+        self.detail = detail

@@ -15,6 +15,7 @@ from offpath.db.engine import open_engine
 from offpath.service_config import ServiceConfig, load_service_config
 from tests.backends import BACKENDS, scratch_database
 from tests.control.cluster import Cluster
+from tests.control.operations_rig import OperationsRig, make_rig
 
 
 def deployment_config(backend: str, tmp_path: Path, stack: ExitStack) -> ServiceConfig:
@@ -59,3 +60,12 @@ def any_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clus
     """A deployment on each backend in turn."""
     with deployment(str(request.param), tmp_path) as (_, cluster):
         yield cluster
+
+
+@pytest.fixture
+def ops(cluster: Cluster) -> Iterator[OperationsRig]:
+    """The conductor's server operations over `cluster`, against scripted hosts."""
+    rig = make_rig(cluster)
+    yield rig
+    rig.steps.release_all()
+    rig.base.close()

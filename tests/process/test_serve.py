@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ class Deployment:
     dpus: list[DpuAgent] = field(default_factory=list)
     base: str = ""
     agents: dict[str, Process] = field(default_factory=dict)
+    # Host -> simulator profile of the hosts this deployment's agents play.
+    profiles: dict[str, str] = field(default_factory=lambda: dict(PROFILES))
 
     @property
     def network(self) -> str:
@@ -76,7 +78,7 @@ class Deployment:
 
     def start_agent(self, host: str) -> None:
         """Write the simulated host with `offpath sim host`, then run its agent."""
-        profile = PROFILES[host]
+        profile = self.profiles[host]
         tree = self.root / host
         sim = self.start(
             f"sim-{host}",
@@ -95,10 +97,18 @@ class Deployment:
             f"agent-{host}", "agent", "--config-file", str(conf), "--sysfs-root", str(tree)
         )
 
+    def restart_agent(self, host: str) -> None:
+        """Run the agent of a host written before again (after it was killed)."""
+        self.agents[host] = self.start(
+            f"agent-{host}-again",
+            *("agent", "--config-file", str(self.root / f"{host}.conf")),
+            *("--sysfs-root", str(self.root / host)),
+        )
+
     def register_dpus(self, host: str) -> None:
         """Play the DPU side: each card's chassis, named by its serial, kept alive."""
         # The same options as `offpath sim host` above give the same cards, serials and MACs.
-        sim = plan_host(load_profile(PROFILES[host]), self.root / host, hostname=host, vfs=VFS)
+        sim = plan_host(load_profile(self.profiles[host]), self.root / host, hostname=host, vfs=VFS)
         for card in sim.cards:
             dpu = SimDpu.of_card(card, hostname=f"{host}-dpu{card.index}")
             agent = DpuAgent(self.network, dpu, token=TOKEN, interval=1.0)
@@ -121,8 +131,12 @@ class Deployment:
         assert_all_ended(self.processes)
 
 
-@pytest.fixture
-def deployment(tmp_path: Path) -> Iterator[Deployment]:
+@contextmanager
+def deployed(
+    tmp_path: Path,
+    profiles: Mapping[str, str] = PROFILES,
+    dpu_hosts: Sequence[str] = (DPU_HOST,),
+) -> Iterator[Deployment]:
     """Scratch PostgreSQL databases and a RabbitMQ vhost; `offpath serve` on them, and agents."""
     suffix = uuid.uuid4().hex[:10]
     with ExitStack() as stack:
@@ -137,7 +151,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
         stack.enter_context(
             scratch_database("postgresql", tmp_path, name=f"offpath_t_{suffix}_cell0")
         )
-        deployment = Deployment(tmp_path, transport_url)
+        deployment = Deployment(tmp_path, transport_url, profiles=dict(profiles))
         conf = tmp_path / "serve.conf"
         conf.write_text(
             deployment.defaults("serve-1")
@@ -150,15 +164,24 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
                 *("--port", "0"),
             )
             deployment.base = wait_for_serve(serve, timeout=60)
-            deployment.register_dpus(DPU_HOST)
-            for host in PROFILES:
+            for host in dpu_hosts:
+                deployment.register_dpus(host)
+            for host in profiles:
                 deployment.start_agent(host)
             yield deployment
         finally:
             deployment.stop()
 
 
-def _admin(deployment: Deployment, path: str) -> Any:
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    """The deployment of this module: one DPU host and one NIC host."""
+    with deployed(tmp_path) as running:
+        yield running
+
+
+def admin(deployment: Deployment, path: str) -> Any:
+    """GET an admin API path of the deployment; its JSON body (asserts 200)."""
     response = httpx.get(
         f"{deployment.base}/offpath/v1{path}", headers={"X-Auth-Token": TOKEN}, timeout=10
     )
@@ -166,22 +189,25 @@ def _admin(deployment: Deployment, path: str) -> Any:
     return response.json()
 
 
-def _hosts_up(deployment: Deployment) -> bool:
-    hosts = {h["host"]: h for h in _admin(deployment, "/hosts")["hosts"]}
+def hosts_up(deployment: Deployment) -> bool:
+    """True once every agent of the deployment registered, is up and reported devices."""
+    hosts = {h["host"]: h for h in admin(deployment, "/hosts")["hosts"]}
     return all(
         host in hosts
         and hosts[host]["devices"] > 0
         and (hosts[host]["service"] or {}).get("state") == "up"
-        for host in PROFILES
+        for host in deployment.profiles
     )
 
 
-def _claimed(deployment: Deployment, host: str, server_id: str) -> list[str]:
-    devices = _admin(deployment, f"/hosts/{host}/devices")["devices"]
+def claimed(deployment: Deployment, host: str, server_id: str) -> list[str]:
+    """The addresses of the devices the server holds on `host`."""
+    devices = admin(deployment, f"/hosts/{host}/devices")["devices"]
     return [d["address"] for d in devices if d["instance_uuid"] == server_id]
 
 
-def _sdk(deployment: Deployment) -> Connection:
+def sdk_of(deployment: Deployment) -> Connection:
+    """An admin openstacksdk connection to the deployment."""
     base = deployment.base
     return Connection(
         auth_type="admin_token",
@@ -194,12 +220,12 @@ def _sdk(deployment: Deployment) -> Connection:
 
 def test_serve_on_postgresql_and_rabbitmq_with_agent_processes(deployment: Deployment) -> None:
     wait_until(
-        lambda: _hosts_up(deployment),
+        lambda: hosts_up(deployment),
         timeout=30,
         what="both agents registered, up, with their inventory",
         logs=deployment.logs,
     )
-    sdk = _sdk(deployment)
+    sdk = sdk_of(deployment)
     try:
         flavor = sdk.compute.create_flavor(name="m1.tiny", ram=512, vcpus=1, disk=0)
         image = sdk.image.create_image(
@@ -217,7 +243,7 @@ def test_serve_on_postgresql_and_rabbitmq_with_agent_processes(deployment: Deplo
         assert server.compute_host == DPU_HOST
         bound = sdk.network.get_port(port.id)
         assert (bound.status, bound.binding_host_id) == ("ACTIVE", DPU_HOST)
-        (address,) = _claimed(deployment, DPU_HOST, server.id)
+        (address,) = claimed(deployment, DPU_HOST, server.id)
         assert bound.binding_profile["pci_slot"] == address
         serials = {agent.dpu.serial for agent in deployment.dpus}
         assert bound.binding_profile["card_serial_number"] in serials
@@ -225,7 +251,7 @@ def test_serve_on_postgresql_and_rabbitmq_with_agent_processes(deployment: Deplo
         sdk.compute.wait_for_delete(server, interval=0.25, wait=30)
         unbound = sdk.network.get_port(port.id)
         assert (unbound.binding_host_id, unbound.device_id) == ("", "")
-        assert _claimed(deployment, DPU_HOST, server.id) == []
+        assert claimed(deployment, DPU_HOST, server.id) == []
 
         # A direct port that is administratively down never goes ACTIVE, so the
         # spawn on the NIC host waits for network-vif-plugged; its agent dies then.
@@ -253,7 +279,7 @@ def test_serve_on_postgresql_and_rabbitmq_with_agent_processes(deployment: Deplo
             what="the NIC host's agent waiting for network-vif-plugged",
             logs=deployment.logs,
         )
-        assert len(_claimed(deployment, NIC_HOST, server.id)) == 1
+        assert len(claimed(deployment, NIC_HOST, server.id)) == 1
         agent.kill()
 
         wait_until(
@@ -264,8 +290,8 @@ def test_serve_on_postgresql_and_rabbitmq_with_agent_processes(deployment: Deplo
         )
         failed = sdk.compute.get_server(server.id)
         assert NIC_HOST in failed.fault["message"]
-        assert _claimed(deployment, NIC_HOST, server.id) == []
-        nic = _admin(deployment, f"/hosts/{NIC_HOST}")["host"]
+        assert claimed(deployment, NIC_HOST, server.id) == []
+        nic = admin(deployment, f"/hosts/{NIC_HOST}")["host"]
         assert nic["service"]["state"] == "down"
         assert nic["free_devices"] == nic["devices"]
 

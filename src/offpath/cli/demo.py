@@ -1,4 +1,5 @@
-"""`offpath demo`: a cloud of three simulated hosts, two servers booted through openstacksdk."""
+"""`offpath demo`: a cloud of four simulated hosts, two servers booted through openstacksdk, then
+one live-migrated and one cold-migrated."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from offpath.cli.serve import CLOUDS_YAML, Ovn, Port
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from offpath.embedded.demo import DemoBoot
+    from offpath.embedded.demo import DemoBoot, DemoMove, PortPlace
     from offpath.network.ovn.backend import OvnBackend
 
 COLUMNS = (
@@ -33,6 +34,18 @@ COLUMNS = (
     "port status",
     "waited for plug event",
     "boot",
+)
+MOVE_COLUMNS = (
+    "server",
+    "move",
+    "",
+    "host",
+    "VF address",
+    "card serial",
+    "PF MAC",
+    "VF num",
+    "physical network",
+    "took",
 )
 
 
@@ -54,12 +67,14 @@ def demo(
     ovn: Ovn = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log what every part does.")] = False,
 ) -> None:
-    """Boot two servers on simulated hosts and show what each got.
+    """Boot two servers on simulated hosts, then move both.
 
-    Hosts: a BlueField-2, a BlueField-3 and a ConnectX-6 Dx.
+    Hosts: a BlueField-2, a BlueField-3 and two ConnectX-6 Dx. The remote-managed server is
+    live-migrated, the direct one cold-migrated (then confirmed); each port's binding profile
+    is shown before and after.
     """
     from offpath.embedded.cloud import EmbeddedCloud
-    from offpath.embedded.demo import DEMO_HOSTS, connect, run_demo
+    from offpath.embedded.demo import DEMO_HOSTS, connect, run_demo, run_moves
     from offpath.service_config import load_service_config
 
     log_to_stderr(verbose=verbose)
@@ -86,27 +101,13 @@ def demo(
             conn = connect(endpoints.compute, endpoints.network, endpoints.image, endpoints.token)
             try:
                 boots = run_demo(conn, progress=_say)
+                with table_console() as console:
+                    console.print(_boots_table(boots))
+                moves = run_moves(conn, boots, progress=_say)
             finally:
                 conn.close()
             with table_console() as console:
-                from rich.table import Table
-
-                table = Table(*COLUMNS, title="offpath demo: two boots")
-                for boot in boots:
-                    table.add_row(
-                        boot.server,
-                        boot.host,
-                        boot.port,
-                        boot.vnic_type,
-                        boot.vf_address,
-                        boot.card_serial,
-                        boot.pf_mac,
-                        boot.vf_num,
-                        boot.port_status,
-                        boot.waited_for,
-                        f"{boot.seconds:.2f} s",
-                    )
-                console.print(table)
+                console.print(_moves_table(moves))
                 if cloud.ovn_backend is not None:
                     console.print(_ovn_table(cloud.ovn_backend, boots))
             if serve:
@@ -120,6 +121,52 @@ def demo(
                 stop = stop_on_signals()
                 while not stop.wait(0.5):
                     pass
+
+
+def _boots_table(boots: Sequence[DemoBoot]) -> Table:
+    """What each boot got: the host, the VF its port's profile names, the wait."""
+    from rich.table import Table
+
+    table = Table(*COLUMNS, title="offpath demo: two boots")
+    for boot in boots:
+        table.add_row(
+            boot.server,
+            boot.host,
+            boot.port,
+            boot.vnic_type,
+            boot.vf_address,
+            boot.card_serial,
+            boot.pf_mac,
+            boot.vf_num,
+            boot.port_status,
+            boot.waited_for,
+            f"{boot.seconds:.2f} s",
+        )
+    return table
+
+
+def _moves_table(moves: Sequence[DemoMove]) -> Table:
+    """Each move: the port's binding before and after, one row each."""
+    from rich.table import Table
+
+    table = Table(*MOVE_COLUMNS, title="offpath demo: two moves, each port's binding profile")
+    for move in moves:
+        table.add_row(move.server, move.move, "before", *_place_cells(move.before), "")
+        table.add_row(
+            "", "", "after", *_place_cells(move.after), f"{move.seconds:.2f} s", end_section=True
+        )
+    return table
+
+
+def _place_cells(place: PortPlace) -> tuple[str, ...]:
+    return (
+        place.host,
+        place.vf_address,
+        place.card_serial,
+        place.pf_mac,
+        place.vf_num,
+        place.physical_network,
+    )
 
 
 def _ovn_table(backend: OvnBackend, boots: Sequence[DemoBoot]) -> Table:

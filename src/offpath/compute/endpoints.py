@@ -8,6 +8,8 @@ of a server operation it asked for.
 
 from __future__ import annotations
 
+import time
+
 import oslo_messaging
 
 from offpath.compute.guest_operations import GuestOperations
@@ -26,6 +28,8 @@ class ComputeEndpoints:
     def __init__(self, manager: ComputeManager, operations: GuestOperations | None = None) -> None:
         self._manager = manager
         self._operations = operations or GuestOperations(manager)
+        # Steps sent before this process started are refused (see `run_step`).
+        self._started_at = time.time()
 
     def build_instance(self, ctx: RequestContext, build: object) -> None:
         """Cast: build the instance, then report ACTIVE or ERROR to the conductor."""
@@ -45,4 +49,6 @@ class ComputeEndpoints:
         self, ctx: RequestContext, step: object, instance_uuid: object, args: object
     ) -> dict[str, JsonValue]:
         """Call: one step of a server operation on this host; its `StepResult`."""
-        return run_step(self._operations, step, instance_uuid, args).to_primitive()
+        return run_step(
+            self._operations, step, instance_uuid, args, started_at=self._started_at
+        ).to_primitive()

@@ -115,6 +115,10 @@ class GuestOperations:
         waiter = self.manager.events.prepare(work.uuid, plan.events)
         try:
             self.manager.hypervisor.reboot(work.uuid, hard=True)
+            for vif in work.vifs:
+                if vif.vnic_type is not VnicType.REMOTE_MANAGED:
+                    # The NIC agent sees the VF come back up and the event follows.
+                    self.manager.device_up(vif.id)
             self.manager.wait(work, plan, waiter)
         finally:
             self.manager.events.forget(waiter)
@@ -218,7 +222,7 @@ class GuestOperations:
         """
 
         def work() -> None:
-            self.manager.events.discard(instance_uuid)
+            self.manager.events.end_waits(instance_uuid)
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self._unplug_if_here(instance_uuid, port_id)
@@ -264,7 +268,7 @@ class GuestOperations:
         """Destroy the guest and unbind its ports from this host; the ports stay the server's."""
 
         def work() -> None:
-            self.manager.events.discard(instance_uuid)
+            self.manager.events.end_waits(instance_uuid)
             self.manager.hypervisor.destroy(instance_uuid)
             for port_id in port_ids:
                 self.manager.unplug_port(instance_uuid, port_id)
@@ -339,11 +343,26 @@ class GuestOperations:
                     vif = self._vif(port_id)
                     work.vifs.append(vif)
                     self.manager.plug_vif(work, vif, info)
-                    self.manager.hypervisor.attach_interface(
-                        instance_uuid, hostdev_interface(vif), port_id
-                    )
-                    if not vif.active:
-                        self.manager.device_up(vif.id)
+                # A direct port's event comes once its VF is up here; a remote-managed
+                # port is confirmed by its backend (ACTIVE once this host's DPU plugs it).
+                plan = wait_plan(
+                    Operation.LIVE_MIGRATION,
+                    work.vifs,
+                    self.manager.settings,
+                    backend_confirms=True,
+                )
+                work.plan = plan
+                waiter = self.manager.events.prepare(instance_uuid, plan.events)
+                try:
+                    for vif in work.vifs:
+                        self.manager.hypervisor.attach_interface(
+                            instance_uuid, hostdev_interface(vif), vif.id
+                        )
+                        if vif.vnic_type is not VnicType.REMOTE_MANAGED:
+                            self.manager.device_up(vif.id)
+                    self.manager.wait(work, plan, waiter)
+                finally:
+                    self.manager.events.forget(waiter)
             except OffpathError as exc:
                 return self._failed(work, "post_live_migration", exc, started)
             work.undo.clear()

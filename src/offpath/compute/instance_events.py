@@ -199,18 +199,19 @@ class InstanceEvents:
         """End the waits of `instance_uuid` now, and those it would start soon (it is deleted)."""
         with self._lock:
             self._cancelled[instance_uuid] = self._clock()
-            self._end(instance_uuid)
+            self._end_waits(instance_uuid)
 
-    def discard(self, instance_uuid: str) -> None:
-        """End the waits of `instance_uuid` and drop its buffered events: its guest left this host.
+    def end_waits(self, instance_uuid: str) -> None:
+        """End the waits of `instance_uuid` now and drop its early events; later waits go on.
 
-        Unlike `cancel`, the instance is not taken for deleted: it may come
-        back here (a reverted resize, a move back, an unshelve) and build.
+        For a guest that leaves this host but not the cloud (a move's source,
+        shelve-offload): it may come back soon, and its build must not be
+        taken for one of a deleted instance.
         """
         with self._lock:
-            self._end(instance_uuid)
+            self._end_waits(instance_uuid)
 
-    def _end(self, instance_uuid: str) -> None:
+    def _end_waits(self, instance_uuid: str) -> None:
         for waiter in self._waiters.pop(instance_uuid, []):
             waiter._cancel()
         for key in [k for k in self._early if k[0] == instance_uuid]:

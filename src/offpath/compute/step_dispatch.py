@@ -13,9 +13,12 @@ from typing import Final
 from offpath.compute.build_message import BuildMessage, ClaimedVf
 from offpath.compute.guest_operations import GuestOperations
 from offpath.compute.step_result import StepResult
-from offpath.errors import PrimitiveInvalid
+from offpath.errors import PrimitiveInvalid, StaleStep
 from offpath.pci.selection import SelectedDevice
 from offpath.primitive import PrimitiveFields
+
+# How far the conductor's clock may be behind an agent's before a fresh step looks stale.
+CLOCK_SKEW: Final = 2.0
 
 Step = Callable[[GuestOperations, str, PrimitiveFields], StepResult]
 
@@ -71,8 +74,20 @@ STEPS: Final[Mapping[str, Step]] = {
 }
 
 
-def run_step(ops: GuestOperations, step: object, instance_uuid: object, args: object) -> StepResult:
-    """Run the named step; a failed result (never an exception) for a malformed message."""
+def run_step(
+    ops: GuestOperations,
+    step: object,
+    instance_uuid: object,
+    args: object,
+    *,
+    started_at: float,
+) -> StepResult:
+    """Run the named step; a failed result (never an exception) for a malformed or stale one.
+
+    A message queue keeps a call for a dead agent; the conductor gave it up
+    when the host went down, so a step sent before this process started
+    (by more than the clock skew allowed) is answered as refused, not run.
+    """
     name = step if isinstance(step, str) else ""
     uuid = instance_uuid if isinstance(instance_uuid, str) else ""
     try:
@@ -81,6 +96,17 @@ def run_step(ops: GuestOperations, step: object, instance_uuid: object, args: ob
         action = STEPS.get(name)
         if action is None:
             raise PrimitiveInvalid("run_step", f"no step {name!r}; known: {', '.join(STEPS)}")
-        return action(ops, uuid, PrimitiveFields("run_step args", args or {}))
-    except PrimitiveInvalid as exc:
+        read = PrimitiveFields("run_step args", args or {})
+        sent = _sent_at(read)
+        if sent is not None and sent < started_at - CLOCK_SKEW:
+            raise StaleStep(name, uuid, sent=sent, started=started_at)
+        return action(ops, uuid, read)
+    except (PrimitiveInvalid, StaleStep) as exc:
         return StepResult.failed(uuid, ops.host, name or "?", exc)
+
+
+def _sent_at(read: PrimitiveFields) -> float | None:
+    value = read.nested("issued_at")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)

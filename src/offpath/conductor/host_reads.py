@@ -23,7 +23,7 @@ from offpath.db.cells import Cell, CellDatabases
 from offpath.db.engine import reading
 from offpath.db.host_devices import HostDevices, find_node, load_host, selected_of
 from offpath.db.services import ServiceRecord, list_services
-from offpath.errors import ComputeHostNotFound, OffpathError
+from offpath.errors import ComputeHostNotFound, OffpathError, ServiceNotFound
 from offpath.jsonvalue import JsonValue
 from offpath.pci.booleans import lenient_bool
 from offpath.pci.claims import IN_USE, DeviceStatus
@@ -97,6 +97,14 @@ def list_service_entries(cells: CellDatabases) -> list[ServiceEntry]:
         )
     found.sort(key=lambda entry: (entry.record.host, entry.record.binary))
     return found
+
+
+def find_service_entry(cells: CellDatabases, id_: str) -> ServiceEntry:
+    """The service the compute API shows with id `id_`; ServiceNotFound when none has it."""
+    for entry in list_service_entries(cells):
+        if entry.id == id_:
+            return entry
+    raise ServiceNotFound(id_)
 
 
 def list_nodes(cells: CellDatabases) -> list[NodeEntry]:

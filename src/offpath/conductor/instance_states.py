@@ -98,6 +98,9 @@ RULES: Final[Mapping[str, ActionRule]] = MappingProxyType(
     }
 )
 
+# Where a rule's name is not the action Nova's conflict message names (both reboots are 'reboot').
+_SHOWN: Final[Mapping[str, str]] = MappingProxyType({"reboot_hard": "reboot"})
+
 
 @dataclass(frozen=True, slots=True)
 class Started:
@@ -129,11 +132,12 @@ def begin_action(session: Session, instance_uuid: str, action: str) -> Started:
     )
     if getattr(taken, "rowcount", 0) != 1:
         session.refresh(row)
+        shown = _SHOWN.get(action, action)
         if row.task_state is not None:
             raise InstanceInvalidState(
-                action, instance_uuid, attr="task_state", state=row.task_state
+                shown, instance_uuid, attr="task_state", state=row.task_state
             )
-        raise InstanceInvalidState(action, instance_uuid, attr="vm_state", state=row.vm_state)
+        raise InstanceInvalidState(shown, instance_uuid, attr="vm_state", state=row.vm_state)
     return Started(
         instance_uuid,
         row.host,

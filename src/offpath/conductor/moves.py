@@ -188,7 +188,14 @@ class Moves:
         except MoveFailed as exc:
             # The destination undid its part (ports unbound): the server goes back home.
             self.base.set_host(op, source)
-            self._restore_source(op, migration)
+            try:
+                self._restore_source(op, migration)
+            except MoveFailed as lost:
+                with writing(op.engine) as session:
+                    free_instance_devices(session, op.uuid, on_host=destination)
+                    set_status(session, migration.uuid, MigrationStatus.ERROR)
+                self.base.fail(op, lost, vm_state=VmState.ERROR)
+                return
             self._roll_back(op, migration, destination, exc)
             return
 
@@ -255,16 +262,9 @@ class Moves:
                 "compute_revert_resize",
                 {"port_ids": list(op.port_ids), "name": "revert_resize"},
             )
+            # As Nova's finish_revert_resize: the server is the source's, in its old
+            # flavor, before its guest starts there (and stays so if that fails).
             self.base.set_host(op, migration.source_compute)
-            try:
-                self._restore_source(op, migration, strict=True)
-            except MoveFailed as exc:
-                with writing(op.engine) as session:
-                    set_status(session, migration.uuid, MigrationStatus.ERROR)
-                    free_instance_devices(session, op.uuid, on_host=destination)
-                self.base.fail(op, exc, vm_state=VmState.ERROR)
-                return
-
             if "id" in migration.old_flavor:
                 self.base.update_spec(
                     op.uuid,
@@ -272,32 +272,34 @@ class Moves:
                     flavor=dict(migration.old_flavor),
                 )
 
-            def reverted(session: Session) -> None:
+            def back_home(session: Session, status: MigrationStatus) -> None:
                 free_instance_devices(session, op.uuid, on_host=destination)
-                set_status(session, migration.uuid, MigrationStatus.REVERTED)
+                set_status(session, migration.uuid, status)
                 session.execute(
                     update(InstanceRow)
                     .where(InstanceRow.uuid == op.uuid)
-                    .values(flavor=dict(migration.old_flavor))
+                    .values(host=migration.source_compute, flavor=dict(migration.old_flavor))
                     .execution_options(synchronize_session=False)
                 )
+
+            try:
+                self._restore_source(op, migration)
+            except MoveFailed as exc:
+                with writing(op.engine) as session:
+                    back_home(session, MigrationStatus.ERROR)
+                self.base.fail(op, exc, vm_state=VmState.ERROR)
+                return
 
             self.base.end(
                 op,
                 vm_state=VmState(migration.previous_vm_state),
                 host=migration.source_compute,
-                extra=reverted,
+                extra=lambda session: back_home(session, MigrationStatus.REVERTED),
             )
 
         self.base.run(op, work)
 
-    def _restore_source(
-        self,
-        op: Operation,
-        migration: MigrationRecord,
-        *,
-        strict: bool = False,
-    ) -> None:
+    def _restore_source(self, op: Operation, migration: MigrationRecord) -> None:
         """Bind the ports to the source's VFs again and start the guest there (revert)."""
         source = migration.source_compute or ""
         with reading(op.engine) as session:
@@ -314,10 +316,7 @@ class Moves:
             power_on=migration.previous_vm_state == VmState.ACTIVE.value,
         )
         args = {"message": message, "project_id": op.started.project_id, "name": "finish_revert"}
-        if strict:
-            self.base.step(op, source, "finish", "compute_finish_revert_resize", args, long=True)
-        else:
-            self.base.try_step(op, source, "finish", "compute_finish_revert_resize", args)
+        self.base.step(op, source, "finish", "compute_finish_revert_resize", args, long=True)
 
     # -- evacuate ----------------------------------------------------------------
 
@@ -421,12 +420,28 @@ class Moves:
         self.base.run(op, lambda op: self._live(op, migration, placed, bindings, created))
         return migration
 
-    def _live_prechecks(self, op: Operation) -> MultipleBindings:
-        if self.bindings is None:
+    def _live_prechecks(self, op: Operation) -> MultipleBindings | None:
+        if self.bindings is None and op.port_ids:
             raise MigrationPreCheckError(
                 "the network service does not offer the binding-extended API"
             )
         self._check_version(op, op.host)
+        with reading(op.engine) as session:
+            requests = load_requests(session, op.uuid)
+        # As Nova: a flavor's PCI devices move live only if every alias says they can.
+        stuck = sorted(
+            {
+                r.alias_name
+                for r in requests
+                if r.alias_name is not None
+                and not all(str(s.get("live_migratable", "")).lower() == "true" for s in r.spec)
+            }
+        )
+        if stuck:
+            raise MigrationPreCheckError(
+                f"the flavor's PCI devices of alias {', '.join(stuck)} are not live-migratable "
+                '(their alias lacks "live_migratable": "true")'
+            )
         return self.bindings
 
     def _check_version(self, op: Operation, host: str) -> None:
@@ -442,14 +457,17 @@ class Moves:
     def _bind_destination(
         self,
         op: Operation,
-        bindings: MultipleBindings,
+        bindings: MultipleBindings | None,
         destination: str,
         profiles: Mapping[str, Profile],
         created: list[tuple[str, str]],
     ) -> None:
         """Inactive bindings on the destination, each with the profile of its new VF."""
+        ports = self._ports(op)
+        if bindings is None or not ports:
+            return
         try:
-            made = bind_ports_to_host(bindings, self._ports(op), destination, profiles=profiles)
+            made = bind_ports_to_host(bindings, ports, destination, profiles=profiles)
         except PortBindingFailed as exc:
             raise MigrationPreCheckError(exc.message) from exc
         created.extend((port_id, destination) for port_id in made)
@@ -459,7 +477,7 @@ class Moves:
         op: Operation,
         migration: MigrationRecord,
         placed: Placed,
-        bindings: MultipleBindings,
+        bindings: MultipleBindings | None,
         created: list[tuple[str, str]],
     ) -> None:
         source, destination = op.host, placed.host
@@ -479,10 +497,12 @@ class Moves:
             self.base.fail(op, exc)
             return
         try:
-            for port_id, host in created:
-                bindings.activate_port_binding(port_id, host)
-            for port_id, _ in created:
-                bindings.delete_port_binding(port_id, source)
+            if bindings is not None:
+                for port_id, host in created:
+                    bindings.activate_port_binding(port_id, host)
+                for port_id, _ in created:
+                    bindings.delete_port_binding(port_id, source)
+            # From here events about the guest go to the destination.
             self.base.set_host(op, destination)
             self.base.step(
                 op,
@@ -613,8 +633,14 @@ class Moves:
     def _status(
         self, op: Operation, migration: MigrationRecord, status: MigrationStatus, task: TaskState
     ) -> None:
+        """The move's next stage; MoveFailed when an operator reset it meanwhile (it is final)."""
         with writing(op.engine) as session:
-            set_status(session, migration.uuid, status)
+            if not set_status(
+                session, migration.uuid, status, expected=list(_UNDER_WAY - {status})
+            ):
+                raise MoveFailed(
+                    op.action, op.uuid, "conductor", "the migration was reset by an operator"
+                )
             session.execute(
                 update(InstanceRow)
                 .where(InstanceRow.uuid == op.uuid, InstanceRow.task_state.is_not(None))
@@ -668,11 +694,12 @@ class Moves:
                     continue
                 if utcnow() - migration.updated_at < older_than:
                     continue
-                self._clean_source(migration, source)
-                finished.append(migration.instance_uuid)
+                if self._clean_source(migration, source):
+                    finished.append(migration.instance_uuid)
         return tuple(finished)
 
-    def _clean_source(self, migration: MigrationRecord, source: str) -> None:
+    def _clean_source(self, migration: MigrationRecord, source: str) -> bool:
+        """Destroy the stale guest on `source` and free its VFs; False when not done yet."""
         ports = self.base.instances.port_ids(migration.instance_uuid)
         try:
             result = self.base.steps.run_step(
@@ -686,13 +713,13 @@ class Moves:
             LOG.warning(
                 "evacuated %s: %s not cleaned yet: %s", migration.instance_uuid, source, exc
             )
-            return
+            return False
         if not result.done:
             LOG.warning("evacuated %s: %s: %s", migration.instance_uuid, source, result.fault)
-            return
+            return False
         cell = self.base.instances.locate(migration.instance_uuid)
         if cell is None:
-            return
+            return False
         with writing(self.base.cells.engine(cell)) as session:
             free_instance_devices(session, migration.instance_uuid, on_host=source)
             set_status(
@@ -701,6 +728,19 @@ class Moves:
         LOG.info(
             "evacuated %s: its guest on %s destroyed, VFs freed", migration.instance_uuid, source
         )
+        return True
+
+
+# The statuses a move passes through before its end; a reset moves it out of them.
+_UNDER_WAY = frozenset(
+    {
+        MigrationStatus.PRE_MIGRATING,
+        MigrationStatus.MIGRATING,
+        MigrationStatus.POST_MIGRATING,
+        MigrationStatus.PREPARING,
+        MigrationStatus.RUNNING,
+    }
+)
 
 
 def _device_moves(

@@ -11,8 +11,10 @@ saying why, and whatever it claimed released.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,6 +37,8 @@ LOG = logging.getLogger(__name__)
 
 # How many operations a conductor runs at once.
 OPERATION_WORKERS = 8
+# How often a conductor waiting for a host's step checks that the host still heartbeats.
+LIVENESS_POLL = 1.0
 
 
 class StepRunner(Protocol):
@@ -94,10 +98,14 @@ class OperationBase:
         *,
         background: bool = True,
         workers: int = OPERATION_WORKERS,
+        liveness_poll: float = LIVENESS_POLL,
     ) -> None:
         self.instances = instances
         self.steps = steps
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="operation")
+        # Each step's call waits in its own thread, so a dead host can be given up on.
+        self._calls = ThreadPoolExecutor(workers * 2, thread_name_prefix="operation-call")
+        self.liveness_poll = liveness_poll
         # False runs every operation to its end inside the request (tests, tools).
         self.background = background
 
@@ -156,14 +164,50 @@ class OperationBase:
     ) -> StepResult:
         """Ask `host` for a step and record it; MoveFailed (the host's reason) if not done."""
         try:
-            result = self.steps.run_step(op.ctx, host, step, op.uuid, args, long=long)
+            result = self._await(op, host, step, args, long=long)
         except OffpathError as exc:
             add_event(op.engine, op.action_id, event, ok=False, details=exc.message)
+            if isinstance(exc, MoveFailed):
+                raise
             raise MoveFailed(op.action, op.uuid, host, exc.message) from exc
         add_event(op.engine, op.action_id, event, ok=result.done, details=result.details())
         if not result.done:
             raise MoveFailed(op.action, op.uuid, host, result.fault or "no reason given")
         return result
+
+    def _await(
+        self,
+        op: Operation,
+        host: str,
+        step: str,
+        args: Mapping[str, object] | None,
+        *,
+        long: bool,
+    ) -> StepResult:
+        """The step's answer; given up early once the host's compute service is down.
+
+        A long step may wait up to `[DEFAULT] long_rpc_timeout` for its answer;
+        an agent killed meanwhile would hold the operation that long. The
+        host's heartbeat says sooner: silent for `service_down_time`, the
+        step has failed (a late answer is dropped).
+        """
+        # When it was sent: an agent that restarted since will not run it (its queue kept it).
+        stamped = {**(args or {}), "issued_at": time.time()}
+        call = self._calls.submit(
+            self.steps.run_step, op.ctx, host, step, op.uuid, stamped, long=long
+        )
+        while True:
+            try:
+                return call.result(timeout=self.liveness_poll)
+            except FutureTimeout:
+                if not self.instances.host_up(op.cell, host):
+                    down = self.instances.service_down_time
+                    raise MoveFailed(
+                        op.action,
+                        op.uuid,
+                        host,
+                        f"its compute service went down (no heartbeat for more than {down} s)",
+                    ) from None
 
     def try_step(
         self,
@@ -251,6 +295,7 @@ class OperationBase:
     def close(self) -> None:
         """Stop taking operations; those under way finish."""
         self._executor.shutdown(wait=False, cancel_futures=False)
+        self._calls.shutdown(wait=False, cancel_futures=True)
 
 
 # The action names `os-instance-actions` shows (Nova's).

@@ -20,13 +20,22 @@ from sqlalchemy.orm import Session
 from offpath.compute.step_result import StepResult
 from offpath.conductor.build_messages import build_message
 from offpath.conductor.instance_requests import drop_request, load_requests, request_row
-from offpath.conductor.instance_states import TaskState, VmState
+from offpath.conductor.instance_states import TaskState, VmState, end_action
+from offpath.conductor.migration_records import (
+    FINAL,
+    MigrationStatus,
+    list_migrations,
+    set_status,
+)
 from offpath.conductor.operation_base import Operation, OperationBase
+from offpath.conductor.operation_log import close_action, open_action
 from offpath.conductor.placement import place
 from offpath.conductor.version_gate import check_remote_managed_supported
+from offpath.db.cell_schema import InstanceRow
 from offpath.db.device_claims import claim_devices, free_instance_devices
 from offpath.db.engine import writing
 from offpath.errors import (
+    InstanceNotFound,
     InterfaceAttachFailed,
     InterfaceAttachPciClaimFailed,
     MoveFailed,
@@ -39,6 +48,7 @@ from offpath.pci.flavor import Flavor
 from offpath.ports.events import Operation as StepOperation
 from offpath.ports.pci_request import request_from_port
 from offpath.ports.vnic import VnicType
+from offpath.rpc.context import new_request_id
 from offpath.scheduler.scheduler import Target
 
 LOG = logging.getLogger(__name__)
@@ -186,6 +196,53 @@ class ServerActions:
             self.base.end(op, vm_state=VmState.ACTIVE, host=destination)
 
         self.base.run(op, work)
+
+    # -- recovery --------------------------------------------------------------
+
+    def reset_state(
+        self, instance_uuid: str, *, state: VmState, request_id: str | None = None
+    ) -> tuple[str, ...]:
+        """Nova's os-resetState, for a server an operation left half-way (its conductor died).
+
+        The vm state is set and the task state cleared; every move of the
+        server still under way goes to `error` and releases what it holds on
+        a host other than the server's own. The uuids of those migrations.
+        """
+        base = self.base
+        cell = base.instances.locate(instance_uuid)
+        if cell is None:
+            raise InstanceNotFound(instance_uuid)
+        engine = base.cells.engine(cell)
+        ctx_id = request_id or new_request_id()
+        with writing(engine) as session:
+            row = session.get(InstanceRow, instance_uuid)
+            if row is None or row.vm_state == VmState.DELETED:
+                raise InstanceNotFound(instance_uuid)
+            stuck = [
+                m
+                for m in list_migrations(session, instance_uuid=instance_uuid)
+                if m.status not in FINAL
+            ]
+            for migration in stuck:
+                set_status(session, migration.uuid, MigrationStatus.ERROR)
+                for host in {migration.source_compute, migration.dest_compute} - {row.host, None}:
+                    free_instance_devices(session, instance_uuid, on_host=host)
+            end_action(session, instance_uuid, vm_state=state)
+            action = open_action(
+                session,
+                instance_uuid,
+                "resetState",
+                request_id=ctx_id,
+                project_id=row.project_id,
+            )
+        close_action(engine, action, instance_uuid=instance_uuid)
+        LOG.warning(
+            "instance %s reset to %s; migrations put in error: %s",
+            instance_uuid,
+            state.value,
+            ", ".join(m.uuid for m in stuck) or "none",
+        )
+        return tuple(m.uuid for m in stuck)
 
     # -- interfaces ------------------------------------------------------------
 

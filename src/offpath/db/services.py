@@ -37,6 +37,7 @@ class ServiceRecord:
     disabled: bool
     forced_down: bool
     cell: str = ""
+    disabled_reason: str | None = None
 
     def is_up(self, *, service_down_time: int, now: datetime | None = None) -> bool:
         """True while the last heartbeat is recent enough and the service is not forced down."""
@@ -62,7 +63,14 @@ class ServiceRecord:
 
 def _record(row: ServiceRow, cell: str = "") -> ServiceRecord:
     return ServiceRecord(
-        row.host, row.binary, row.version, row.last_seen_up, row.disabled, row.forced_down, cell
+        row.host,
+        row.binary,
+        row.version,
+        row.last_seen_up,
+        row.disabled,
+        row.forced_down,
+        cell,
+        row.disabled_reason,
     )
 
 
@@ -93,6 +101,33 @@ def heartbeat(session: Session, *, host: str, binary: str) -> bool:
         .values(last_seen_up=utcnow(), report_count=ServiceRow.report_count + 1)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFlags:
+    """An operator's change to a service; None leaves a flag as it is."""
+
+    disabled: bool | None = None
+    disabled_reason: str | None = None
+    forced_down: bool | None = None
+
+
+def update_service(
+    session: Session, *, host: str, binary: str, flags: ServiceFlags, cell: str = ""
+) -> ServiceRecord | None:
+    """Set the flags of the service; a service enabled again loses its reason. None if absent."""
+    row = session.scalars(
+        select(ServiceRow).where(ServiceRow.host == host, ServiceRow.binary == binary)
+    ).first()
+    if row is None:
+        return None
+    if flags.disabled is not None:
+        row.disabled = flags.disabled
+        row.disabled_reason = flags.disabled_reason if flags.disabled else None
+    if flags.forced_down is not None:
+        row.forced_down = flags.forced_down
+    session.flush()
+    return _record(row, cell)
 
 
 def list_services(

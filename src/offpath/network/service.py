@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -93,6 +94,9 @@ from offpath.ports.port import FixedIp, Port
 from offpath.ports.vnic import VnicType
 
 LOG = logging.getLogger(__name__)
+# Stripes of the per-port mirror locks (ports hash onto them).
+PORT_LOCK_STRIPES: Final = 64
+
 _T = TypeVar("_T")
 
 # Neutron's default MTUs: 1500 on a physnet, less the encapsulation on overlays.
@@ -172,6 +176,9 @@ class NetworkService:
         self.plugs = plugs
         self.sriov_hosts = sriov_hosts
         self.mirror = mirror
+        # One port's mirror writes in order: a status write that read the row just
+        # before a delete must not write the port back after the delete removed it.
+        self._port_locks = tuple(threading.Lock() for _ in range(PORT_LOCK_STRIPES))
 
     # -- networks -------------------------------------------------------------------
 
@@ -449,7 +456,8 @@ class NetworkService:
         if driver is not None:
             driver.unbound(port_id)
         if self.mirror is not None:
-            self._mirrored(f"port {port_id}", self.mirror.port_deleted, port_id)
+            with self._port_lock(port_id):
+                self._mirrored(f"port {port_id}", self.mirror.port_deleted, port_id)
 
     # -- bindings on several hosts (Neutron's binding-extended) ---------------------------
 
@@ -746,7 +754,15 @@ class NetworkService:
         assert self.mirror is not None
         self.mirror.network_written(record)
 
+    def _port_lock(self, port_id: str) -> threading.Lock:
+        return self._port_locks[hash(port_id) % PORT_LOCK_STRIPES]
+
     def _mirror_port(self, port_id: str) -> None:
+        assert self.mirror is not None
+        with self._port_lock(port_id):
+            self._mirror_port_locked(port_id)
+
+    def _mirror_port_locked(self, port_id: str) -> None:
         assert self.mirror is not None
         with reading(self.engine) as session:
             row = session.get(PortRow, port_id)

@@ -106,16 +106,18 @@ def test_cancel_ends_a_wait_now_and_one_about_to_start() -> None:
     assert events.is_cancelled("i1")
 
 
-def test_discard_drops_the_buffered_events_but_a_later_build_may_wait() -> None:
+def test_ending_the_waits_of_a_guest_that_left_lets_its_next_build_wait() -> None:
     events = InstanceEvents()
-    assert not events.deliver("i1", plugged("p1"))
-    events.discard("i1")  # the guest left this host (a cold move's source)
+    waiter = events.prepare("i1", [ExpectedEvent(PLUGGED, "p1")])
+    assert not events.deliver("i1", plugged("p2"))
+    events.end_waits("i1")
+    assert waiter.wait(30).end is WaitEnd.CANCELLED
     assert not events.is_cancelled("i1")
-    later = events.prepare("i1", [ExpectedEvent(PLUGGED, "p1")])
-    # The old event is gone: the guest back here waits for a new one.
-    assert later.wait(0.05).end is WaitEnd.TIMED_OUT
+    assert events.buffered() == ()
+    # The guest comes back (a move back, an unshelve): its build waits as any other.
+    back = events.prepare("i1", [ExpectedEvent(PLUGGED, "p1")])
     assert events.deliver("i1", plugged("p1"))
-    assert later.wait(1).end is WaitEnd.ALL_ARRIVED
+    assert back.wait(1).end is WaitEnd.ALL_ARRIVED
 
 
 def test_a_forgotten_waiter_takes_nothing_more() -> None:

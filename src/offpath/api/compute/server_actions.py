@@ -1,5 +1,5 @@
 """`POST /compute/v2.1/servers/{id}/action`: stop/start, reboot, suspend/resume, shelve, unshelve,
-migrate, resize and its confirm/revert, live migration, evacuate.
+migrate, resize and its confirm/revert, live migration, evacuate, and the admin's os-resetState.
 
 The body names one action (Nova's keys); each answers 202 with no body,
 evacuate 200. A state that forbids the action is Nova's 409 message, no
@@ -21,6 +21,7 @@ from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.servers import owned_server
 from offpath.api.deps import ApiDeps, Deps
 from offpath.api.microversion import Microversion
+from offpath.conductor.instance_states import VmState
 from offpath.conductor.moves import Moves
 from offpath.conductor.server_actions import ServerActions
 from offpath.db.engine import reading
@@ -183,7 +184,20 @@ def _evacuate(
     return JSONResponse({"adminPass": given}, status_code=200)
 
 
+def _reset_state(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, options: Mapping[str, Any], _v: Microversion
+) -> Response:
+    state = options.get("state")
+    if state not in ("active", "error"):
+        raise RequestBodyInvalid(
+            f"Invalid input for field/attribute state. Value: {state!r}; it must be active or error"
+        )
+    _actions(deps).reset_state(uuid, state=VmState(state), request_id=ctx.request_id)
+    return _accepted()
+
+
 ACTIONS: Final[Mapping[str, Handler]] = {
+    "os-resetState": _reset_state,
     "os-stop": _stop,
     "os-start": _start,
     "reboot": _reboot,

@@ -1,11 +1,15 @@
-"""`os-services` and `os-hypervisors`: the cells' service rows and compute nodes."""
+"""`os-services` and `os-hypervisors`: the cells' service rows and compute nodes.
+
+From 2.53 a compute service is changed by its id (`PUT /os-services/{id}`):
+enabled or disabled with a reason, forced down or up, Nova's body and rules.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
@@ -13,9 +17,18 @@ from offpath.api.compute.server_view import timestamp
 from offpath.api.deps import Deps
 from offpath.api.microversion import Microversion
 from offpath.conductor.host_reads import NodeEntry, ServiceEntry, list_nodes, list_service_entries
+from offpath.conductor.service_updates import update_compute_service
+from offpath.db.services import ServiceFlags
+from offpath.errors import RequestBodyInvalid, ServiceUpdateInvalid
+from offpath.pci.booleans import strict_bool
 from offpath.version import COMPUTE_BINARY
 
 router = APIRouter(prefix="/compute/v2.1", tags=["compute"])
+
+# Nova's schema of the 2.53 update: these keys and no others.
+_UPDATE_KEYS: Final = frozenset({"status", "disabled_reason", "forced_down"})
+_STATUSES: Final = ("enabled", "disabled")
+_REASON_MAX: Final = 255
 
 
 def _service_state(entry: ServiceEntry, down_time: int) -> str:
@@ -34,7 +47,7 @@ def service_view(entry: ServiceEntry, *, down_time: int, version: Microversion) 
         "status": "disabled" if record.disabled else "enabled",
         "state": _service_state(entry, down_time),
         "updated_at": timestamp(record.last_seen_up),
-        "disabled_reason": None,
+        "disabled_reason": record.disabled_reason,
         "forced_down": record.forced_down,
         "version": record.version,
         "cell": entry.cell.name,
@@ -55,6 +68,70 @@ def services(
     return {"services": [service_view(e, down_time=down_time, version=v) for e in entries]}
 
 
+def service_flags(body: object) -> ServiceFlags:
+    """The change a 2.53 update body asks for, checked as Nova checks it."""
+    if not isinstance(body, dict) or set(body) - _UPDATE_KEYS:
+        extra = sorted(set(body) - _UPDATE_KEYS) if isinstance(body, dict) else []
+        raise RequestBodyInvalid(
+            "Invalid input for os-services update: "
+            + (
+                f"Additional properties are not allowed ({', '.join(extra)})"
+                if extra
+                else "the body must be an object"
+            )
+        )
+    status = body.get("status")
+    if "status" in body and status not in _STATUSES:
+        raise RequestBodyInvalid(
+            f"Invalid input for field/attribute status. Value: {status!r}. "
+            "'enabled' or 'disabled' expected"
+        )
+    reason = body.get("disabled_reason")
+    if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason) <= _REASON_MAX):
+        raise RequestBodyInvalid(
+            f"Invalid input for field/attribute disabled_reason. Value: {reason!r}. "
+            f"A string of 1 to {_REASON_MAX} characters expected"
+        )
+    if status == "enabled" and reason:
+        raise ServiceUpdateInvalid("Specifying 'disabled_reason' with status 'enabled' is invalid.")
+    forced_down: bool | None = None
+    if "forced_down" in body:
+        raw = body["forced_down"]
+        try:
+            if not isinstance(raw, bool | str):
+                raise ValueError(f"{raw!r} is not a boolean")
+            forced_down = strict_bool(raw)
+        except ValueError as exc:
+            raise RequestBodyInvalid(
+                f"Invalid input for field/attribute forced_down. {exc}"
+            ) from None
+    if status is None and forced_down is None:
+        raise ServiceUpdateInvalid(
+            "No updates were requested. Fields 'status' or 'forced_down' should be specified."
+        )
+    return ServiceFlags(
+        disabled=None if status is None else status == "disabled",
+        disabled_reason=reason if status == "disabled" else None,
+        forced_down=forced_down,
+    )
+
+
+@router.put("/os-services/{service_id}")
+def update_service(
+    service_id: str, body: Annotated[Any, Body()], ctx: Ctx, deps: Deps, v: Version
+) -> dict[str, Any]:
+    """Enable or disable a compute service, or force it down or up (2.53 and later, by id)."""
+    if not at_least(v, 53):
+        raise ServiceUpdateInvalid("Updating a service by its id needs microversion 2.53 or later")
+    try:
+        uuid.UUID(service_id)
+    except ValueError:
+        raise ServiceUpdateInvalid(f"Invalid uuid {service_id}") from None
+    entry = update_compute_service(deps.cells, service_id, service_flags(body))
+    down_time = deps.scheduler.cache.service_down_time
+    return {"service": service_view(entry, down_time=down_time, version=v)}
+
+
 def _hypervisor(entry: NodeEntry, down_time: int, *, details: bool) -> dict[str, Any]:
     service = entry.service
     up = service is not None and service.record.is_up(service_down_time=down_time)
@@ -73,7 +150,9 @@ def _hypervisor(entry: NodeEntry, down_time: int, *, details: bool) -> dict[str,
                 "service": {
                     "host": entry.host,
                     "id": service.id if service is not None else None,
-                    "disabled_reason": None,
+                    "disabled_reason": (
+                        service.record.disabled_reason if service is not None else None
+                    ),
                 },
                 "uptime": None,
                 "offpath:cell": entry.cell.name,
