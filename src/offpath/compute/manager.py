@@ -299,10 +299,13 @@ class ComputeManager:
             )
         elif needs_pci_request(port.vnic_type):
             raise PrimitiveInvalid("BuildMessage", f"no device was claimed for port {port_id}")
+        # A port the instance held already (a move, an unshelve) stays its own when undone,
+        # as after a shelve-offload; one it took here (a boot, an attach) is given back.
+        detach = port.device_id != work.uuid
         # The undo goes first: a bind that failed may still have set the host.
         work.undo.push(
             f"unbind port {port_id}",
-            lambda: unbind_instance_ports(self.network, work.uuid, [port_id]),
+            lambda: unbind_instance_ports(self.network, work.uuid, [port_id], detach=detach),
         )
         bound = self.network.bind_port(
             port_id,
