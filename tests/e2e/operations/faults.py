@@ -19,6 +19,7 @@ from offpath.db.cell_schema import ComputeNodeRow, PciDeviceRow
 from offpath.db.columns import utcnow
 from offpath.db.engine import writing
 from offpath.pci.claims import DeviceStatus
+from offpath.scheduler.filters import Rejection
 from offpath.sim.dpu import SimDpu
 from tests.e2e.cloud import wait_for
 from tests.e2e.operations.fleet import (
@@ -176,6 +177,19 @@ def force_down(fleet: Fleet, host: str, *, down: bool) -> None:
             "down over the API, so evacuation cannot be tested"
         )
     assert response.status_code == 200, response.text
+    # The scheduler re-reads services about once a second: wait until it sees the change.
+    wait_for(
+        lambda: _scheduler_sees_down(fleet, host) == down,
+        timeout=OPERATION_WAIT,
+        what=f"the scheduler to see the compute service of {host} {'down' if down else 'up'}",
+    )
+
+
+def _scheduler_sees_down(fleet: Fleet, host: str) -> bool:
+    """Whether the scheduler rejects `host` for its compute service being down."""
+    explained = fleet.cloud.post("/offpath/v1/schedule/explain", {"vnic_type": "direct"})
+    (verdict,) = [v for v in explained["hosts"] if v["host"] == host]
+    return bool(verdict["reason"] == Rejection.SERVICE_DOWN.value)
 
 
 @contextmanager

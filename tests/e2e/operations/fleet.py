@@ -118,14 +118,6 @@ class Fleet:
         assert server.status == "ACTIVE", (server.status, server.fault)
         return server, port
 
-    def boot_on(self, vnic: str, host: str, name: str = "vm") -> tuple[Server, Port]:
-        """An ACTIVE server on `host` (booted where the scheduler likes, live-migrated there)."""
-        server, port = self.boot(vnic, name)
-        if server.compute_host != host:
-            self.sdk.compute.live_migrate_server(server, host=host, block_migration="auto")
-            server = self.settle(server.id, "ACTIVE", host=host)
-        return server, port
-
     # -- waiting ------------------------------------------------------------------
 
     def settle(self, server_id: str, status: str, *, host: str | None = None) -> Server:

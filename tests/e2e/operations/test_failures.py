@@ -24,7 +24,11 @@ from tests.e2e.operations.conftest import (
     DRIVER_AND_VNIC_WITH_OVN,
     REMOTE_MANAGED_ONLY,
 )
-from tests.e2e.operations.faults import binding_fails_on, vfs_taken_behind_the_scheduler
+from tests.e2e.operations.faults import (
+    binding_fails_on,
+    force_down,
+    vfs_taken_behind_the_scheduler,
+)
 from tests.e2e.operations.fleet import (
     DIRECT,
     HOST_MICROVERSION,
@@ -233,3 +237,52 @@ def test_a_revert_whose_source_cannot_bind_errors_and_leaves_no_destination_clai
     assert not unbound.binding_host_id
     assert not PCI_PROFILE_KEYS & set(unbound.binding_profile)
     assert unbound.device_id == server.id
+
+
+@DRIVER_AND_VNIC_WITH_OVN
+def test_an_evacuation_whose_destination_cannot_bind_fails_and_frees_the_destination(
+    fleet: Fleet, vnic: str
+) -> None:
+    server, port = fleet.boot(vnic)
+    source = server.compute_host
+    destination = other_host(vnic, source)
+
+    force_down(fleet, source, down=True)
+    try:
+        with binding_fails_on(fleet, vnic, destination):
+            fleet.sdk.compute.evacuate_server(server)
+            failed = fleet.settle(server.id, "ERROR")
+    finally:
+        force_down(fleet, source, down=False)
+    assert fleet.last_migration(server.id) == ("evacuation", "failed", source, destination)
+    # Nothing of it on the destination; on the source, what it had (its guest, its VF).
+    assert failed.compute_host == source
+    held = fleet.held(server.id)
+    assert (held[destination], len(held[source])) == ([], 1)
+    assert fleet.cloud.cloud.hypervisor(destination).guest_xml(server.id) is None
+    assert fleet.cloud.cloud.hypervisor(source).guest_xml(server.id) is not None
+    # The destination's bind was undone: the port unbound, and still the server's.
+    unbound = fleet.sdk.network.get_port(port.id)
+    assert not unbound.binding_host_id
+    assert not PCI_PROFILE_KEYS & set(unbound.binding_profile)
+    assert unbound.device_id == server.id
+
+
+@DRIVER_AND_VNIC
+def test_a_confirm_with_the_source_down_still_frees_the_source_vf(fleet: Fleet, vnic: str) -> None:
+    # A confirm cannot fail once begun (the source's clean-up is best effort), so no revert
+    # can follow a failed one: the nearest case is a confirm whose source does not answer.
+    server, port = fleet.boot(vnic)
+    source = server.compute_host
+    destination = other_host(vnic, source)
+    fleet.sdk.compute.migrate_server(server)
+    fleet.settle(server.id, "VERIFY_RESIZE")
+
+    force_down(fleet, source, down=True)
+    try:
+        fleet.sdk.compute.confirm_server_resize(server)
+        fleet.settle(server.id, "ACTIVE")
+        fleet.assert_placed(server.id, destination, [port])
+        assert fleet.last_migration(server.id) == ("migration", "confirmed", source, destination)
+    finally:
+        force_down(fleet, source, down=False)
