@@ -21,8 +21,14 @@ URI = "qemu:///system"
 
 
 def libvirt_error(code: int, message: str) -> libvirt.libvirtError:
-    """A libvirtError carrying `code`, as libvirt-python raises it."""
-    error = libvirt.libvirtError(message)
+    """A libvirtError carrying `code`, as libvirt-python raises it.
+
+    Built without its constructor, which reads the C library's last error
+    of this thread: whatever an earlier real call left there (bytes that
+    are not always UTF-8) must not decide what the test sees.
+    """
+    error = libvirt.libvirtError.__new__(libvirt.libvirtError)
+    Exception.__init__(error, message)
     error.err = (code, libvirt.VIR_FROM_DOMAIN, message, libvirt.VIR_ERR_ERROR, "", "", "", 0, 0)
     return error
 
