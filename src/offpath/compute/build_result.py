@@ -105,23 +105,29 @@ class BuildResult:
     def from_primitive(cls, data: object) -> BuildResult:
         """The result `to_primitive` wrote; PrimitiveInvalid if `data` is not one."""
         read = PrimitiveFields("BuildResult", data)
-        ports = read.nested("ports")
-        if not isinstance(ports, list):
-            raise PrimitiveInvalid("BuildResult", "field 'ports' must be a list")
-        duration = read.nested("duration")
-        if (
-            not isinstance(duration, int | float)
-            or isinstance(duration, bool)
-            or not math.isfinite(duration)
-            or duration < 0
-        ):
-            raise PrimitiveInvalid("BuildResult", "field 'duration' must be a number >= 0")
+        ports, duration = ports_and_duration(read, "BuildResult")
         return cls(
             read.text("instance_uuid"),
             read.text("host"),
             read.choice("state", BuildState),
-            tuple(PortOutcome.from_primitive(port) for port in ports),
-            float(duration),
+            ports,
+            duration,
             read.optional_text("fault"),
             read.optional_text("code"),
         )
+
+
+def ports_and_duration(read: PrimitiveFields, record: str) -> tuple[tuple[PortOutcome, ...], float]:
+    """The `ports` and `duration` fields of a host's report (a build's or a step's)."""
+    ports = read.nested("ports")
+    if not isinstance(ports, list):
+        raise PrimitiveInvalid(record, "field 'ports' must be a list")
+    duration = read.nested("duration")
+    if (
+        not isinstance(duration, int | float)
+        or isinstance(duration, bool)
+        or not math.isfinite(duration)
+        or duration < 0
+    ):
+        raise PrimitiveInvalid(record, "field 'duration' must be a number >= 0")
+    return tuple(PortOutcome.from_primitive(port) for port in ports), float(duration)

@@ -11,11 +11,15 @@ details of the operation's action event.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from offpath.compute.build_result import BuildResult, BuildState, PortOutcome
-from offpath.errors import OffpathError, PrimitiveInvalid
+from offpath.compute.build_result import (
+    BuildResult,
+    BuildState,
+    PortOutcome,
+    ports_and_duration,
+)
+from offpath.errors import OffpathError
 from offpath.jsonvalue import JsonValue
 from offpath.primitive import PrimitiveFields
 
@@ -94,24 +98,14 @@ class StepResult:
     def from_primitive(cls, data: object) -> StepResult:
         """The result `to_primitive` wrote; PrimitiveInvalid if `data` is not one."""
         read = PrimitiveFields("StepResult", data)
-        ports = read.nested("ports")
-        if not isinstance(ports, list):
-            raise PrimitiveInvalid("StepResult", "field 'ports' must be a list")
-        duration = read.nested("duration")
-        if (
-            not isinstance(duration, int | float)
-            or isinstance(duration, bool)
-            or not math.isfinite(duration)
-            or duration < 0
-        ):
-            raise PrimitiveInvalid("StepResult", "field 'duration' must be a number >= 0")
+        ports, duration = ports_and_duration(read, "StepResult")
         return cls(
             read.text("instance_uuid"),
             read.text("host"),
             read.text("step"),
             read.flag("done", default=False),
-            tuple(PortOutcome.from_primitive(port) for port in ports),
-            float(duration),
+            ports,
+            duration,
             read.optional_text("fault"),
             read.optional_text("code"),
             read.optional_text("hypervisor") or "",
