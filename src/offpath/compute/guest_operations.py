@@ -203,17 +203,6 @@ class GuestOperations:
         result = self.manager.build(RequestContext(project_id=project_id), message)
         return StepResult.of_build(result, step, self.hypervisor_kind)
 
-    def migrate_out(self, instance_uuid: str, *, port_ids: Sequence[str]) -> StepResult:
-        """The source of a cold move: power the guest off and unplug its ports (bindings stay)."""
-
-        def work() -> None:
-            self._require_guest(instance_uuid, "migrate")
-            self.manager.hypervisor.power_off(instance_uuid)
-            for port_id in port_ids:
-                self.manager.unplug_port(instance_uuid, port_id)
-
-        return self._step(instance_uuid, "migrate_out", work)
-
     def drop_guest(self, instance_uuid: str, *, port_ids: Sequence[str], step: str) -> StepResult:
         """Destroy the guest and unplug its ports, leaving the bindings to whoever holds them now.
 
@@ -228,41 +217,6 @@ class GuestOperations:
                 self._unplug_if_here(instance_uuid, port_id)
 
         return self._step(instance_uuid, step, work)
-
-    def revive(self, instance_uuid: str, *, port_ids: Sequence[str], power_on: bool) -> StepResult:
-        """A reverted move's source: plug the ports again (rebound here) and start the guest."""
-        started = time.monotonic()
-        with self.manager.instance_lock(instance_uuid):
-            work = self._work(instance_uuid, port_ids)
-            try:
-                self._require_guest(instance_uuid, "revert a move of")
-                info = self._info(instance_uuid)
-                for port_id in port_ids:
-                    vif = self._vif(port_id)
-                    work.vifs.append(vif)
-                    self.manager.plug_vif(work, vif, info)
-                plan = wait_plan(
-                    Operation.FINISH_REVERT,
-                    work.vifs,
-                    self.manager.settings,
-                    backend_confirms=True,
-                    power_on=power_on,
-                )
-                work.plan = plan
-                if power_on:
-                    waiter = self.manager.events.prepare(instance_uuid, plan.events)
-                    try:
-                        self.manager.hypervisor.power_on(instance_uuid)
-                        for vif in work.vifs:
-                            if not vif.active:
-                                self.manager.device_up(vif.id)
-                        self.manager.wait(work, plan, waiter)
-                    finally:
-                        self.manager.events.forget(waiter)
-            except OffpathError as exc:
-                return self._failed(work, "finish_revert", exc, started)
-            work.undo.clear()
-            return self._done(work, "finish_revert", started)
 
     def shelve_offload(self, instance_uuid: str, *, port_ids: Sequence[str]) -> StepResult:
         """Destroy the guest and unbind its ports from this host; the ports stay the server's."""

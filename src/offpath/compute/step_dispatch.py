@@ -52,12 +52,8 @@ STEPS: Final[Mapping[str, Step]] = {
         project_id=a.optional_text("project_id") or "",
         step=a.optional_text("name") or "finish",
     ),
-    "migrate_out": lambda ops, uuid, a: ops.migrate_out(uuid, port_ids=a.texts("port_ids")),
     "drop_guest": lambda ops, uuid, a: ops.drop_guest(
         uuid, port_ids=a.texts("port_ids"), step=a.optional_text("name") or "drop_guest"
-    ),
-    "revive": lambda ops, uuid, a: ops.revive(
-        uuid, port_ids=a.texts("port_ids"), power_on=a.flag("power_on", default=True)
     ),
     "shelve_offload": lambda ops, uuid, a: ops.shelve_offload(uuid, port_ids=a.texts("port_ids")),
     "live_migrate": lambda ops, uuid, a: ops.live_migrate(uuid, destination=a.text("destination")),

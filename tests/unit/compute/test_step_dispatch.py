@@ -107,9 +107,6 @@ READ = [
         id="finish",
     ),
     pytest.param(
-        "migrate_out", {"port_ids": ["p1"]}, (UUID,), {"port_ids": ("p1",)}, id="migrate_out"
-    ),
-    pytest.param(
         "drop_guest",
         {"port_ids": ["p1"], "name": "confirm_resize"},
         (UUID,),
@@ -118,13 +115,6 @@ READ = [
     ),
     pytest.param(
         "drop_guest", {}, (UUID,), {"port_ids": (), "step": "drop_guest"}, id="drop_guest-bare"
-    ),
-    pytest.param(
-        "revive",
-        {"port_ids": ["p1"], "power_on": False},
-        (UUID,),
-        {"port_ids": ("p1",), "power_on": False},
-        id="revive",
     ),
     pytest.param(
         "shelve_offload",
