@@ -151,7 +151,8 @@ def test_compute_casts_reach_the_named_host(rpc: Rpc, builds: Builds) -> None:
 
 
 @pytest.mark.parametrize(
-    ("minimum", "cap"), [(0, "1.0"), (1, "1.0"), (2, "1.1"), (3, "1.2"), (99, "1.2")]
+    ("minimum", "cap"),
+    [(0, "1.0"), (1, "1.0"), (2, "1.1"), (3, "1.2"), (4, "1.3"), (99, "1.3")],
 )
 def test_the_compute_cap_follows_the_oldest_compute_service(minimum: int, cap: str) -> None:
     rpc = Rpc("fake://")
