@@ -24,7 +24,9 @@ def test_a_server_that_never_answers_is_unavailable_after_the_timeout() -> None:
     assert raised.value.message == (
         f"OVN Southbound database at {remote}: no answer to a schema request within 1 s"
     )
-    assert 1 <= took < 5
+    # It waited its timeout (1 s), and not much longer.
+    assert took >= 1
+    assert took < 5
 
 
 def test_a_refused_connection_is_unavailable_at_once() -> None:
