@@ -239,11 +239,28 @@ def _cloud(clouds: Path, start_s: float, pid: int) -> Cloud:
     for _ in range(50):
         document = yaml.safe_load(clouds.read_text(encoding="utf-8"))
         if document:
-            entry = document["clouds"]["offpath"]
-            base = str(entry["compute_endpoint_override"]).removesuffix("/compute/v2.1")
-            return Cloud(base, str(entry["auth"]["token"]), start_s, pid)
+            auth = document["clouds"]["offpath"]["auth"]
+            base = str(auth["auth_url"]).removesuffix("/identity/v3")
+            return Cloud(base, _login(auth), start_s, pid)
         time.sleep(0.02)
     raise BenchFailed(f"{clouds} stayed empty")
+
+
+def _login(auth: dict[str, str]) -> str:
+    """A token for the clouds.yaml's admin: a Keystone password login, as a client makes."""
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": auth["username"], "password": auth["password"]}},
+            },
+            "scope": {"project": {"name": auth["project_name"]}},
+        }
+    }
+    response = httpx.post(f"{auth['auth_url']}/auth/tokens", json=body, timeout=30)
+    if response.status_code != 201:
+        raise BenchFailed(f"login refused: {response.status_code} {response.text[:200]}")
+    return response.headers["x-subject-token"]
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -47,7 +47,8 @@
     │   ├── ComputeServiceInUse       compute.evacuate.source_up (evacuating a running host)
     │   ├── CannotResizeToSameFlavor  compute.resize.same_flavor
     │   ├── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
-    │   └── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
+    │   ├── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
+    │   └── IdentityInvalid           identity.invalid (a name, password or login Keystone refuses)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -66,7 +67,9 @@
     │   ├── PortBindingNotFound       network.port_binding.not_found (no binding for that host)
     │   ├── MigrationNotFoundByStatus compute.migration.not_found
     │   ├── PortNotAttached           compute.interface.not_attached
-    │   └── ServiceNotFound           compute.service.not_found (no service of that id)
+    │   ├── ServiceNotFound           compute.service.not_found (no service of that id)
+    │   ├── TokenNotFound             identity.token.not_found (a subject token not valid)
+    │   └── IdentityNotFound          identity.not_found (a domain, project, user or role)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -98,7 +101,12 @@
     │   ├── PortBindingActivationFailed port.binding_activation_failed (Nova's message)
     │   ├── InstanceInvalidState      instance.invalid_state (Nova's "Cannot '<action>' ...")
     │   ├── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
-    │   └── StaleStep                 compute.step.stale (sent before the agent restarted)
+    │   ├── StaleStep                 compute.step.stale (sent before the agent restarted)
+    │   └── IdentityConflict          identity.conflict (a name taken in its domain)
+    ├── Unauthenticated               who calls is not known: no, a bad or an ended token
+    │   └── AuthenticationFailed      identity.auth.failed (why is logged, never answered)
+    ├── Forbidden                     the caller is known but may not do this
+    │   └── ScopeRefused              identity.scope.refused (no role on the scope asked)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -119,7 +127,8 @@
         ├── OvnUnavailable            ovn.unavailable (OVN's Northbound or Southbound database)
         ├── InterfaceAttachFailed     compute.interface.attach_failed (undone on the host)
         ├── MoveFailed                compute.move.failed (a host's part of a move; rolled back)
-        └── ServerOperationsUnavailable compute.operations.unavailable (no compute RPC wired)
+        ├── ServerOperationsUnavailable compute.operations.unavailable (no compute RPC wired)
+        └── IdentityUnavailable       identity.unavailable (the identity service a login needs)
 
 Every leaf has a stable dotted ``code`` (never renamed or reused), a message
 that says what was wrong and where, and a ``hint`` that says how to fix it.
@@ -132,6 +141,8 @@ else (``http_status`` and ``exit_code`` on the kind classes)::
     NotFound        404           3
     Conflict        409           4
     Unavailable     503           5
+    Unauthenticated 401           6
+    Forbidden       403           7
     anything else   500           1   (a bug: an error of no kind, or not ours)
 
 Nova's exception messages are kept word for word where offpath has a Nova
@@ -679,6 +690,22 @@ class Unavailable(OffpathError):
     exit_code = 5
 
 
+class Unauthenticated(OffpathError):
+    """Who calls is not known: no token, a bad one, an expired or a revoked one."""
+
+    code = "unauthenticated"
+    http_status = 401
+    exit_code = 6
+
+
+class Forbidden(OffpathError):
+    """The caller is known but its roles do not allow what it asked."""
+
+    code = "forbidden"
+    http_status = 403
+    exit_code = 7
+
+
 class LibvirtUnavailable(Unavailable):
     """libvirt cannot be reached at a URI, or refused a call."""
 
@@ -1052,7 +1079,14 @@ class ComputeHostNotFound(NotFound):
         self.host = host
 
 
-KINDS: Final[tuple[type[OffpathError], ...]] = (InvalidInput, NotFound, Conflict, Unavailable)
+KINDS: Final[tuple[type[OffpathError], ...]] = (
+    InvalidInput,
+    NotFound,
+    Conflict,
+    Unavailable,
+    Unauthenticated,
+    Forbidden,
+)
 
 
 def kind_of(error: type[OffpathError]) -> type[OffpathError]:
@@ -1783,3 +1817,96 @@ class ServiceUpdateInvalid(InvalidInput):
             "--down/--up` sends a valid update",
         )
         self.detail = detail
+
+
+# Keystone answers every failed authentication alike, so a guesser learns nothing.
+KEYSTONE_UNAUTHENTICATED: Final = "The request you have made requires authentication."
+
+
+class AuthenticationFailed(Unauthenticated):
+    """A credential or token that does not authenticate; `reason` is for the log only."""
+
+    code = "identity.auth.failed"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            KEYSTONE_UNAUTHENTICATED,
+            hint="get a new token: `openstack token issue` with your password",
+        )
+        self.reason = reason
+
+
+class ScopeRefused(Forbidden):
+    """Authentication worked but the user has no role on the project asked (Keystone's 401)."""
+
+    code = "identity.scope.refused"
+    # Keystone answers a scope without a role assignment with 401, not 403.
+    http_status = 401
+
+    def __init__(self, project: str) -> None:
+        super().__init__(
+            f"User has no access to project {project}",
+            hint="an admin grants a role: `offpath identity role add member --user U --project P`",
+        )
+        self.project = project
+
+
+class TokenNotFound(NotFound):
+    """A subject token that is not (or no longer) valid (Keystone's 404 on validation)."""
+
+    code = "identity.token.not_found"
+
+    def __init__(self, token: str) -> None:
+        shown = token if len(token) <= 16 else f"{token[:16]}..."
+        super().__init__(f"Could not find token: {shown}.", hint="the token expired or was revoked")
+
+
+class IdentityNotFound(NotFound):
+    """No domain, project, user or role by that name or id (Keystone's message)."""
+
+    code = "identity.not_found"
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(
+            f"Could not find {kind}: {name}.",
+            hint="`offpath identity list` shows the users, projects and roles",
+        )
+        self.kind = kind
+        self.name = name
+
+
+class IdentityConflict(Conflict):
+    """A name already taken in its domain (Keystone's message)."""
+
+    code = "identity.conflict"
+
+    def __init__(self, kind: str, name: str, domain_id: str) -> None:
+        super().__init__(
+            f"Conflict occurred attempting to store {kind} - Duplicate entry found with name "
+            f"{name} at domain ID {domain_id}.",
+            hint=f"choose another name, or use the existing {kind}",
+        )
+
+
+class IdentityInvalid(InvalidInput):
+    """A name, password or authentication request that Keystone would refuse."""
+
+    code = "identity.invalid"
+
+    def __init__(self, detail: str, *, hint: str = "") -> None:
+        super().__init__(detail, hint=hint or "see `offpath identity --help`")
+        self.detail = detail
+
+
+class IdentityUnavailable(Unavailable):
+    """The identity service a service user logs in to cannot be reached or failed."""
+
+    code = "identity.unavailable"
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"identity service at {url}: {problem}",
+            hint="check [service_user] auth_url and that `offpath serve` runs",
+        )
+        self.url = url
+        self.problem = problem

@@ -7,7 +7,9 @@ operator's nova.conf means the same here: `[DEFAULT] host`, `transport_url`,
 `[database] connection`, `[libvirt] connection_uri` and `virt_type`;
 `[neutron] endpoint` (nova.conf's `endpoint_override` is read too) and
 `[nova] endpoint`, the compute API the network service posts
-events to; offpath's own `[api]` (token, listen address, public URL) and
+events to; Keystone's `[DEFAULT] public_endpoint` and `[token] expiration`;
+Nova's `[service_user]` (a password login for services in other processes);
+offpath's own `[api]` (listen address, the opt-in static token) and
 `[offpath]` groups. With no file at all, everything lives in a state directory:
 SQLite files and oslo.messaging's in-process transport, for one process.
 """
@@ -36,6 +38,7 @@ from offpath.network.ovn.config import (
     connection_problem,
 )
 from offpath.ports.events import HARD_REBOOT_WAIT_CHOICES
+from offpath.service_token import PasswordCredentials, PasswordLogin, StaticToken, TokenSource
 
 DEFAULT_STATE_DIR: Final = Path(".offpath")
 EMBEDDED_TRANSPORT: Final = "fake://"
@@ -58,6 +61,13 @@ def _options() -> dict[str, list[cfg.Opt]]:
                 help="Seconds between inventory reports (0: Nova's default of 60).",
             ),
             cfg.IntOpt("rpc_response_timeout", default=60, min=1, help="Seconds for an RPC call."),
+            cfg.StrOpt(
+                "public_endpoint",
+                default="",
+                deprecated_opts=[cfg.DeprecatedOpt("public_endpoint", group="api")],
+                help="Base URL clients reach the API at: the catalog and version document "
+                "links (empty: the request's own host).",
+            ),
             cfg.IntOpt(
                 "long_rpc_timeout",
                 default=1800,
@@ -138,23 +148,34 @@ def _options() -> dict[str, list[cfg.Opt]]:
         "api": [
             cfg.StrOpt(
                 "auth_token",
-                default="admin",
+                default="",
                 secret=True,
-                help="The token every API request carries in X-Auth-Token.",
+                help="Opt-in: a static token that acts as admin in every project (a bootstrap "
+                "credential, like Keystone's admin_token; empty: Keystone tokens only).",
             ),
             cfg.StrOpt("listen", default="127.0.0.1", help="Address the HTTP API listens on."),
             cfg.PortOpt("port", default=8774, help="Port the HTTP API listens on."),
-            cfg.StrOpt(
-                "public_endpoint",
-                default="",
-                help="Base URL clients reach the API at, for version document links "
-                "(empty: the request's own host).",
-            ),
             cfg.StrOpt(
                 "default_project",
                 default="admin",
                 help="The project of a request that carries no X-Project-Id header.",
             ),
+        ],
+        "token": [
+            cfg.IntOpt(
+                "expiration",
+                default=3600,
+                min=60,
+                help="Seconds a token stays valid after it is issued (Keystone's default).",
+            )
+        ],
+        "service_user": [
+            cfg.StrOpt("auth_url", default="", help="Identity endpoint (…/identity/v3)."),
+            cfg.StrOpt("username", default="", help="The service user's name."),
+            cfg.StrOpt("password", default="", secret=True, help="The service user's password."),
+            cfg.StrOpt("project_name", default="service", help="The project to scope to."),
+            cfg.StrOpt("user_domain_name", default="Default", help="The user's domain."),
+            cfg.StrOpt("project_domain_name", default="Default", help="The project's domain."),
         ],
         "ovn": [
             cfg.StrOpt(
@@ -217,11 +238,14 @@ class ServiceConfig:
     cell_timeout: float
     neutron_endpoint: str = DEFAULT_NEUTRON_ENDPOINT
     nova_endpoint: str = DEFAULT_NOVA_ENDPOINT
-    api_auth_token: str = "admin"
+    api_auth_token: str = ""
     api_listen: str = "127.0.0.1"
     api_port: int = 8774
     api_public_endpoint: str = ""
     api_default_project: str = "admin"
+    token_expiration: int = 3600
+    # A password login for services in other processes (agents); None: not configured.
+    service_user: PasswordCredentials | None = None
     vif_plugging_timeout: int = 300
     vif_plugging_is_fatal: bool = True
     virt_type: str = "kvm"
@@ -289,7 +313,9 @@ def load_service_config(
             "api_auth_token": conf.api.auth_token,
             "api_listen": conf.api.listen,
             "api_port": conf.api.port,
-            "api_public_endpoint": conf.api.public_endpoint,
+            "api_public_endpoint": conf.public_endpoint,
+            "token_expiration": conf.token.expiration,
+            "service_user": _service_user(conf, where),
             "api_default_project": conf.api.default_project,
             "vif_plugging_timeout": conf.vif_plugging_timeout,
             "vif_plugging_is_fatal": conf.vif_plugging_is_fatal,
@@ -338,11 +364,56 @@ def load_service_config(
         api_port=int(values["api_port"]),
         api_public_endpoint=_text(values["api_public_endpoint"]).rstrip("/"),
         api_default_project=_text(values["api_default_project"]) or "admin",
+        token_expiration=int(values["token_expiration"]),
+        service_user=values["service_user"],
         vif_plugging_timeout=int(values["vif_plugging_timeout"]),
         vif_plugging_is_fatal=bool(values["vif_plugging_is_fatal"]),
         virt_type=_text(values["virt_type"]),
         agent_down_time=int(values["agent_down_time"]),
         ovn=values["ovn"],
+    )
+
+
+def _service_user(conf: cfg.ConfigOpts, where: str) -> PasswordCredentials | None:
+    group = conf.service_user
+    if not group.username:
+        return None
+    for key in ("auth_url", "password", "project_name"):
+        if not getattr(group, key):
+            raise ConfigValueError(
+                path=where,
+                section="service_user",
+                key=key,
+                value="",
+                problem="empty, but [service_user] username is set",
+                hint="give auth_url (…/identity/v3), password and project_name with username",
+            )
+    return PasswordCredentials(
+        auth_url=group.auth_url,
+        username=group.username,
+        password=group.password,
+        project_name=group.project_name,
+        user_domain_name=group.user_domain_name,
+        project_domain_name=group.project_domain_name,
+    )
+
+
+def service_credentials(config: ServiceConfig) -> TokenSource:
+    """How a service in its own process authenticates: `[service_user]`, else the static token."""
+    if config.service_user is not None:
+        return PasswordLogin(config.service_user)
+    if config.api_auth_token:
+        return StaticToken(config.api_auth_token)
+    where = ", ".join(map(str, config.files)) or "(no config file)"
+    raise ConfigValueError(
+        path=where,
+        section="service_user",
+        key="username",
+        value="",
+        problem="this service calls the API but has no credentials",
+        hint="set [service_user] auth_url, username, password and project_name (a user with "
+        "the admin and service roles: `offpath identity user create`), or the opt-in "
+        "[api] auth_token",
     )
 
 

@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from offpath.db import network_schema  # noqa: F401  (its tables join ApiBase's metadata)
+# Their tables join ApiBase's metadata.
+from offpath.db import identity_schema, network_schema  # noqa: F401
 from offpath.db.api_schema import ApiBase
 from offpath.db.cell_schema import CellBase
 from offpath.db.engine import open_engine

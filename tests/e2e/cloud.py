@@ -25,9 +25,11 @@ from openstack.compute.v2.server import Server
 from openstack.connection import Connection
 from openstack.network.v2.port import Port
 
+from offpath.db.engine import open_engine
 from offpath.embedded.cloud import EmbeddedCloud, Endpoints
 from offpath.embedded.sim_hosts import parse_sim_host
-from offpath.service_config import load_service_config
+from offpath.identity.directory import IdentityDirectory
+from offpath.service_config import ServiceConfig, load_service_config
 
 # Bounds on every wait: a boot on the simulated hosts takes about a second.
 BOOT_WAIT: Final = 30.0
@@ -53,6 +55,8 @@ PCI_PROFILE_KEYS: Final = frozenset(
 
 T = TypeVar("T")
 
+OTHER_PASSWORD = "other-secret"
+
 
 @dataclass
 class Cloud:
@@ -65,6 +69,8 @@ class Cloud:
     image_id: str
     # One keep-alive client for the admin calls: a new one per call costs tens of ms.
     http: httpx.Client
+    # A member of another project ("other"), logged in with its password.
+    other: Connection
 
     def devices(self, host: str) -> list[dict[str, Any]]:
         """The host's inventory rows as `/offpath/v1/hosts/{host}/devices` shows them."""
@@ -209,16 +215,19 @@ def running_cloud(
         ovn=ovn,
     )
     endpoints = cloud.start()
+    # The bootstrap admin, logged in with its password as a user of a real cloud is.
     sdk = Connection(
-        auth_type="admin_token",
-        auth={"token": endpoints.token, "endpoint": endpoints.compute},
-        compute_endpoint_override=endpoints.compute,
-        network_endpoint_override=endpoints.network,
-        image_endpoint_override=endpoints.image,
+        auth_url=endpoints.identity,
+        username="admin",
+        password=endpoints.admin_password,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
     )
-    http = httpx.Client(
-        base_url=endpoints.base, headers={"X-Auth-Token": endpoints.token}, timeout=10.0
-    )
+    token = sdk.auth_token
+    assert token is not None, "the admin's login gave no token"
+    http = httpx.Client(base_url=endpoints.base, headers={"X-Auth-Token": token}, timeout=10.0)
+    other = member_of_another_project(service_config, endpoints)
     try:
         flavor = sdk.compute.create_flavor(name="m1.small", ram=512, vcpus=1, disk=1)
         image = sdk.image.create_image(
@@ -228,11 +237,32 @@ def running_cloud(
             data=b"offpath-sim-disk",
             validate_checksum=False,
         )
-        yield Cloud(cloud, endpoints, sdk, flavor.id, image.id, http)
+        yield Cloud(cloud, endpoints, sdk, flavor.id, image.id, http, other)
     finally:
         http.close()
         sdk.close()
+        other.close()
         cloud.stop()
+
+
+def member_of_another_project(config: ServiceConfig, endpoints: Endpoints) -> Connection:
+    """A user `other` with the member role on a project `other`, logged in."""
+    engine = open_engine(config.api_database_url)
+    try:
+        directory = IdentityDirectory(engine)
+        directory.create_project("other")
+        directory.create_user("other", password=OTHER_PASSWORD)
+        directory.add_role("member", user="other", project="other")
+    finally:
+        engine.dispose()
+    return Connection(
+        auth_url=endpoints.identity,
+        username="other",
+        password=OTHER_PASSWORD,
+        project_name="other",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,11 @@ import uuid
 from typing import Any
 
 import pytest
+from openstack.connection import Connection
 from openstack.network.v2.port import Port
 
 from tests.e2e.cloud import Cloud
 from tests.e2e.conftest import DPU_HOST, NIC_HOST, Networks
-
-OTHER_PROJECT = {"X-Project-Id": "other-project"}
 
 
 def _server_body(cloud: Cloud, port_id: str) -> dict[str, Any]:
@@ -25,17 +24,17 @@ def _server_body(cloud: Cloud, port_id: str) -> dict[str, Any]:
     }
 
 
-def _create(cloud: Cloud, port_id: str, **headers: str) -> tuple[int, Any]:
+def _create(cloud: Cloud, port_id: str, sdk: Connection | None = None) -> tuple[int, Any]:
     """POST a server on `port_id` through openstacksdk's compute proxy; status and JSON body."""
-    response = cloud.sdk.compute.post(
-        "/servers", json=_server_body(cloud, port_id), headers=headers, raise_exc=False
+    response = (sdk or cloud.sdk).compute.post(
+        "/servers", json=_server_body(cloud, port_id), raise_exc=False
     )
     return response.status_code, response.json()
 
 
-def _rm_port(cloud: Cloud, network_id: str, **headers: str) -> Port:
+def _rm_port(cloud: Cloud, network_id: str, sdk: Connection | None = None) -> Port:
     body = {"port": {"network_id": network_id, "binding:vnic_type": "remote-managed"}}
-    response = cloud.sdk.network.post("/ports", json=body, headers=headers)
+    response = (sdk or cloud.sdk).network.post("/ports", json=body)
     port: Port = cloud.sdk.network.get_port(response.json()["port"]["id"])
     return port
 
@@ -43,10 +42,10 @@ def _rm_port(cloud: Cloud, network_id: str, **headers: str) -> Port:
 def _their_network(cloud: Cloud) -> str:
     """An overlay network of the other project (the admin project's is not shared)."""
     body = {"network": {"name": "theirs", "provider:network_type": "geneve"}}
-    response = cloud.sdk.network.post("/networks", json=body, headers=OTHER_PROJECT)
+    response = cloud.other.network.post("/networks", json=body)
     network_id: str = response.json()["network"]["id"]
     subnet = {"subnet": {"network_id": network_id, "ip_version": 4, "cidr": "10.9.0.0/24"}}
-    cloud.sdk.network.post("/subnets", json=subnet, headers=OTHER_PROJECT)
+    cloud.other.network.post("/subnets", json=subnet)
     return network_id
 
 
@@ -85,15 +84,15 @@ def test_an_unknown_port_is_a_400(clean: Cloud) -> None:
 
 
 def test_another_projects_port_is_not_found(clean: Cloud, networks: Networks) -> None:
-    theirs = _rm_port(clean, _their_network(clean), **OTHER_PROJECT)
-    assert theirs.project_id == OTHER_PROJECT["X-Project-Id"]
+    theirs = _rm_port(clean, _their_network(clean), clean.other)
+    assert theirs.project_id == clean.other.current_project_id != clean.sdk.current_project_id
     assert _create(clean, theirs.id) == (
         400,
         fault(400, f"Port id {theirs.id} could not be found."),
     )
     # And the other way round: the admin project's port, booted by the other project.
     ours = _rm_port(clean, networks.overlay.id)
-    assert _create(clean, ours.id, **OTHER_PROJECT) == (
+    assert _create(clean, ours.id, clean.other) == (
         400,
         fault(400, f"Port id {ours.id} could not be found."),
     )

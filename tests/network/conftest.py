@@ -5,25 +5,29 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from offpath.api.auth import STATIC_TOKEN_ROLES, authenticate
 from offpath.api.network_v2 import NETWORK_PREFIX, network_router
 from offpath.db.engine import open_engine
 from offpath.db.schema_version import SchemaKind, sync
+from offpath.errors import AuthenticationFailed
 from offpath.network.client import NeutronClient
 from offpath.network.embedded import embedded_network_service
 from offpath.network.nova_notifier import ServerEvent
 from offpath.network.service import NetworkService
+from offpath.rpc.context import RequestContext
 from tests.network.server import serving
 
 TOKEN = "secret-token"
@@ -80,8 +84,16 @@ def service(api_engine: Engine, events: RecordingSink) -> NetworkService:
 def network_app(service: NetworkService) -> FastAPI:
     """A bare app with the network router mounted as the API helper mounts it."""
     app = FastAPI()
-    app.include_router(network_router(lambda: service, auth_token=TOKEN), prefix=NETWORK_PREFIX)
+    app.include_router(network_router(lambda: service), prefix=NETWORK_PREFIX)
+    app.dependency_overrides[authenticate] = _static_token
     return app
+
+
+def _static_token(x_auth_token: Annotated[str, Header()] = "") -> RequestContext:
+    """The API's static-token admin, without the rest of the API around the router."""
+    if not secrets.compare_digest(x_auth_token, TOKEN):
+        raise AuthenticationFailed("not the test's token")
+    return RequestContext(roles=STATIC_TOKEN_ROLES, is_admin=True)
 
 
 @pytest.fixture

@@ -88,6 +88,8 @@ class Cluster:
             f"[DEFAULT]\nhost = {host}\ntransport_url = {self.transport_url}\n"
             f"service_down_time = {self.service_down_time}\nreport_interval = 1\n"
             "update_resources_interval = 2\nrpc_response_timeout = 10\n"
+            # The agents' opt-in credential for the network service (none runs here).
+            "[api]\nauth_token = cluster-token\n"
         )
 
     def sync(self) -> None:

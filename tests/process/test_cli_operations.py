@@ -158,11 +158,27 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     try:
         wait_for_serve(serve, timeout=90)
         clouds = state / "clouds.yaml"
-        entry = yaml.safe_load(clouds.read_text())["clouds"]["offpath"]
-        base = str(entry["compute_endpoint_override"]).removesuffix("/compute/v2.1")
+        auth = yaml.safe_load(clouds.read_text())["clouds"]["offpath"]["auth"]
+        base = str(auth["auth_url"]).removesuffix("/identity/v3")
+        login = httpx.post(
+            f"{auth['auth_url']}/auth/tokens",
+            json={
+                "auth": {
+                    "identity": {
+                        "methods": ["password"],
+                        "password": {
+                            "user": {"name": auth["username"], "password": auth["password"]}
+                        },
+                    },
+                    "scope": {"project": {"name": auth["project_name"]}},
+                }
+            },
+            timeout=30.0,
+        )
+        assert login.status_code == 201, login.text
         api = httpx.Client(
             base_url=base,
-            headers={"X-Auth-Token": str(entry["auth"]["token"]), **COMPUTE_VERSION},
+            headers={"X-Auth-Token": login.headers["x-subject-token"], **COMPUTE_VERSION},
             timeout=30.0,
         )
         env = {**_environment(), "OS_CLIENT_CONFIG_FILE": str(clouds)}

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from openstack.connection import Connection
 
+from offpath.identity.first_use import OPENRC, openrc_password
 from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.connection import open_northbound
 from tests.network.ovn.conftest import require_ovn
@@ -80,9 +81,12 @@ def test_a_killed_serve_leaves_ovn_running_and_the_next_serve_takes_it_over(tmp_
     try:
         base = wait_for_serve(first, timeout=60)
         sdk = Connection(
-            auth_type="admin_token",
-            auth={"token": "admin", "endpoint": f"{base}/compute/v2.1"},
-            network_endpoint_override=f"{base}/network",
+            auth_url=f"{base}/identity/v3",
+            username="admin",
+            password=openrc_password(tmp_path / "state" / OPENRC),
+            project_name="admin",
+            user_domain_name="Default",
+            project_domain_name="Default",
         )
         network = sdk.network.create_network(name="kept", provider_network_type="geneve")
         sdk.close()

@@ -8,9 +8,11 @@ import re
 import pytest
 
 from offpath import errors
-from offpath.errors import Conflict, InvalidInput, NotFound, OffpathError, Unavailable
+from offpath.errors import (
+    OffpathError,
+)
 
-KINDS = (InvalidInput, NotFound, Conflict, Unavailable)
+KINDS = errors.KINDS
 
 
 def _classes() -> list[type[OffpathError]]:

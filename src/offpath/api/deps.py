@@ -17,6 +17,7 @@ from offpath.conductor.instances import InstanceConductor
 from offpath.conductor.moves import Moves
 from offpath.conductor.server_actions import ServerActions
 from offpath.db.cells import CellDatabases
+from offpath.identity.authentication import TokenService
 from offpath.network.chassis import ChassisView
 from offpath.ports.network import Network
 from offpath.ports.port import Port
@@ -63,7 +64,10 @@ class ApiDeps:
     scheduler: Scheduler
     ports: PortsClient
     events: EventForwarder
-    auth_token: str
+    # Keystone tokens: issued by /identity/v3/auth/tokens, checked on every request.
+    tokens: TokenService | None = None
+    # The opt-in static token (admin in every project); empty: none.
+    auth_token: str = ""
     default_project: str = "admin"
     # Base URL for links in documents; empty: the request's own scheme and host.
     public_endpoint: str = ""

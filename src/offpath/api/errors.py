@@ -84,6 +84,10 @@ def error_body(
     if path.startswith("/image"):
         title = STATUS_TITLES.get(status, "Error")
         return {"code": status, "title": title, "message": message}
+    if path.startswith("/identity"):
+        # Keystone's error body.
+        title = STATUS_TITLES.get(status, "Error")
+        return {"error": {"code": status, "title": title, "message": message}}
     body: dict[str, Any] = {"code": code or error_type, "message": message, "status": status}
     if hint:
         body["hint"] = hint
@@ -104,6 +108,10 @@ def error_response(
     body = error_body(
         request.url.path, status, message, error_type=error_type, code=code, hint=hint
     )
+    if status == 401:
+        # keystonemiddleware's pointer to where a token is to be had.
+        identity = f"{str(request.base_url).rstrip('/')}/identity"
+        headers = {**(headers or {}), "WWW-Authenticate": f'Keystone uri="{identity}"'}
     return JSONResponse(body, status_code=status, headers=headers)
 
 

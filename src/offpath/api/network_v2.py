@@ -15,7 +15,7 @@ without it the token's holder is the admin and sees every project.
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures'
 # annotations at run time, and the dependency aliases are local to the router.
-import secrets
+import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Annotated, Any, Final
 
@@ -24,12 +24,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from offpath.api.auth import authenticate
 from offpath.errors import (
     BindingProfileInvalid,
     InvalidInput,
     NetworkRequestInvalid,
     OffpathError,
     PortBindingError,
+    Unauthenticated,
     kind_of,
 )
 from offpath.jsonvalue import JsonValue
@@ -49,6 +51,9 @@ from offpath.network.neutron_json import (
 )
 from offpath.network.records import Chassis
 from offpath.network.service import Caller, NetworkService
+from offpath.rpc.context import RequestContext
+
+LOG = logging.getLogger(__name__)
 
 NETWORK_PREFIX: Final = "/network"
 # The most VFs a PF can have (PCI SR-IOV TotalVFs is 16 bits).
@@ -92,10 +97,6 @@ def neutron_error(exc: OffpathError) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-class Unauthenticated(Exception):
-    """A request without the configured `X-Auth-Token`; answered 401."""
-
-
 class NeutronRoute(APIRoute):
     """A route whose offpath errors and malformed requests answer in Neutron's error shape."""
 
@@ -106,7 +107,8 @@ class NeutronRoute(APIRoute):
         async def translated(request: Request) -> Response:
             try:
                 return await handler(request)
-            except Unauthenticated:
+            except Unauthenticated as exc:
+                LOG.info("%s %s: %s", request.method, request.url.path, exc)
                 return _unauthorized()
             except OffpathError as exc:
                 return neutron_error(exc)
@@ -138,17 +140,22 @@ def _unauthorized() -> JSONResponse:
     return JSONResponse(body, status_code=401)
 
 
-def network_router(service_factory: ServiceFactory, *, auth_token: str) -> APIRouter:
-    """The network API's routes, to mount under NETWORK_PREFIX; `auth_token` is the admin token."""
+def network_router(service_factory: ServiceFactory) -> APIRouter:
+    """The network API's routes, to mount under NETWORK_PREFIX."""
     router = APIRouter(route_class=NeutronRoute)
 
     def caller(
-        x_auth_token: Annotated[str | None, Header()] = None,
+        ctx: Annotated[RequestContext, Depends(authenticate)],
         x_project_id: Annotated[str | None, Header()] = None,
     ) -> Caller:
-        if x_auth_token is None or not secrets.compare_digest(x_auth_token, auth_token):
-            raise Unauthenticated
-        return Caller(x_project_id or None)
+        if not ctx.is_admin:
+            return Caller(ctx.project_id)
+        if ctx.user_id is not None:
+            # Keystone's admin sees every project; X-Project-Id is the token's, as
+            # keystonemiddleware overwrites what a client sends.
+            return Caller(None, home=ctx.project_id)
+        # The static token's admin acts in the project X-Project-Id names, else everywhere.
+        return Caller(x_project_id or None, home=ctx.project_id)
 
     def service() -> NetworkService:
         return service_factory()

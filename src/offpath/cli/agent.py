@@ -13,7 +13,7 @@ from offpath.config import load_device_specs
 from offpath.errors import OptionsConflict
 from offpath.pci.discovery.sysfs_reader import discover_sysfs
 from offpath.pci.sysfs import DEFAULT_SYSFS_ROOT
-from offpath.service_config import load_service_config
+from offpath.service_config import load_service_config, service_credentials
 
 
 def agent(
@@ -50,7 +50,7 @@ def agent(
     specs = load_device_specs(config_file, sysfs_root=sysfs_root or DEFAULT_SYSFS_ROOT)
     log_to_stderr(verbose=verbose)
     # The network service (offpath's or a real Neutron) binds the ports this host builds with.
-    network = NeutronClient(config.neutron_endpoint, token=config.api_auth_token)
+    network = NeutronClient(config.neutron_endpoint, token=service_credentials(config))
     try:
         run_agent(
             config,

@@ -19,13 +19,18 @@ cell_app = typer.Typer(help="Cells: each with its own database and queue.", no_a
 def sync(config_file: ServiceConfigFiles = None, state_dir: StateDir = DEFAULT_STATE_DIR) -> None:
     """Create or upgrade every database.
 
-    The first run also registers cell0 and cell1, as Nova's simple cell setup does.
+    The first run also registers cell0 and cell1, as Nova's simple cell setup does,
+    and bootstraps identity, as `keystone-manage bootstrap` does: an admin user
+    (password from OFFPATH_BOOTSTRAP_PASSWORD, else generated) whose openrc is
+    written to the state directory.
     """
+    from offpath.cli.identity import first_use_bootstrap
     from offpath.db.bootstrap import sync_all
 
     config = load_service_config(config_file or [], state_dir=state_dir)
     for synced in sync_all(config):
         typer.echo(synced.line())
+    first_use_bootstrap(config)
 
 
 @cell_app.command("create")

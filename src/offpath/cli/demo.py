@@ -98,7 +98,7 @@ def demo(
             endpoints = cloud.endpoints
             assert endpoints is not None
             _say(f"cloud up in {time.monotonic() - started:.1f} s at {endpoints.base}")
-            conn = connect(endpoints.compute, endpoints.network, endpoints.image, endpoints.token)
+            conn = connect(endpoints)
             try:
                 boots = run_demo(conn, progress=_say)
                 with table_console() as console:

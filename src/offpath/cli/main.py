@@ -8,6 +8,8 @@ offpath.errors (``exit_code`` on each kind) and `offpath --help` prints it::
     3  not found (NotFound)
     4  conflict (Conflict)
     5  unavailable (Unavailable)
+    6  unauthenticated (Unauthenticated)
+    7  forbidden (Forbidden)
     1  internal error: a bug in offpath
 
 An OffpathError is printed as `error [code]: message` and its hint on
@@ -36,6 +38,7 @@ from offpath.cli import (
     db,
     demo,
     devspec,
+    identity,
     inventory,
     network,
     schedule,
@@ -84,6 +87,7 @@ app.command("demo")(demo.demo)
 app.add_typer(service.app, name="service")
 app.add_typer(db.db_app, name="db")
 app.add_typer(db.cell_app, name="cell")
+app.add_typer(identity.app, name="identity")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(network.app, name="network")
 

@@ -24,7 +24,12 @@ from offpath.cli.options import AsJson, ServiceConfigFiles, StateDir
 from offpath.cli.output import print_json, table_console
 from offpath.errors import Conflict, OvnNotConfigured
 from offpath.network.ovn.config import OvnConfig
-from offpath.service_config import DEFAULT_STATE_DIR, ServiceConfig, load_service_config
+from offpath.service_config import (
+    DEFAULT_STATE_DIR,
+    ServiceConfig,
+    load_service_config,
+    service_credentials,
+)
 
 if TYPE_CHECKING:
     from offpath.network.ovn.audit import AuditReport, OvnAudit
@@ -100,7 +105,7 @@ def _opened_audit(config: ServiceConfig) -> Iterator[OvnAudit]:
     ovn = ovn_of(config)
     engine = open_engine(config.api_database_url)
     notifier = (
-        NovaNotifier(config.nova_endpoint, token=config.api_auth_token)
+        NovaNotifier(config.nova_endpoint, token=service_credentials(config))
         if config.nova_endpoint
         else None
     )

@@ -1,4 +1,4 @@
-"""The API database: cells, projects, flavors, where each instance lives, and request specs.
+"""The API database: cells, flavors, where each instance lives, and request specs.
 
 Like Nova's API database, it knows no host and no device: those live in the
 cell databases, one per cell, whose URLs it records.
@@ -52,16 +52,6 @@ class CellRow(ApiBase):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     database_url: Mapped[str] = mapped_column(String(1024))
     transport_url: Mapped[str | None] = mapped_column(String(1024))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class ProjectRow(ApiBase):
-    """A tenant; identity arrives later, instances already belong to one."""
-
-    __tablename__ = "projects"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -61,6 +61,12 @@ from offpath.db.cells import Cell, CellDatabases, register_cell
 from offpath.db.engine import open_engine, reading
 from offpath.embedded.sim_hosts import SimHostRequest, SimulatedHost, write_sim_host
 from offpath.errors import CellNotFound, CloudStartFailed, ComputeHostNotFound, OffpathError
+from offpath.identity.authentication import TokenService
+from offpath.identity.bootstrap import ADMIN_PROJECT, ADMIN_USER
+from offpath.identity.catalog import DEFAULT_REGION
+from offpath.identity.directory import IdentityDirectory
+from offpath.identity.first_use import OPENRC, bootstrap_on_first_use, openrc_password
+from offpath.identity.service_user import ServiceUserTokens
 from offpath.network.client import NeutronClient
 from offpath.network.dpu_agent import DpuAgent
 from offpath.network.embedded import embedded_network_service
@@ -72,6 +78,7 @@ from offpath.rpc.transport import Rpc
 from offpath.scheduler.host_state import HostStateCache
 from offpath.scheduler.scheduler import Scheduler
 from offpath.service_config import ServiceConfig, load_service_config
+from offpath.service_token import StaticToken, TokenSource
 from offpath.sim.dpu import SimDpu
 from offpath.version import COMPUTE_BINARY
 
@@ -84,10 +91,15 @@ POLL: Final = 0.1
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """Where clients reach the cloud, and the token they send."""
+    """Where clients reach the cloud, and how they and its own services authenticate."""
 
     base: str
+    # The opt-in static token (`[api] auth_token`); empty: Keystone logins only.
     token: str
+    # What the cloud's own services (network client, notifier, DPU agents) send.
+    service: TokenSource
+    # The bootstrap admin's password, when the state directory's admin-openrc has it.
+    admin_password: str | None = None
 
     @property
     def compute(self) -> str:
@@ -106,11 +118,24 @@ class Endpoints:
 
     @property
     def identity(self) -> str:
-        """The identity endpoint (the static Keystone v3 version document)."""
+        """The identity endpoint (Keystone v3)."""
         return f"{self.base}/identity/v3"
 
     def clouds_yaml(self, cloud: str = "offpath") -> str:
-        """A `clouds.yaml` for the `openstack` CLI and openstacksdk."""
+        """A `clouds.yaml` for the `openstack` CLI and openstacksdk: the admin's login."""
+        if not self.token:
+            return (
+                "clouds:\n"
+                f"  {cloud}:\n"
+                "    auth:\n"
+                f"      auth_url: {self.identity}\n"
+                f"      username: {ADMIN_USER}\n"
+                f"      password: {self.admin_password or '(see admin-openrc)'}\n"
+                f"      project_name: {ADMIN_PROJECT}\n"
+                "      user_domain_name: Default\n"
+                "      project_domain_name: Default\n"
+                f"    region_name: {DEFAULT_REGION}\n"
+            )
         return (
             "clouds:\n"
             f"  {cloud}:\n"
@@ -160,6 +185,7 @@ class EmbeddedCloud:
         self._operations: OperationBase | None = None
         self._api: Engine | None = None
         self._cells: CellDatabases | None = None
+        self._tokens: TokenService | None = None
         self.endpoints: Endpoints | None = None
 
     @property
@@ -208,7 +234,26 @@ class EmbeddedCloud:
             self._start_ovn()
         sock = _listen(config.api_listen, self.port)
         host, port = sock.getsockname()[:2]
-        endpoints = self.endpoints = Endpoints(f"http://{host}:{port}", config.api_auth_token)
+        base = f"http://{host}:{port}"
+        first = bootstrap_on_first_use(
+            api, state_dir=self.state_dir, api_base=base, public_endpoint=config.api_public_endpoint
+        )
+        if first is not None:
+            self._progress(f"identity: bootstrapped; the admin's password is in {first.openrc}")
+        self._tokens = tokens = TokenService(
+            api, expiration=timedelta(seconds=config.token_expiration)
+        )
+        service: TokenSource = (
+            StaticToken(config.api_auth_token)
+            if config.api_auth_token
+            else ServiceUserTokens(tokens, IdentityDirectory(api))
+        )
+        endpoints = self.endpoints = Endpoints(
+            base,
+            config.api_auth_token,
+            service,
+            admin_password=openrc_password(self.state_dir / OPENRC),
+        )
         self._transports = transports = CellTransports(
             config.transport_url,
             lambda url, exchange: Rpc(
@@ -260,7 +305,7 @@ class EmbeddedCloud:
         config = self.config
         # `[nova] endpoint` when the operator names one (a balancer in front of the API).
         self._notifier = NovaNotifier(
-            config.nova_endpoint or endpoints.compute, token=endpoints.token
+            config.nova_endpoint or endpoints.compute, token=endpoints.service
         )
         assert self._api is not None
         network = self._network_service(self._api, self._notifier)
@@ -285,12 +330,11 @@ class EmbeddedCloud:
             scheduler=scheduler,
             ports=ports,
             events=compute,
+            tokens=self._tokens,
             auth_token=endpoints.token,
             default_project=config.api_default_project,
             public_endpoint=config.api_public_endpoint,
-            extra_routers=(
-                (NETWORK_PREFIX, network_router(lambda: network, auth_token=endpoints.token)),
-            ),
+            extra_routers=((NETWORK_PREFIX, network_router(lambda: network)),),
             chassis=network.chassis if self._backend is not None else None,
             actions=ServerActions(operations, shelved_offload_time=config.shelved_offload_time),
             moves=moves,
@@ -343,7 +387,7 @@ class EmbeddedCloud:
 
     def _start_dpu(self, dpu: SimDpu, endpoints: Endpoints) -> None:
         if self._backend is None:
-            agent = DpuAgent(endpoints.network, dpu, token=endpoints.token)
+            agent = DpuAgent(endpoints.network, dpu, token=endpoints.service)
             agent.start()
             self._dpus.append(agent)
             self._progress(f"DPU {dpu.hostname}: chassis registered, card serial {dpu.serial}")
@@ -359,7 +403,7 @@ class EmbeddedCloud:
         )
 
     def _client(self, endpoints: Endpoints) -> NeutronClient:
-        client = NeutronClient(endpoints.network, token=endpoints.token)
+        client = NeutronClient(endpoints.network, token=endpoints.service)
         self._clients.append(client)
         return client
 

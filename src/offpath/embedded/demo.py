@@ -25,8 +25,11 @@ from typing import Any, Final
 import openstack
 from openstack.connection import Connection
 
+from offpath.embedded.cloud import Endpoints
 from offpath.embedded.sim_hosts import DEFAULT_PHYSNET, SimHostRequest
 from offpath.errors import DemoFailed
+from offpath.identity.bootstrap import ADMIN_PROJECT, ADMIN_USER
+from offpath.identity.catalog import DEFAULT_REGION
 
 # Four hosts: two DPU generations and two plain NICs, four VFs per PF each; every server
 # has another host of its kind to move to.
@@ -90,14 +93,31 @@ class DemoMove:
     seconds: float
 
 
-def connect(compute: str, network: str, image: str, token: str) -> Connection:
-    """An openstacksdk connection with the static token and per-service endpoints."""
+def connect(endpoints: Endpoints) -> Connection:
+    """An openstacksdk connection as the bootstrap admin: a Keystone login, the catalog.
+
+    With the opt-in static token, that token and per-service endpoints instead.
+    """
+    if endpoints.token:
+        return openstack.connect(
+            auth_type="admin_token",
+            auth={"token": endpoints.token, "endpoint": endpoints.compute},
+            compute_endpoint_override=endpoints.compute,
+            network_endpoint_override=endpoints.network,
+            image_endpoint_override=endpoints.image,
+        )
+    if endpoints.admin_password is None:
+        raise DemoFailed(
+            "login", "the admin's password is not in the state directory's admin-openrc"
+        )
     return openstack.connect(
-        auth_type="admin_token",
-        auth={"token": token, "endpoint": compute},
-        compute_endpoint_override=compute,
-        network_endpoint_override=network,
-        image_endpoint_override=image,
+        auth_url=endpoints.identity,
+        username=ADMIN_USER,
+        password=endpoints.admin_password,
+        project_name=ADMIN_PROJECT,
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name=DEFAULT_REGION,
     )
 
 

@@ -41,6 +41,7 @@ from offpath.ports.host_binding import HostBinding
 from offpath.ports.network import Network
 from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
+from offpath.service_token import TokenAuth, TokenSource, token_source
 
 LOG = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class NeutronClient:
         self,
         endpoint: str,
         *,
-        token: str,
+        token: str | TokenSource,
         project_id: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
@@ -64,11 +65,15 @@ class NeutronClient:
         base = endpoint.rstrip("/")
         # The unversioned endpoint, as in a service catalog; a /v2.0 one is accepted too.
         self.endpoint = base.removesuffix("/v2.0")
-        headers = {"X-Auth-Token": token, "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
         if project_id:
             headers["X-Project-Id"] = project_id
         self._client = httpx.Client(
-            base_url=self.endpoint, headers=headers, timeout=timeout, transport=transport
+            base_url=self.endpoint,
+            headers=headers,
+            auth=TokenAuth(token_source(token)),
+            timeout=timeout,
+            transport=transport,
         )
 
     def close(self) -> None:

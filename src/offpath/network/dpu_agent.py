@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from offpath.errors import InvalidInput, NetworkServiceUnavailable
+from offpath.service_token import TokenAuth, TokenSource, token_source
 from offpath.sim.dpu import SimDpu
 
 LOG = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class DpuAgent:
         endpoint: str,
         dpu: SimDpu,
         *,
-        token: str,
+        token: str | TokenSource,
         physnets: Sequence[str] = (),
         interval: float = DEFAULT_INTERVAL,
         timeout: float = 10.0,
@@ -49,7 +50,7 @@ class DpuAgent:
         self.interval = interval
         self._client = httpx.Client(
             base_url=self.endpoint,
-            headers={"X-Auth-Token": token},
+            auth=TokenAuth(token_source(token)),
             timeout=timeout,
             transport=transport,
         )

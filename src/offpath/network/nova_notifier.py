@@ -17,6 +17,7 @@ from typing import Final, Protocol
 import httpx
 
 from offpath.jsonvalue import JsonValue
+from offpath.service_token import TokenAuth, TokenSource, token_source
 
 LOG = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class NovaNotifier:
         self,
         endpoint: str,
         *,
-        token: str,
+        token: str | TokenSource,
         timeout: float = 5.0,
         attempts: int = 3,
         backoff: float = 0.2,
@@ -68,7 +69,7 @@ class NovaNotifier:
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self._client = httpx.Client(
-            headers={"X-Auth-Token": token}, timeout=timeout, transport=transport
+            auth=TokenAuth(token_source(token)), timeout=timeout, transport=transport
         )
 
     def notify(self, events: Sequence[ServerEvent]) -> None:

@@ -112,6 +112,8 @@ class Caller:
     """Who asks: a project, or the admin (None), who sees every project."""
 
     project_id: str | None = None
+    # The admin's own project: where what it creates goes when it names no project.
+    home: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -124,7 +126,7 @@ class Caller:
 
     def project_for(self, asked: str | None) -> str:
         """The project a new resource belongs to: the caller's, else what the admin asked."""
-        return self.project_id or asked or ADMIN_PROJECT
+        return self.project_id or asked or self.home or ADMIN_PROJECT
 
 
 ADMIN: Final = Caller()

@@ -197,7 +197,7 @@ def exit_code_rows(text: str) -> list[str]:
 
 def test_help_epilog_lists_every_exit_code() -> None:
     rows = exit_code_rows(help_of())
-    assert [row.split()[0] for row in rows] == ["0", "2", "3", "4", "5", "1"]
+    assert [row.split()[0] for row in rows] == ["0", "2", "3", "4", "5", "6", "7", "1"]
     assert rows[1] == "2  invalid input (InvalidInput), also a usage error"
 
 

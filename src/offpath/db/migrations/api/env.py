@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from offpath.db import network_schema  # noqa: F401  (its tables join ApiBase's metadata)
+# Their tables join ApiBase's metadata.
+from offpath.db import identity_schema, network_schema  # noqa: F401
 from offpath.db.api_schema import ApiBase
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,145 @@
+"""How one offpath service authenticates its calls to another: a token, renewed when it ends.
+
+A static token (the opt-in `[api] auth_token`), a Keystone v3 password login
+(`[service_user]`, as Nova's and Neutron's service users), or a token the API
+process issues itself for its own service user. Each answers `token()`; the
+HTTP clients send it and ask for a new one once when a call answers 401.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Protocol
+
+import httpx
+
+from offpath.errors import AuthenticationFailed, IdentityUnavailable
+
+# A token is renewed this long before it ends, so no call carries one that ends in flight.
+RENEW_MARGIN: Final = timedelta(minutes=2)
+
+
+class TokenSource(Protocol):
+    """Where a client gets the token it sends."""
+
+    def token(self) -> str:
+        """A token valid now."""
+        ...
+
+    def renew(self) -> str:
+        """A new token: the last one was refused."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaticToken:
+    """A token that never changes (`[api] auth_token`)."""
+
+    value: str
+
+    def token(self) -> str:
+        """The token."""
+        return self.value
+
+    def renew(self) -> str:
+        """The same token: there is no other."""
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCredentials:
+    """A Keystone v3 password login, scoped to a project (a service user's `[service_user]`)."""
+
+    auth_url: str
+    username: str
+    password: str
+    project_name: str
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+
+    def body(self) -> dict[str, object]:
+        """The `POST /v3/auth/tokens` body."""
+        return {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": self.username,
+                            "password": self.password,
+                            "domain": {"name": self.user_domain_name},
+                        }
+                    },
+                },
+                "scope": {
+                    "project": {
+                        "name": self.project_name,
+                        "domain": {"name": self.project_domain_name},
+                    }
+                },
+            }
+        }
+
+
+class PasswordLogin:
+    """Tokens from a Keystone v3 password login, kept until shortly before they end."""
+
+    def __init__(self, credentials: PasswordCredentials, *, timeout: float = 30.0) -> None:
+        self._credentials = credentials
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._token = ""
+        self._renew_at = datetime.min.replace(tzinfo=UTC)
+
+    def token(self) -> str:
+        """The kept token, or a new one when it is about to end."""
+        with self._lock:
+            if not self._token or datetime.now(UTC) >= self._renew_at:
+                self._login()
+            return self._token
+
+    def renew(self) -> str:
+        """Log in again."""
+        with self._lock:
+            self._login()
+            return self._token
+
+    def _login(self) -> None:
+        url = f"{self._credentials.auth_url.rstrip('/')}/auth/tokens"
+        try:
+            response = httpx.post(url, json=self._credentials.body(), timeout=self._timeout)
+        except httpx.HTTPError as exc:
+            raise IdentityUnavailable(url, str(exc)) from None
+        if response.status_code in (401, 403):
+            raise AuthenticationFailed(
+                f"identity at {url} refused the login of {self._credentials.username!r}"
+            )
+        if response.status_code not in (200, 201) or "x-subject-token" not in response.headers:
+            raise IdentityUnavailable(url, f"answered {response.status_code} to a login")
+        expires = response.json()["token"]["expires_at"]
+        ends = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        self._token = response.headers["x-subject-token"]
+        self._renew_at = ends - RENEW_MARGIN
+
+
+class TokenAuth(httpx.Auth):
+    """Sends `X-Auth-Token` from a source; after a 401, renews it and retries once."""
+
+    def __init__(self, source: TokenSource) -> None:
+        self._source = source
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The request with the token; once more with a new one when refused."""
+        request.headers["X-Auth-Token"] = self._source.token()
+        response = yield request
+        if response.status_code == 401:
+            request.headers["X-Auth-Token"] = self._source.renew()
+            yield request
+
+
+def token_source(token: str | TokenSource) -> TokenSource:
+    """A source for `token`: a string is a static token."""
+    return StaticToken(token) if isinstance(token, str) else token
