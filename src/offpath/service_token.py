@@ -9,7 +9,7 @@ HTTP clients send it and ask for a new one once when a call answers 401.
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
@@ -84,12 +84,11 @@ class PasswordCredentials:
         }
 
 
-class PasswordLogin:
-    """Tokens from a Keystone v3 password login, kept until shortly before they end."""
+class RenewingToken:
+    """A token kept until shortly before it ends; `obtain` gives a new one and its end."""
 
-    def __init__(self, credentials: PasswordCredentials, *, timeout: float = 30.0) -> None:
-        self._credentials = credentials
-        self._timeout = timeout
+    def __init__(self, obtain: Callable[[], tuple[str, datetime]]) -> None:
+        self._obtain = obtain
         self._lock = threading.Lock()
         self._token = ""
         self._renew_at = datetime.min.replace(tzinfo=UTC)
@@ -98,16 +97,29 @@ class PasswordLogin:
         """The kept token, or a new one when it is about to end."""
         with self._lock:
             if not self._token or datetime.now(UTC) >= self._renew_at:
-                self._login()
+                self._refresh()
             return self._token
 
     def renew(self) -> str:
-        """Log in again."""
+        """A new token."""
         with self._lock:
-            self._login()
+            self._refresh()
             return self._token
 
-    def _login(self) -> None:
+    def _refresh(self) -> None:
+        token, ends = self._obtain()
+        self._token, self._renew_at = token, ends - RENEW_MARGIN
+
+
+class PasswordLogin(RenewingToken):
+    """Tokens from a Keystone v3 password login."""
+
+    def __init__(self, credentials: PasswordCredentials, *, timeout: float = 30.0) -> None:
+        super().__init__(self._login)
+        self._credentials = credentials
+        self._timeout = timeout
+
+    def _login(self) -> tuple[str, datetime]:
         url = f"{self._credentials.auth_url.rstrip('/')}/auth/tokens"
         try:
             response = httpx.post(url, json=self._credentials.body(), timeout=self._timeout)
@@ -121,8 +133,7 @@ class PasswordLogin:
             raise IdentityUnavailable(url, f"answered {response.status_code} to a login")
         expires = response.json()["token"]["expires_at"]
         ends = datetime.fromisoformat(expires.replace("Z", "+00:00"))
-        self._token = response.headers["x-subject-token"]
-        self._renew_at = ends - RENEW_MARGIN
+        return response.headers["x-subject-token"], ends
 
 
 class TokenAuth(httpx.Auth):
