@@ -1,0 +1,1 @@
+"""`make tempest`: OpenStack's Tempest, unchanged, against a real `offpath serve`."""
