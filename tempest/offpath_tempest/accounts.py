@@ -1,8 +1,9 @@
 """Tempest's pre-provisioned accounts: made with `offpath identity`, listed in accounts.yaml.
 
-Tempest takes a primary and an alternate account per worker from the
-accounts file: any account without the admin role may be a primary one, in
-file order, so the members come first and outnumber the workers twice over.
+Tempest takes a primary and an alternate account per test class from the
+accounts file, and the project's reader or manager when the class asks for
+one: every project has all three, members first (the file's order is the
+order Tempest tries them in), twice as many projects as the workers need.
 """
 
 from __future__ import annotations
@@ -44,25 +45,23 @@ class Account:
 
 
 def plan_accounts(workers: int) -> tuple[Account, ...]:
-    """Members (primary and alternate per worker, twice), a reader, a manager, two admins."""
+    """Per project a member, a reader and a manager; twice a worker's two projects; admins."""
 
     def account(name: str, project: str, *roles: str, types: tuple[str, ...] = ()) -> Account:
         return Account(name, project, secrets.token_urlsafe(12), roles, types)
 
-    members = [
-        account(f"tempest-member-{n}", f"tempest-{n}", "member") for n in range(1, 4 * workers + 1)
+    projects = [f"tempest-{n}" for n in range(1, 4 * workers + 1)]
+    # Tempest asks for a project's reader or manager in the project its member holds.
+    personas = [
+        account(f"{project}-{role}", project, role)
+        for role in ("member", "reader", "manager")
+        for project in projects
     ]
-    return (
-        *members,
-        account("tempest-reader", "tempest-1", "reader"),
-        account("tempest-manager", "tempest-2", "manager"),
-        *(
-            account(
-                f"tempest-admin-{n}", f"tempest-admin-{n}", "admin", "service", types=("admin",)
-            )
-            for n in (1, 2)
-        ),
-    )
+    admins = [
+        account(f"tempest-admin-{n}", f"tempest-admin-{n}", "admin", "service", types=("admin",))
+        for n in range(1, 2 * workers + 1)
+    ]
+    return (*personas, *admins)
 
 
 def provision(accounts: Sequence[Account], run: Callable[..., str]) -> None:

@@ -18,6 +18,7 @@ _OUTCOMES: Final = {
     "success": PASSED,
     "xfail": PASSED,
     "fail": FAILED,
+    "failure": FAILED,
     "uxsuccess": FAILED,
     "skip": SKIPPED,
 }

@@ -20,7 +20,8 @@ def anonymous(world: World) -> Iterator[TestClient]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/compute", "/compute/v2.1", "/compute/v2.1/", "/identity/v3", "/image"]
+    "path",
+    ["/compute", "/compute/v2/", "/compute/v2.1", "/compute/v2.1/", "/identity/v3", "/image"],
 )
 def test_discovery_needs_no_token(anonymous: TestClient, path: str) -> None:
     response = anonymous.get(path)
@@ -38,6 +39,16 @@ def test_the_compute_version_document_carries_the_microversion_range(
     version = anonymous.get("/compute/v2.1").json()["version"]
     assert (version["min_version"], version["version"]) == ("2.1", "2.96")
     assert version["links"][0]["href"] == "http://testserver/compute/v2.1/"
+
+
+def test_every_listed_compute_version_document_can_be_followed(anonymous: TestClient) -> None:
+    listed = anonymous.get("/compute").json()["versions"]
+    for version in listed:
+        (link,) = [link for link in version["links"] if link["rel"] == "self"]
+        followed = anonymous.get(link["href"])
+        assert followed.status_code == 200, link["href"]
+        assert followed.json()["version"]["id"] == version["id"]
+        assert followed.json()["version"]["links"] == [link]
 
 
 @pytest.mark.parametrize("token", [None, "wrong"])

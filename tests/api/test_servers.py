@@ -60,6 +60,36 @@ def test_before_2_47_the_flavor_is_a_reference(world: World) -> None:
     assert shown.headers["X-OpenStack-Nova-API-Version"] == "2.46"
 
 
+@pytest.mark.parametrize(
+    ("version", "shown", "hidden"),
+    [
+        pytest.param("2.1", set(), {"locked", "description", "tags", "host_status"}, id="2.1"),
+        pytest.param("2.9", {"locked"}, {"host_status", "description"}, id="2.9"),
+        pytest.param("2.26", {"locked", "host_status", "description", "tags"}, set(), id="2.26"),
+        pytest.param(
+            "2.96",
+            {"trusted_image_certificates", "server_groups", "locked_reason"},
+            set(),
+            id="2.96",
+        ),
+    ],
+)
+def test_a_server_shows_each_key_from_its_microversion_on(
+    world: World, version: str, shown: set[str], hidden: set[str]
+) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    server_id = _create(world, world.port())["body"]["server"]["id"]
+    headers = {"X-OpenStack-Nova-API-Version": version}
+    server = world.client().get(f"/compute/v2.1/servers/{server_id}", headers=headers).json()
+    (listed,) = (
+        world.client().get("/compute/v2.1/servers/detail", headers=headers).json()["servers"]
+    )
+    for body in (server["server"], listed):
+        assert shown <= set(body)
+        assert not hidden & set(body)
+        assert not [key for key in body if key.startswith("offpath:")]
+
+
 def test_no_capacity_is_an_error_server_whose_fault_says_why_per_host(world: World) -> None:
     world.cluster.report(fleet_reports(2, vfs=4))
     created = _create(world, world.port(VnicType.DIRECT))

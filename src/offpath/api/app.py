@@ -29,7 +29,7 @@ LOG = logging.getLogger(__name__)
 COMPUTE_PREFIX = "/compute/v2.1/"
 # Version documents clients fetch without a token.
 DISCOVERY_PATHS = frozenset(
-    {"/compute", "/compute/v2.1", "/image", "/image/v2", "/identity", "/identity/v3"}
+    {"/compute", "/compute/v2", "/compute/v2.1", "/image", "/image/v2", "/identity", "/identity/v3"}
 )
 
 Handler = Callable[[Request], Awaitable[Response]]

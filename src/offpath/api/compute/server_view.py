@@ -85,13 +85,21 @@ def server_detail(
         "OS-EXT-STS:power_state": power_state(server.vm_state),
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
-        "locked": False,
-        "description": None,
-        "tags": [],
-        "trusted_image_certificates": None,
-        "host_status": "UP" if server.host else "",
-        "offpath:cell": server.cell,
     }
+    # Nova adds each key at its microversion; clients that validate the body
+    # (Tempest) refuse a key their version does not know.
+    for minor, key, value in (
+        (9, "locked", False),
+        (16, "host_status", "UP" if server.host else ""),
+        (19, "description", None),
+        (26, "tags", []),
+        (63, "trusted_image_certificates", None),
+        (71, "server_groups", []),
+        (73, "locked_reason", None),
+        (96, "pinned_availability_zone", None),
+    ):
+        if at_least(version, minor):
+            body[key] = value
     if server.fault is not None and status in ("ERROR", "DELETED"):
         body["fault"] = {
             "code": server.fault.code,

@@ -1,4 +1,5 @@
-"""The compute version documents: `/compute` lists them, `/compute/v2.1` is the one served."""
+"""The compute version documents: `/compute` lists them, `/compute/v2` and `/compute/v2.1` describe
+each (only v2.1 serves requests, as most Nova deployments)."""
 
 from __future__ import annotations
 
@@ -31,12 +32,8 @@ def _v21(base: str) -> dict[str, Any]:
     }
 
 
-@router.get("/compute")
-@router.get("/compute/", include_in_schema=False)
-def compute_versions(request: Request, deps: Deps) -> dict[str, Any]:
-    """Every compute API version: v2.0 (supported, no microversions) and v2.1."""
-    base = base_url(request, deps)
-    v20 = {
+def _v20(base: str) -> dict[str, Any]:
+    return {
         "id": "v2.0",
         "status": "SUPPORTED",
         "version": "",
@@ -44,7 +41,22 @@ def compute_versions(request: Request, deps: Deps) -> dict[str, Any]:
         "updated": "2011-01-21T11:33:21Z",
         "links": [{"rel": "self", "href": f"{base}/compute/v2/"}],
     }
-    return {"versions": [v20, _v21(base)]}
+
+
+@router.get("/compute")
+@router.get("/compute/", include_in_schema=False)
+def compute_versions(request: Request, deps: Deps) -> dict[str, Any]:
+    """Every compute API version: v2.0 (supported, no microversions) and v2.1."""
+    base = base_url(request, deps)
+    return {"versions": [_v20(base), _v21(base)]}
+
+
+@router.get("/compute/v2")
+@router.get("/compute/v2/", include_in_schema=False)
+def compute_v20(request: Request, deps: Deps) -> dict[str, Any]:
+    """The v2.0 version document: the list links it, so clients may follow the link."""
+    media = {"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2"}
+    return {"version": {**_v20(base_url(request, deps)), "media-types": [media]}}
 
 
 @router.get("/compute/v2.1")
