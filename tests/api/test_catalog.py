@@ -101,17 +101,32 @@ def test_services_show_state_and_version_across_cells(world: World) -> None:
         .get("/compute/v2.1/os-services", headers={"OpenStack-API-Version": "compute 2.69"})
         .json()["services"]
     )
-    assert [(s["host"], s["state"], s["status"], s["version"]) for s in services] == [
-        ("compute-00001", "up", "enabled", SERVICE_VERSION),
-        ("compute-00002", "down", "enabled", SERVICE_VERSION),
+    assert [(s["host"], s["state"], s["status"]) for s in services] == [
+        ("compute-00001", "up", "enabled"),
+        ("compute-00002", "down", "enabled"),
     ]
-    assert all(len(s["id"]) == 36 for s in services)
+    assert all(len(s["id"]) == 36 and s["forced_down"] is False for s in services)
+    # Nova's body has no version nor cell: offpath's own host view has them.
+    assert not [s for s in services if {"version", "cell"} & set(s)]
+    hosts = world.client().get("/offpath/v1/hosts").json()["hosts"]
+    assert [(h["cell"], h["service"]["version"]) for h in hosts] == [
+        ("cell1", SERVICE_VERSION),
+        ("cell1", SERVICE_VERSION),
+    ]
     hypervisors = world.client().get("/compute/v2.1/os-hypervisors/detail").json()["hypervisors"]
     assert [(h["hypervisor_hostname"], h["state"]) for h in hypervisors] == [
         ("compute-00001", "up"),
         ("compute-00002", "down"),
     ]
     assert hypervisors[0]["service"]["id"] == services[0]["id"]
+
+
+def test_before_2_11_a_service_has_no_forced_down(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=2))
+    (service,) = world.client().get("/compute/v2.1/os-services").json()["services"]
+    assert set(service) == {
+        *("id", "binary", "host", "zone", "status", "state", "updated_at", "disabled_reason"),
+    }
 
 
 def test_instance_actions_show_the_build_events(world: World) -> None:

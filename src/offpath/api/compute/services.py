@@ -38,7 +38,7 @@ def _service_state(entry: ServiceEntry, down_time: int) -> str:
 def service_view(entry: ServiceEntry, *, down_time: int, version: Microversion) -> dict[str, Any]:
     """A service as `os-services` shows it (UUID ids from 2.53)."""
     record = entry.record
-    return {
+    body = {
         # Before 2.53 ids are integers: the UUID's low bits, the same in every worker.
         "id": entry.id if at_least(version, 53) else uuid.UUID(entry.id).int % 2**31,
         "binary": record.binary,
@@ -48,17 +48,19 @@ def service_view(entry: ServiceEntry, *, down_time: int, version: Microversion) 
         "state": _service_state(entry, down_time),
         "updated_at": timestamp(record.last_seen_up),
         "disabled_reason": record.disabled_reason,
-        "forced_down": record.forced_down,
-        "version": record.version,
-        "cell": entry.cell.name,
     }
+    # Nova shows forced_down from 2.11 on; a service's version and cell are in
+    # offpath's own /offpath/v1/hosts, as Nova's body has no room for them.
+    if at_least(version, 11):
+        body["forced_down"] = record.forced_down
+    return body
 
 
 @router.get("/os-services")
 def services(
     ctx: Ctx, deps: Deps, v: Version, binary: str | None = None, host: str | None = None
 ) -> dict[str, Any]:
-    """Every service of every cell, with its state (up/down) and version."""
+    """Every service of every cell, with its state (up/down)."""
     down_time = deps.scheduler.cache.service_down_time
     entries = [
         e
