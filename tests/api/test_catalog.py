@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from offpath.db.cell_schema import ServiceRow
@@ -119,6 +120,34 @@ def test_services_show_state_and_version_across_cells(world: World) -> None:
         ("compute-00002", "down"),
     ]
     assert hypervisors[0]["service"]["id"] == services[0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("version", "cpu_info"), [("2.1", "{}"), ("2.28", {}), ("2.87", {}), ("2.88", None)]
+)
+def test_a_hypervisor_shows_nova_s_keys_of_its_microversion(
+    world: World, version: str, cpu_info: object
+) -> None:
+    world.cluster.report(fleet_reports(1, vfs=2))
+    headers = {"X-OpenStack-Nova-API-Version": version}
+    (listed,) = (
+        world.client()
+        .get("/compute/v2.1/os-hypervisors/detail", headers=headers)
+        .json()["hypervisors"]
+    )
+    shown = world.client().get(f"/compute/v2.1/os-hypervisors/{listed['id']}", headers=headers)
+    assert shown.json()["hypervisor"] == listed
+    assert not [key for key in listed if key.startswith("offpath:")]
+    assert listed.get("cpu_info") == cpu_info
+    assert ("uptime" in listed, "vcpus" in listed) == (cpu_info is None, cpu_info is not None)
+
+
+def test_an_unknown_hypervisor_is_nova_s_404(world: World) -> None:
+    shown = world.client().get("/compute/v2.1/os-hypervisors/nope")
+    assert shown.status_code == 404
+    assert (
+        shown.json()["itemNotFound"]["message"] == "Hypervisor with ID 'nope' could not be found."
+    )
 
 
 def test_before_2_11_a_service_has_no_forced_down(world: World) -> None:

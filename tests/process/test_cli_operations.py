@@ -117,9 +117,9 @@ class Cloud:
         return str(port["binding:host_id"]), dict(port["binding:profile"])
 
     def free_vfs(self, host: str) -> int:
-        for node in self.call("GET", "/compute/v2.1/os-hypervisors/detail")["hypervisors"]:
-            if node["hypervisor_hostname"] == host:
-                return int(node["offpath:pci_devices_free"])
+        for node in self.call("GET", "/offpath/v1/hosts")["hosts"]:
+            if node["host"] == host:
+                return int(node["free_devices"])
         raise AssertionError(f"no hypervisor {host}")
 
     def migrations(self, server_id: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.server_view import timestamp
 from offpath.api.deps import Deps
+from offpath.api.errors import HttpFault
 from offpath.api.microversion import Microversion
 from offpath.conductor.host_reads import NodeEntry, ServiceEntry, list_nodes, list_service_entries
 from offpath.conductor.service_updates import update_compute_service
@@ -134,7 +135,9 @@ def update_service(
     return {"service": service_view(entry, down_time=down_time, version=v)}
 
 
-def _hypervisor(entry: NodeEntry, down_time: int, *, details: bool) -> dict[str, Any]:
+def _hypervisor(
+    entry: NodeEntry, down_time: int, *, details: bool, version: Microversion
+) -> dict[str, Any]:
     service = entry.service
     up = service is not None and service.record.is_up(service_down_time=down_time)
     body: dict[str, Any] = {
@@ -143,42 +146,62 @@ def _hypervisor(entry: NodeEntry, down_time: int, *, details: bool) -> dict[str,
         "state": "up" if up else "down",
         "status": "disabled" if service is not None and service.record.disabled else "enabled",
     }
-    if details:
-        body.update(
-            {
-                "hypervisor_type": "QEMU",
-                "hypervisor_version": 1000000,
-                "host_ip": None,
-                "service": {
-                    "host": entry.host,
-                    "id": service.id if service is not None else None,
-                    "disabled_reason": (
-                        service.record.disabled_reason if service is not None else None
-                    ),
-                },
-                "uptime": None,
-                "offpath:cell": entry.cell.name,
-                "offpath:supports_remote_managed": entry.supports_remote_managed,
-                "offpath:pci_devices": entry.devices,
-                "offpath:pci_devices_free": entry.free_devices,
-            }
-        )
+    if not details:
+        return body
+    body.update(
+        {
+            "hypervisor_type": "QEMU",
+            "hypervisor_version": 1000000,
+            # The agent reports no address of its host: the unspecified one says so.
+            "host_ip": "0.0.0.0",
+            "service": {
+                "host": entry.host,
+                "id": service.id if service is not None else None,
+                "disabled_reason": (
+                    service.record.disabled_reason if service is not None else None
+                ),
+            },
+        }
+    )
+    if at_least(version, 88):
+        body["uptime"] = None
+        return body
+    # Before 2.88 Nova shows the node's resource counters; offpath tracks PCI
+    # devices (in /offpath/v1/hosts), not CPU, memory or disk: zeros.
+    body.update(dict.fromkeys(_COUNTERS, 0))
+    body["disk_available_least"] = None
+    body["cpu_info"] = {} if at_least(version, 28) else "{}"
     return body
 
 
+# The counters Nova's hypervisor detail carries before 2.88.
+_COUNTERS: Final = (
+    *("current_workload", "free_disk_gb", "free_ram_mb", "local_gb", "local_gb_used"),
+    *("memory_mb", "memory_mb_used", "running_vms", "vcpus", "vcpus_used"),
+)
+
+
 @router.get("/os-hypervisors")
-def hypervisors(ctx: Ctx, deps: Deps) -> dict[str, Any]:
+def hypervisors(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """Every compute node: id, hostname, state, status."""
     down_time = deps.scheduler.cache.service_down_time
-    return {
-        "hypervisors": [_hypervisor(e, down_time, details=False) for e in list_nodes(deps.cells)]
-    }
+    nodes = list_nodes(deps.cells)
+    return {"hypervisors": [_hypervisor(e, down_time, details=False, version=v) for e in nodes]}
 
 
 @router.get("/os-hypervisors/detail")
-def hypervisors_detail(ctx: Ctx, deps: Deps) -> dict[str, Any]:
-    """Every compute node with its type, service and PCI device counts."""
+def hypervisors_detail(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """Every compute node with its type and service."""
     down_time = deps.scheduler.cache.service_down_time
-    return {
-        "hypervisors": [_hypervisor(e, down_time, details=True) for e in list_nodes(deps.cells)]
-    }
+    nodes = list_nodes(deps.cells)
+    return {"hypervisors": [_hypervisor(e, down_time, details=True, version=v) for e in nodes]}
+
+
+@router.get("/os-hypervisors/{hypervisor_id}")
+def hypervisor(hypervisor_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """One compute node by its id, in detail; 404 with Nova's message for another id."""
+    down_time = deps.scheduler.cache.service_down_time
+    for entry in list_nodes(deps.cells):
+        if entry.uuid == hypervisor_id:
+            return {"hypervisor": _hypervisor(entry, down_time, details=True, version=v)}
+    raise HttpFault(404, f"Hypervisor with ID '{hypervisor_id[:80]}' could not be found.")
