@@ -89,6 +89,52 @@ def test_a_flavor_name_taken_is_a_conflict(world: World) -> None:
     )
 
 
+def test_a_flavor_id_may_be_a_number_kept_as_its_text(world: World) -> None:
+    body = {"flavor": {"id": 4242, "name": "numbered", "ram": 64, "vcpus": 1, "disk": 0}}
+    created = world.client().post(FLAVORS, json=body)
+    assert created.status_code == 200
+    assert created.json()["flavor"]["id"] == "4242"
+    assert world.client().get(f"{FLAVORS}/4242").json()["flavor"]["name"] == "numbered"
+
+
+def _flavors(world: World) -> None:
+    for flavor_id, ram, disk in (("1", 64, 0), ("2", 128, 1), ("3", 256, 2)):
+        body = {"flavor": {"id": flavor_id, "name": f"f{flavor_id}", "ram": ram, "vcpus": 1}}
+        body["flavor"]["disk"] = disk
+        assert world.client().post(FLAVORS, json=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "ids"),
+    [
+        pytest.param("", ["1", "2", "3"], id="all"),
+        pytest.param("?minRam=128", ["2", "3"], id="min-ram"),
+        pytest.param("?minDisk=2", ["3"], id="min-disk"),
+        pytest.param("?marker=1", ["2", "3"], id="marker"),
+        pytest.param("?limit=1", ["1"], id="limit"),
+        pytest.param("?marker=1&limit=1", ["2"], id="page"),
+    ],
+)
+def test_a_flavor_list_takes_nova_s_filters_and_pages(
+    world: World, query: str, ids: list[str]
+) -> None:
+    _flavors(world)
+    for path in (FLAVORS, f"{FLAVORS}/detail"):
+        listed = world.client().get(f"{path}{query}").json()["flavors"]
+        assert [f["id"] for f in listed] == ids
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("?marker=9", "marker [9] not found"), ("?minRam=big", "Invalid minRam filter [big]")],
+)
+def test_a_bad_flavor_list_query_is_a_400(world: World, query: str, message: str) -> None:
+    _flavors(world)
+    answer = world.client().get(f"{FLAVORS}{query}")
+    assert answer.status_code == 400
+    assert answer.json()["badRequest"]["message"] == message
+
+
 def test_services_show_state_and_version_across_cells(world: World) -> None:
     world.cluster.report(fleet_reports(2, vfs=2))
     with writing(world.cluster.cells.engine(world.cluster.cell())) as session:

@@ -6,12 +6,12 @@ import uuid
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.server_view import links
-from offpath.api.deps import Deps, base_url
+from offpath.api.deps import ApiDeps, Deps, base_url
 from offpath.api.microversion import Microversion
 from offpath.db.engine import reading, writing
 from offpath.db.flavors import (
@@ -53,6 +53,14 @@ class FlavorCreate(BaseModel):
     rxtx_factor: float | None = Field(default=None, gt=0, le=3.40282e38)
     is_public: bool = Field(default=True, alias="os-flavor-access:is_public")
     description: str | None = Field(default=None, max_length=65535)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _number_id(cls, value: object) -> object:
+        # Nova's schema takes a number as well, and keeps it as its text.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
 
 
 class FlavorCreateBody(BaseModel):
@@ -108,13 +116,39 @@ def _check_specs(name: str, specs: dict[str, str]) -> None:
     _ = flavor.numa_nodes, flavor.numa_policy, flavor.alias_counts()
 
 
-@router.get("")
-def index(
-    request: Request, ctx: Ctx, deps: Deps, v: Version, is_public: str | None = None
-) -> dict[str, Any]:
-    """The flavors: id, name, links (and description from 2.55)."""
+def _listed(deps: ApiDeps, request: Request) -> list[FlavorRecord]:
+    """The flavors a list asks for: Nova's is_public, minRam, minDisk, marker and limit."""
+    query = request.query_params
     with reading(deps.cells.api) as session:
-        flavors = list_flavors(session, is_public=_is_public(is_public))
+        flavors = list_flavors(session, is_public=_is_public(query.get("is_public")))
+    min_ram = _whole(query.get("minRam"), "minRam")
+    min_disk = _whole(query.get("minDisk"), "minDisk")
+    flavors = [f for f in flavors if f.memory_mb >= min_ram and f.root_gb >= min_disk]
+    marker = query.get("marker")
+    if marker is not None:
+        ids = [f.flavorid for f in flavors]
+        if marker not in ids:
+            raise RequestBodyInvalid(f"marker [{marker[:80]}] not found")
+        flavors = flavors[ids.index(marker) + 1 :]
+    limit = query.get("limit")
+    if limit is not None:
+        flavors = flavors[: _whole(limit, "limit")]
+    return flavors
+
+
+def _whole(value: str | None, name: str) -> int:
+    """A non-negative integer query parameter (0 when absent); Nova's 400 otherwise."""
+    if value is None:
+        return 0
+    if not value.isdigit():
+        raise RequestBodyInvalid(f"Invalid {name} filter [{value[:40]}]")
+    return int(value)
+
+
+@router.get("")
+def index(request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """The flavors: id, name, links (and description from 2.55)."""
+    flavors = _listed(deps, request)
     base = base_url(request, deps)
     shown = []
     for flavor in flavors:
@@ -130,12 +164,9 @@ def index(
 
 
 @router.get("/detail")
-def detail(
-    request: Request, ctx: Ctx, deps: Deps, v: Version, is_public: str | None = None
-) -> dict[str, Any]:
+def detail(request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """The flavors with every detail."""
-    with reading(deps.cells.api) as session:
-        flavors = list_flavors(session, is_public=_is_public(is_public))
+    flavors = _listed(deps, request)
     base = base_url(request, deps)
     return {"flavors": [flavor_view(flavor, base, v) for flavor in flavors]}
 
