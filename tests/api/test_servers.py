@@ -294,3 +294,69 @@ def test_no_compute_service_at_all_is_its_own_error(world: World) -> None:
 def test_a_direct_port_passes_the_gate_whatever_the_versions(world: World) -> None:
     world.cluster.report(fleet_reports(1, vfs=4), version=1)
     assert _create(world, world.port(VnicType.DIRECT))["status"] == 202
+
+
+def _image(world: World) -> str:
+    client = world.client()
+    image_id = str(client.post("/image/v2/images", json={"name": "img"}).json()["id"])
+    client.put(f"/image/v2/images/{image_id}/file", content=b"data")
+    return image_id
+
+
+def test_a_server_list_takes_nova_s_flavor_image_marker_and_limit(world: World) -> None:
+    world.cluster.report(fleet_reports(2, vfs=4))
+    small, large, image = world.flavor("m1.small"), world.flavor("m1.large"), _image(world)
+    first = _create(world, world.port(), flavor=small, imageRef=image)["body"]["server"]["id"]
+    second = _create(world, world.port(), flavor=large)["body"]["server"]["id"]
+
+    def ids(query: str) -> list[str]:
+        answer = world.client().get(f"/compute/v2.1/servers/detail?{query}", headers=LATEST)
+        assert answer.status_code == 200, answer.text
+        return [s["id"] for s in answer.json()["servers"]]
+
+    everything = ids("")
+    assert set(everything) == {first, second}
+    assert ids(f"flavor={small}") == [first]
+    assert ids(f"image={image}") == [first]
+    assert ids(f"flavor={uuid.uuid4()}") == []
+    assert ids("limit=1") == everything[:1]
+    assert ids("limit=0") == []
+    assert ids(f"marker={everything[0]}") == everything[1:]
+    assert ids("changes-since=2000-01-01T00:00:00Z") == everything
+    assert ids("changes-since=2999-01-01T00:00:00Z") == []
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=-1", "limit=two", f"marker={uuid.uuid4()}", "changes-since=yesterday"]
+)
+def test_a_bad_server_list_query_is_a_400(world: World, query: str) -> None:
+    answer = world.client().get(f"/compute/v2.1/servers?{query}")
+    assert answer.status_code == 400
+    assert answer.json()["badRequest"]["message"]
+
+
+def test_a_create_answers_with_the_admin_password_asked_for(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    created = _create(world, world.port(), adminPass="testpassword")
+    assert created["body"]["server"]["adminPass"] == "testpassword"
+
+
+@pytest.mark.parametrize("action", ["forceDelete", "os-getConsoleOutput", "reboot"])
+def test_an_action_on_a_missing_server_is_a_404_whatever_the_action(
+    world: World, action: str
+) -> None:
+    missing = uuid.uuid4()
+    answer = world.client().post(f"/compute/v2.1/servers/{missing}/action", json={action: {}})
+    assert answer.status_code == 404
+    assert answer.json()["itemNotFound"]["message"] == f"Instance {missing} could not be found."
+
+
+def test_an_instance_action_shows_updated_at_from_2_58(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    server_id = _create(world, world.port())["body"]["server"]["id"]
+    path = f"/compute/v2.1/servers/{server_id}/os-instance-actions"
+    for version, shown in (("2.57", False), ("2.58", True)):
+        headers = {"X-OpenStack-Nova-API-Version": version}
+        (listed,) = world.client().get(path, headers=headers).json()["instanceActions"]
+        one = world.client().get(f"{path}/{listed['request_id']}", headers=headers).json()
+        assert ("updated_at" in listed, "updated_at" in one["instanceAction"]) == (shown, shown)

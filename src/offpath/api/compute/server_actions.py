@@ -223,8 +223,9 @@ def action(
     if not isinstance(body, dict) or len(body) != 1:
         raise RequestBodyInvalid("The action body must be an object with exactly one key")
     ((name, options),) = body.items()
+    # Nova finds the server first: an action on a missing one is a 404 whatever it is.
+    server = owned_server(deps, ctx, server_id)
     handler = ACTIONS.get(name)
     if handler is None:
         raise RequestBodyInvalid(f"There is no such action: {name}")
-    server = owned_server(deps, ctx, server_id)
     return handler(deps, ctx, server.uuid, _options(options, name), v)

@@ -55,6 +55,8 @@ class ServerCreate(BaseModel):
     flavorRef: str = Field(min_length=1, max_length=255)  # noqa: N815 - Nova's key
     imageRef: str = Field(default="", max_length=255)  # noqa: N815 - Nova's key
     networks: list[NetworkRequest] | Literal["none", "auto"] | None = None
+    # Nova answers the create with the password asked for (the guest is not told here).
+    adminPass: str | None = Field(default=None, max_length=255)  # noqa: N815 - Nova's key
     min_count: int = Field(default=1, ge=1)
     max_count: int = Field(default=1, ge=1)
 

@@ -103,8 +103,8 @@ def detach_interface(server_id: str, port_id: str, ctx: Ctx, deps: Deps) -> Resp
     return Response(status_code=202)
 
 
-def _action_view(action: ActionRecord) -> dict[str, Any]:
-    return {
+def _action_view(action: ActionRecord, version: Microversion) -> dict[str, Any]:
+    shown = {
         "action": action.action,
         "instance_uuid": action.instance_uuid,
         "request_id": action.request_id,
@@ -112,8 +112,10 @@ def _action_view(action: ActionRecord) -> dict[str, Any]:
         "project_id": action.project_id,
         "start_time": timestamp(action.start_time),
         "message": action.message,
-        "updated_at": timestamp(action.finish_time or action.start_time),
     }
+    if at_least(version, 58):
+        shown["updated_at"] = timestamp(action.finish_time or action.start_time)
+    return shown
 
 
 def _event_view(action: ActionRecord, version: Microversion) -> list[dict[str, Any]]:
@@ -140,10 +142,11 @@ def _readable_server(deps: ApiDeps, ctx: RequestContext, server_id: str) -> None
 
 
 @router.get("/os-instance-actions")
-def actions(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
-    """The server's actions, newest first."""
+def actions(server_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """The server's actions, newest first (their updated_at from 2.58)."""
     _readable_server(deps, ctx, server_id)
-    return {"instanceActions": [_action_view(a) for a in list_actions(deps.cells, server_id)]}
+    found = list_actions(deps.cells, server_id)
+    return {"instanceActions": [_action_view(a, v) for a in found]}
 
 
 @router.get("/os-instance-actions/{request_id}")
@@ -151,4 +154,4 @@ def action(server_id: str, request_id: str, ctx: Ctx, deps: Deps, v: Version) ->
     """One action with its events (their details from 2.84)."""
     _readable_server(deps, ctx, server_id)
     found = find_action(deps.cells, server_id, request_id)
-    return {"instanceAction": {**_action_view(found), "events": _event_view(found, v)}}
+    return {"instanceAction": {**_action_view(found, v), "events": _event_view(found, v)}}

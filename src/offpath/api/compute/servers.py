@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.datastructures import QueryParams
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version
@@ -47,7 +49,7 @@ def create(
         "server": {
             "id": view.uuid,
             "links": links(base, "servers", view.uuid),
-            "adminPass": secrets.token_urlsafe(9),
+            "adminPass": body.server.adminPass or secrets.token_urlsafe(9),
             "OS-DCF:diskConfig": "MANUAL",
             "security_groups": [{"name": "default"}],
         }
@@ -63,6 +65,7 @@ def _listed(
     host: str | None,
     deleted: str | None,
     all_tenants: str | None,
+    query: QueryParams,
 ) -> list[ServerRecord]:
     everyone = all_tenants is not None and all_tenants.lower() not in ("0", "false", "off", "no")
     include_deleted = deleted is not None and deleted.lower() in ("1", "true", "on", "yes")
@@ -82,7 +85,46 @@ def _listed(
         servers = [s for s in servers if server_status(s.vm_state, s.task_state) == status.upper()]
     if host:
         servers = [s for s in servers if s.host == host]
+    return _narrowed(servers, query)
+
+
+def _narrowed(servers: list[ServerRecord], query: QueryParams) -> list[ServerRecord]:
+    """Nova's other list filters: flavor, image, changes-since, then the marker and limit."""
+    if flavor := query.get("flavor"):
+        servers = [s for s in servers if s.flavor_id == flavor.rstrip("/").rsplit("/", 1)[-1]]
+    if image := query.get("image"):
+        servers = [s for s in servers if s.image_ref == image.rstrip("/").rsplit("/", 1)[-1]]
+    if (since := query.get("changes-since")) is not None:
+        moment = _moment(since, "changes-since")
+        servers = [s for s in servers if _aware(s.updated_at) >= moment]
+    if (marker := query.get("marker")) is not None:
+        ids = [s.uuid for s in servers]
+        if marker not in ids:
+            raise RequestBodyInvalid(f"marker [{marker[:80]}] not found")
+        servers = servers[ids.index(marker) + 1 :]
+    if (limit := query.get("limit")) is not None:
+        if not limit.isdigit():
+            raise RequestBodyInvalid(
+                f"Invalid input for query parameters limit. Value: {limit[:40]}. "
+                "'limit' must be a non-negative integer"
+            )
+        servers = servers[: int(limit)]
     return servers
+
+
+def _moment(text: str, name: str) -> datetime:
+    try:
+        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise RequestBodyInvalid(
+            f"Invalid input for query parameters {name}. Value: {text[:40]}. "
+            "It is not a valid ISO 8601 date-time"
+        ) from None
+
+
+def _aware(moment: datetime) -> datetime:
+    # Stored times are UTC, some without their zone.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @router.get("")
@@ -100,7 +142,14 @@ def index(
     """The caller's servers: id, name, links."""
     base = base_url(request, deps)
     servers = _listed(
-        deps, ctx, name=name, status=status, host=host, deleted=deleted, all_tenants=all_tenants
+        deps,
+        ctx,
+        name=name,
+        status=status,
+        host=host,
+        deleted=deleted,
+        all_tenants=all_tenants,
+        query=request.query_params,
     )
     return {"servers": [server_brief(s, base) for s in servers]}
 
@@ -121,7 +170,14 @@ def detail(
     """The caller's servers with every detail."""
     base = base_url(request, deps)
     servers = _listed(
-        deps, ctx, name=name, status=status, host=host, deleted=deleted, all_tenants=all_tenants
+        deps,
+        ctx,
+        name=name,
+        status=status,
+        host=host,
+        deleted=deleted,
+        all_tenants=all_tenants,
+        query=request.query_params,
     )
     shown = []
     for server in servers:
