@@ -360,3 +360,43 @@ def test_an_instance_action_shows_updated_at_from_2_58(world: World) -> None:
         (listed,) = world.client().get(path, headers=headers).json()["instanceActions"]
         one = world.client().get(f"{path}/{listed['request_id']}", headers=headers).json()
         assert ("updated_at" in listed, "updated_at" in one["instanceAction"]) == (shown, shown)
+
+
+def test_an_update_renames_the_server_and_answers_with_it(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    server_id = _create(world, world.port())["body"]["server"]["id"]
+    path = f"/compute/v2.1/servers/{server_id}"
+    early = world.client().put(path, json={"server": {"name": "renamed"}})
+    assert early.status_code == 200
+    assert early.json()["server"]["name"] == "renamed"
+    # Before 2.75 the answer is Nova's short one; from 2.75 on, the server as a show has it.
+    assert "OS-EXT-STS:vm_state" not in early.json()["server"]
+    late = world.client().put(path, json={"server": {"name": "again"}}, headers=LATEST)
+    assert "OS-EXT-STS:vm_state" in late.json()["server"]
+    assert world.client().get(path).json()["server"]["name"] == "again"
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param({"name": ""}, id="empty"),
+        pytest.param({"name": "x" * 256}, id="too-long"),
+        pytest.param({"name": " padded"}, id="leading-blank"),
+        pytest.param({"accessIPv4": "1.1.1.1"}, id="not-kept"),
+    ],
+)
+def test_a_bad_update_is_a_400_and_changes_nothing(world: World, server: dict[str, str]) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    server_id = _create(world, world.port())["body"]["server"]["id"]
+    path = f"/compute/v2.1/servers/{server_id}"
+    assert world.client().put(path, json={"server": server}).status_code == 400
+    assert world.client().get(path).json()["server"]["name"] == "vm1"
+
+
+def test_an_update_of_another_project_s_server_is_a_404(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    server_id = _create(world, world.port())["body"]["server"]["id"]
+    answer = world.client(project="other").put(
+        f"/compute/v2.1/servers/{server_id}", json={"server": {"name": "mine"}}
+    )
+    assert answer.status_code == 404

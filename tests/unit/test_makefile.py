@@ -37,6 +37,7 @@ def test_make_alone_lists_every_target_once() -> None:
         "typecheck",
         "unit",
         "bench",
+        "tempest",
         "clean",
     ]
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
@@ -50,6 +51,7 @@ def test_make_alone_lists_every_target_once() -> None:
             "demo-host", ["offpath sim host", "offpath devspec check", "offpath inventory"]
         ),
         pytest.param("test", ["ruff check", "ruff format --check", "mypy", "pytest -n 2"]),
+        pytest.param("tempest", ["python -m offpath_tempest"]),
     ],
 )
 def test_the_readme_targets_still_run_their_commands(target: str, commands: list[str]) -> None:

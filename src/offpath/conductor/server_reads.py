@@ -93,7 +93,7 @@ class ActionRecord:
 
 def find_server(cells: CellDatabases, instance_uuid: str) -> ServerRecord:
     """The server, deleted ones included; InstanceNotFound when no cell holds it."""
-    cell = _cell_of(cells, instance_uuid)
+    cell = cell_of(cells, instance_uuid)
     with reading(cells.engine(cell)) as session:
         row = session.get(InstanceRow, instance_uuid)
         if row is None:
@@ -119,7 +119,7 @@ def list_servers(
 
 def list_actions(cells: CellDatabases, instance_uuid: str) -> list[ActionRecord]:
     """The server's actions with their events, newest first."""
-    cell = _cell_of(cells, instance_uuid)
+    cell = cell_of(cells, instance_uuid)
     with reading(cells.engine(cell)) as session:
         actions = list(
             session.scalars(
@@ -167,7 +167,8 @@ def find_action(cells: CellDatabases, instance_uuid: str, request_id: str) -> Ac
     raise InstanceActionNotFound(request_id, instance_uuid)
 
 
-def _cell_of(cells: CellDatabases, instance_uuid: str) -> Cell:
+def cell_of(cells: CellDatabases, instance_uuid: str) -> Cell:
+    """The cell that holds the server; InstanceNotFound when none does (yet)."""
     with reading(cells.api) as session:
         found = session.execute(
             select(CellRow)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
+from offpath.api.compute.names import NAME_PATTERN
 from offpath.api.compute.server_view import links
 from offpath.api.deps import ApiDeps, Deps, base_url
 from offpath.api.microversion import Microversion
@@ -31,8 +32,6 @@ router = APIRouter(prefix="/compute/v2.1/flavors", tags=["compute"])
 
 # Databases store 32-bit integers; Nova's schema has the same bound.
 MAX_INT: Final = 2**31 - 1
-# Nova's: printable, no leading or trailing blank.
-_NAME = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
 _ID = r"^[a-zA-Z0-9._-](?:[a-zA-Z0-9. _-]*[a-zA-Z0-9._-])?$"
 SpecKey = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9-_:. ]{1,255}$")]
 SpecValue = Annotated[str, StringConstraints(max_length=255)]
@@ -43,7 +42,7 @@ class FlavorCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    name: str = Field(min_length=1, max_length=255, pattern=_NAME)
+    name: str = Field(min_length=1, max_length=255, pattern=NAME_PATTERN)
     id: str | None = Field(default=None, min_length=1, max_length=255, pattern=_ID)
     ram: int = Field(ge=1, le=MAX_INT)
     vcpus: int = Field(ge=1, le=MAX_INT)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import QueryParams
 
 from offpath.api.auth import Ctx
-from offpath.api.compute.context import Version
+from offpath.api.compute.context import Version, at_least
+from offpath.api.compute.names import NAME_PATTERN
 from offpath.api.compute.server_create import ServerCreateBody, create_server
 from offpath.api.compute.server_status import server_status
 from offpath.api.compute.server_view import links, server_brief, server_detail, server_ports
 from offpath.api.deps import ApiDeps, Deps, base_url
 from offpath.conductor.server_reads import ServerRecord, find_server, list_servers
+from offpath.conductor.server_updates import rename_server
 from offpath.errors import InstanceNotFound, RequestBodyInvalid
 from offpath.rpc.context import RequestContext
 
@@ -192,6 +195,49 @@ def show(server_id: str, request: Request, ctx: Ctx, deps: Deps, v: Version) -> 
     server = owned_server(deps, ctx, server_id)
     ports, names = server_ports(deps.ports, server.uuid)
     return {"server": server_detail(server, base_url(request, deps), v, ports, names)}
+
+
+class ServerUpdate(BaseModel):
+    """The `server` object of an update: offpath keeps a server's name alone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=255, pattern=NAME_PATTERN)
+
+
+class ServerUpdateBody(BaseModel):
+    """`PUT /servers/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: ServerUpdate
+
+
+# What the update answers before 2.75 (from 2.75 on: the whole server, as a show).
+_UPDATE_KEYS: Final = frozenset(
+    {
+        *("id", "name", "status", "tenant_id", "user_id", "metadata", "hostId", "image"),
+        *("flavor", "created", "updated", "addresses", "accessIPv4", "accessIPv6", "links"),
+        *("OS-DCF:diskConfig", "progress", "fault", "locked", "description", "tags"),
+        *("trusted_image_certificates", "server_groups", "locked_reason"),
+    }
+)
+
+
+@router.put("/{server_id}")
+def update(
+    server_id: str, body: ServerUpdateBody, request: Request, *, ctx: Ctx, deps: Deps, v: Version
+) -> dict[str, Any]:
+    """Rename the server; the server as it is now."""
+    owned_server(deps, ctx, server_id)
+    if body.server.name is not None:
+        rename_server(deps.cells, server_id, body.server.name)
+    server = owned_server(deps, ctx, server_id)
+    ports, names = server_ports(deps.ports, server.uuid)
+    shown = server_detail(server, base_url(request, deps), v, ports, names)
+    if not at_least(v, 75):
+        shown = {key: value for key, value in shown.items() if key in _UPDATE_KEYS}
+    return {"server": shown}
 
 
 @router.delete("/{server_id}", status_code=204)
