@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from offpath.network.chassis import ChassisRegistry
 from offpath.ports.vnic import VnicType
 from offpath.sim.fleet import fleet_reports
@@ -136,3 +138,27 @@ def test_chassis_are_listed_with_their_card_and_liveness(world: World) -> None:
     assert shown["dpu-a"]["alive"] is True and shown["dpu-a"]["vfs"] == 4
     assert shown["dpu-b"]["alive"] is False
     assert shown["dpu-a"]["representors"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"disk_format": "floppy"}, id="disk-format"),
+        pytest.param({"container_format": "crate"}, id="container-format"),
+    ],
+)
+def test_an_image_of_a_format_glance_does_not_know_is_refused(
+    world: World, body: dict[str, str]
+) -> None:
+    answer = world.client().post(IMAGES, json={"name": "odd", **body})
+    assert answer.status_code == 400
+    assert world.client().get(IMAGES).json()["images"] == []
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_an_empty_image_id_is_a_404_not_the_list(world: World, method: str) -> None:
+    world.client().post(IMAGES, json={"name": "one"})
+    answer = world.client().request(method, f"{IMAGES}/")
+    assert answer.status_code == 404
+    assert answer.json()["code"] == 404
+    assert len(world.client().get(IMAGES).json()["images"]) == 1

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from offpath.api.auth import Ctx
 from offpath.api.compute.server_view import timestamp
 from offpath.api.deps import Deps, base_url
+from offpath.api.errors import HttpFault
 from offpath.db.engine import reading, writing
 from offpath.db.images import (
     ImageFilter,
@@ -35,6 +36,11 @@ router = APIRouter(prefix="/image", tags=["image"])
 
 MAX_INT = 2**31 - 1
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Glance's default [image_format] lists: any other format is a 400.
+DiskFormat = Literal[
+    "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"
+]
+ContainerFormat = Literal["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
@@ -46,8 +52,8 @@ class ImageCreate(BaseModel):
     id: str | None = Field(default=None, pattern=_UUID)
     name: str | None = Field(default=None, max_length=255)
     visibility: Literal["public", "private", "shared", "community"] = "shared"
-    disk_format: str | None = Field(default=None, max_length=20)
-    container_format: str | None = Field(default=None, max_length=20)
+    disk_format: DiskFormat | None = None
+    container_format: ContainerFormat | None = None
     min_disk: int = Field(default=0, ge=0, le=MAX_INT)
     min_ram: int = Field(default=0, ge=0, le=MAX_INT)
     protected: bool = False
@@ -149,6 +155,13 @@ def index(
         "first": "/v2/images",
         "schema": "/v2/schemas/images",
     }
+
+
+@router.get("/v2/images/", include_in_schema=False)
+@router.delete("/v2/images/", include_in_schema=False)
+def no_image(ctx: Ctx) -> Response:
+    """An empty image id names no image: Glance's 404, not the list."""
+    raise HttpFault(404, "The resource could not be found.")
 
 
 @router.get("/v2/images/{image_id}")
