@@ -268,3 +268,37 @@ def test_a_chassis_registration_is_checked(http: TestClient) -> None:
     neutron_error(
         http.put("/network/offpath/chassis/nope", json={"up": False}), 404, "ChassisNotFound"
     )
+
+
+def test_a_bulk_create_makes_every_network_subnet_and_port(http: TestClient) -> None:
+    made = http.post(
+        "/network/v2.0/networks", json={"networks": [{"name": "bulk-a"}, {"name": "bulk-b"}]}
+    )
+    assert made.status_code == 201
+    networks = [n["id"] for n in made.json()["networks"]]
+    assert [n["name"] for n in made.json()["networks"]] == ["bulk-a", "bulk-b"]
+    subnets = http.post(
+        "/network/v2.0/subnets",
+        json={
+            "subnets": [
+                {"network_id": network, "ip_version": 4, "cidr": f"10.{n}.0.0/24"}
+                for n, network in enumerate(networks)
+            ]
+        },
+    )
+    assert [s["network_id"] for s in subnets.json()["subnets"]] == networks
+    ports = http.post(
+        "/network/v2.0/ports", json={"ports": [{"network_id": n} for n in networks]}
+    ).json()["ports"]
+    assert [p["network_id"] for p in ports] == networks
+
+
+def test_a_bulk_create_with_one_bad_item_makes_none(http: TestClient) -> None:
+    network = make_network(http)
+    before = len(http.get("/network/v2.0/ports").json()["ports"])
+    body = {"ports": [{"network_id": network}, {"network_id": network, "mac_address": "x"}]}
+    assert http.post("/network/v2.0/ports", json=body).status_code == 400
+    ok = {"network_id": network, "mac_address": "fa:16:3e:00:00:09"}
+    taken = {"ports": [{"network_id": network}, ok, ok]}
+    neutron_error(http.post("/network/v2.0/ports", json=taken), 409, "MacAddressInUse")
+    assert len(http.get("/network/v2.0/ports").json()["ports"]) == before

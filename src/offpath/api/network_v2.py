@@ -17,7 +17,8 @@ without it the token's holder is the admin and sees every project.
 # annotations at run time, and the dependency aliases are local to the router.
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Annotated, Any, Final
+from functools import partial
+from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +38,7 @@ from offpath.errors import (
 from offpath.jsonvalue import JsonValue
 from offpath.network.neutron_json import (
     binding_json,
+    bulk,
     chassis_json,
     check_text,
     network_json,
@@ -79,6 +81,7 @@ _NOT_FILTERS: Final = frozenset(
 )
 
 ServiceFactory = Callable[[], NetworkService]
+T = TypeVar("T")
 
 
 def neutron_error(exc: OffpathError) -> JSONResponse:
@@ -216,6 +219,13 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
 
     @router.post("/v2.0/networks", status_code=201)
     def create_network(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        if (items := bulk(body, "network", "networks")) is not None:
+            specs = [parse_network_create(item) for item in items]
+            made = _all_or_none(
+                [partial(svc.create_network, ctx, spec) for spec in specs],
+                undo=lambda record: svc.delete_network(ctx, record.network.id),
+            )
+            return {"networks": [network_json(record) for record in made]}
         return {"network": network_json(svc.create_network(ctx, parse_network_create(body)))}
 
     @router.get("/v2.0/networks")
@@ -241,6 +251,13 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
 
     @router.post("/v2.0/subnets", status_code=201)
     def create_subnet(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        if (items := bulk(body, "subnet", "subnets")) is not None:
+            specs = [parse_subnet_create(item) for item in items]
+            made = _all_or_none(
+                [partial(svc.create_subnet, ctx, spec) for spec in specs],
+                undo=lambda record: svc.delete_subnet(ctx, record.id),
+            )
+            return {"subnets": [subnet_json(record) for record in made]}
         return {"subnet": subnet_json(svc.create_subnet(ctx, parse_subnet_create(body)))}
 
     @router.get("/v2.0/subnets")
@@ -260,6 +277,13 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
 
     @router.post("/v2.0/ports", status_code=201)
     def create_port(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        if (items := bulk(body, "port", "ports")) is not None:
+            specs = [parse_port_create(item) for item in items]
+            made = _all_or_none(
+                [partial(svc.create_port, ctx, spec) for spec in specs],
+                undo=lambda record: svc.delete_port(ctx, record.port.id),
+            )
+            return {"ports": [port_json(record) for record in made]}
         return {"port": port_json(svc.create_port(ctx, parse_port_create(body)))}
 
     @router.get("/v2.0/ports")
@@ -363,6 +387,19 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
         }
 
     return router
+
+
+def _all_or_none(creates: Sequence[Callable[[], T]], *, undo: Callable[[T], None]) -> list[T]:
+    """Make every resource of a bulk create, or none: Neutron's bulk is one transaction."""
+    made: list[T] = []
+    try:
+        for create in creates:
+            made.append(create())
+    except OffpathError:
+        for record in reversed(made):
+            undo(record)
+        raise
+    return made
 
 
 def _extension(alias: str, name: str, description: str) -> dict[str, JsonValue]:

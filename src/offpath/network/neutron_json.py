@@ -186,6 +186,17 @@ def resource(body: JsonValue, name: str) -> dict[str, JsonValue]:
     return inner
 
 
+def bulk(body: JsonValue, name: str, plural: str) -> list[dict[str, JsonValue]] | None:
+    """A bulk create's items as single bodies (`{"<name>": {...}}` each); None for one resource."""
+    if not isinstance(body, dict) or name in body or not isinstance(body.get(plural), list):
+        return None
+    items = body[plural]
+    assert isinstance(items, list)
+    if not items or not all(isinstance(i, dict) for i in items):
+        raise NetworkRequestInvalid(f"Resources required: {{{plural!r}: [{{...}}, ...]}}")
+    return [{name: item} for item in items]
+
+
 def _unknown(attrs: Mapping[str, JsonValue], known: frozenset[str]) -> None:
     extra = sorted(set(attrs) - known)
     if extra:
