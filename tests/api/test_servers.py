@@ -400,3 +400,46 @@ def test_an_update_of_another_project_s_server_is_a_404(world: World) -> None:
         f"/compute/v2.1/servers/{server_id}", json={"server": {"name": "mine"}}
     )
     assert answer.status_code == 404
+
+
+def test_a_multiple_create_boots_max_count_servers_named_by_number(world: World) -> None:
+    world.cluster.report(fleet_reports(2, vfs=4))
+    created = _create(world, min_count=2, max_count=3, networks="none")
+    assert created["status"] == 202
+    listed = world.client().get("/compute/v2.1/servers", headers=LATEST).json()["servers"]
+    assert sorted(s["name"] for s in listed) == ["vm1-1", "vm1-2", "vm1-3"]
+    assert created["body"]["server"]["id"] in {s["id"] for s in listed}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        pytest.param({"min_count": 3, "max_count": 2}, "min_count must be <= max_count", id="min"),
+        pytest.param(
+            {"max_count": 2, "port": True},
+            "Unable to launch multiple instances with a single configured port ID.",
+            id="port",
+        ),
+    ],
+)
+def test_a_bad_multiple_create_is_a_400_and_boots_nothing(
+    world: World, extra: dict[str, Any], message: str
+) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    ports = (world.port(),) if extra.pop("port", False) else ()
+    created = _create(world, *ports, **extra) if ports else _create(world, networks="none", **extra)
+    assert created["status"] == 400
+    assert created["body"]["badRequest"]["message"].startswith(message)
+    assert world.client().get("/compute/v2.1/servers").json()["servers"] == []
+
+
+def test_a_flavor_smaller_than_the_image_needs_is_refused(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    client = world.client()
+    image_id = client.post("/image/v2/images", json={"name": "big", "min_ram": 999999}).json()["id"]
+    client.put(f"/image/v2/images/{image_id}/file", content=b"data")
+    created = _create(world, world.port(), imageRef=image_id)
+    assert created["status"] == 400
+    assert created["body"]["badRequest"]["message"] == (
+        "Flavor's memory is too small for requested image."
+    )

@@ -10,7 +10,7 @@ project's port; PortInUse for a port another server uses).
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,8 @@ from offpath.errors import (
 )
 from offpath.rpc.context import RequestContext
 
+# Nova bounds a multiple create by the instance quota; offpath has no quotas.
+MAX_SERVERS_PER_REQUEST: Final = 100
 _UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
 
@@ -57,8 +59,8 @@ class ServerCreate(BaseModel):
     networks: list[NetworkRequest] | Literal["none", "auto"] | None = None
     # Nova answers the create with the password asked for (the guest is not told here).
     adminPass: str | None = Field(default=None, max_length=255)  # noqa: N815 - Nova's key
-    min_count: int = Field(default=1, ge=1)
-    max_count: int = Field(default=1, ge=1)
+    min_count: int = Field(default=1, ge=1, le=MAX_SERVERS_PER_REQUEST)
+    max_count: int = Field(default=1, ge=1, le=MAX_SERVERS_PER_REQUEST)
 
 
 class ServerCreateBody(BaseModel):
@@ -70,30 +72,46 @@ class ServerCreateBody(BaseModel):
 def create_server(
     deps: ApiDeps, ctx: RequestContext, body: ServerCreate, version: Microversion
 ) -> InstanceView:
-    """Check the request, then boot; the conductor's view of the new server."""
+    """Check the request, then boot; the conductor's view of the (first) new server."""
     project = ctx.project_id or deps.default_project
     port_ids = _port_ids(body, version, project)
-    if body.min_count > 1 or body.max_count > 1:
-        raise ServerRequestInvalid(
-            "offpath creates one server per request (min_count and max_count must be 1)",
-            hint="send one create per server",
-        )
+    count = _count(body, port_ids)
     flavor = _flavor(deps, body.flavorRef)
-    image_ref = _image(deps, body.imageRef, project)
+    image_ref = _image(deps, body.imageRef, project, flavor)
     for port_id in port_ids:
         _check_port(deps, port_id, project)
-    return deps.conductor.boot(
-        BootRequest(
-            instance_uuid=str(uuid.uuid4()),
-            name=body.name,
-            project_id=project,
-            flavor=flavor.flavor(),
-            port_ids=port_ids,
-            request_id=ctx.request_id,
-            image_ref=image_ref,
-            flavor_id=flavor.flavorid,
+    views = [
+        deps.conductor.boot(
+            BootRequest(
+                instance_uuid=str(uuid.uuid4()),
+                # Nova's multi_instance_display_name_template: NAME-1, NAME-2, ...
+                name=body.name if count == 1 else f"{body.name}-{index}",
+                project_id=project,
+                flavor=flavor.flavor(),
+                port_ids=port_ids,
+                request_id=ctx.request_id,
+                image_ref=image_ref,
+                flavor_id=flavor.flavorid,
+            )
         )
-    )
+        for index in range(1, count + 1)
+    ]
+    return views[0]
+
+
+def _count(body: ServerCreate, port_ids: tuple[str, ...]) -> int:
+    """How many servers to boot: max_count (each one is scheduled on its own)."""
+    if body.min_count > body.max_count:
+        raise ServerRequestInvalid(
+            "min_count must be <= max_count", hint="ask for at least as many as the minimum"
+        )
+    if body.max_count > 1 and port_ids:
+        raise ServerRequestInvalid(
+            "Unable to launch multiple instances with a single configured port ID. "
+            "Please launch your instance one by one with different ports.",
+            hint="create one server per port",
+        )
+    return body.max_count
 
 
 def _port_ids(body: ServerCreate, version: Microversion, project: str) -> tuple[str, ...]:
@@ -139,7 +157,7 @@ def _flavor(deps: ApiDeps, flavor_ref: str) -> FlavorRecord:
         ) from None
 
 
-def _image(deps: ApiDeps, image_ref: str, project: str) -> str:
+def _image(deps: ApiDeps, image_ref: str, project: str, flavor: FlavorRecord) -> str:
     if not image_ref:
         return ""
     image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
@@ -153,6 +171,16 @@ def _image(deps: ApiDeps, image_ref: str, project: str) -> str:
     if image.status != ACTIVE:
         raise ServerRequestInvalid(
             f"Image {image_id} is not active.", hint="upload the image's data first"
+        )
+    if flavor.memory_mb < image.min_ram:
+        raise ServerRequestInvalid(
+            "Flavor's memory is too small for requested image.",
+            hint=f"the image needs {image.min_ram} MB: pick a larger flavor",
+        )
+    if flavor.root_gb and flavor.root_gb < image.min_disk:
+        raise ServerRequestInvalid(
+            "Flavor's disk is too small for requested image.",
+            hint=f"the image needs {image.min_disk} GB of disk: pick a larger flavor",
         )
     return image.id
 
