@@ -196,6 +196,43 @@ def test_an_unknown_hypervisor_is_nova_s_404(world: World) -> None:
     )
 
 
+def test_the_hypervisor_statistics_uptime_search_and_servers(world: World) -> None:
+    world.cluster.report(fleet_reports(2, vfs=2))
+    client = world.client()
+    stats = client.get("/compute/v2.1/os-hypervisors/statistics").json()
+    assert stats["hypervisor_statistics"]["count"] == 2
+    node = client.get("/compute/v2.1/os-hypervisors").json()["hypervisors"][0]
+    uptime = client.get(f"/compute/v2.1/os-hypervisors/{node['id']}/uptime").json()
+    assert uptime["hypervisor"] == {**node, "uptime": None}
+    found = client.get("/compute/v2.1/os-hypervisors/00002/search").json()["hypervisors"]
+    assert [h["hypervisor_hostname"] for h in found] == ["compute-00002"]
+    nobody = client.get("/compute/v2.1/os-hypervisors/compute/servers").json()["hypervisors"]
+    assert all("servers" not in h for h in nobody) and len(nobody) == 2
+    body = {"server": {"name": "vm", "flavorRef": world.flavor(), "networks": "none"}}
+    server_id = client.post(
+        "/compute/v2.1/servers", json=body, headers={"X-OpenStack-Nova-API-Version": "2.37"}
+    ).json()["server"]["id"]
+    host = client.get(f"/compute/v2.1/servers/{server_id}").json()["server"]["OS-EXT-SRV-ATTR:host"]
+    with_servers = client.get(f"/compute/v2.1/os-hypervisors/{host}/servers").json()
+    assert [h["servers"] for h in with_servers["hypervisors"]] == [
+        [{"uuid": server_id, "name": "vm"}]
+    ]
+    missing = client.get("/compute/v2.1/os-hypervisors/nowhere/search")
+    assert missing.json()["itemNotFound"]["message"] == (
+        "No hypervisor matching 'nowhere' could be found."
+    )
+
+
+def test_the_hypervisor_routes_nova_removed_are_gone_after_their_version(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=2))
+    client = world.client()
+    late = {"X-OpenStack-Nova-API-Version": "2.88"}
+    assert client.get("/compute/v2.1/os-hypervisors/statistics", headers=late).status_code == 404
+    middle = {"X-OpenStack-Nova-API-Version": "2.53"}
+    path = "/compute/v2.1/os-hypervisors/compute/search"
+    assert client.get(path, headers=middle).status_code == 404
+
+
 def test_before_2_11_a_service_has_no_forced_down(world: World) -> None:
     world.cluster.report(fleet_reports(1, vfs=2))
     (service,) = world.client().get("/compute/v2.1/os-services").json()["services"]

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Body
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.server_view import timestamp
-from offpath.api.deps import Deps
+from offpath.api.deps import ApiDeps, Deps
 from offpath.api.errors import HttpFault
 from offpath.api.microversion import Microversion
 from offpath.conductor.host_reads import NodeEntry, ServiceEntry, list_nodes, list_service_entries
+from offpath.conductor.server_reads import list_servers
 from offpath.conductor.service_updates import update_compute_service
 from offpath.db.services import ServiceFlags
 from offpath.errors import RequestBodyInvalid, ServiceUpdateInvalid
@@ -197,11 +198,73 @@ def hypervisors_detail(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     return {"hypervisors": [_hypervisor(e, down_time, details=True, version=v) for e in nodes]}
 
 
+@router.get("/os-hypervisors/statistics")
+def hypervisor_statistics(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """The nodes' counters summed (up to 2.87, as Nova): how many nodes, and zeros."""
+    _until(v, 87)
+    stats: dict[str, Any] = {"count": len(list_nodes(deps.cells)), **dict.fromkeys(_COUNTERS, 0)}
+    return {"hypervisor_statistics": {**stats, "disk_available_least": 0}}
+
+
 @router.get("/os-hypervisors/{hypervisor_id}")
 def hypervisor(hypervisor_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """One compute node by its id, in detail; 404 with Nova's message for another id."""
     down_time = deps.scheduler.cache.service_down_time
+    entry = _node(deps, hypervisor_id)
+    return {"hypervisor": _hypervisor(entry, down_time, details=True, version=v)}
+
+
+@router.get("/os-hypervisors/{hypervisor_id}/uptime")
+def hypervisor_uptime(hypervisor_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """A node's uptime (up to 2.87): offpath's agents report none."""
+    _until(v, 87)
+    down_time = deps.scheduler.cache.service_down_time
+    brief = _hypervisor(_node(deps, hypervisor_id), down_time, details=False, version=v)
+    return {"hypervisor": {**brief, "uptime": None}}
+
+
+@router.get("/os-hypervisors/{hostname}/search")
+def hypervisor_search(hostname: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """The nodes whose hostname contains `hostname` (up to 2.52); 404 when none does."""
+    _until(v, 52)
+    down_time = deps.scheduler.cache.service_down_time
+    return {
+        "hypervisors": [
+            _hypervisor(e, down_time, details=False, version=v) for e in _matching(deps, hostname)
+        ]
+    }
+
+
+@router.get("/os-hypervisors/{hostname}/servers")
+def hypervisor_servers(hostname: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
+    """The nodes whose hostname contains `hostname`, each with its servers (up to 2.52)."""
+    _until(v, 52)
+    down_time = deps.scheduler.cache.service_down_time
+    nodes = _matching(deps, hostname)
+    servers = list_servers(deps.cells, project_id=None)
+    shown = []
+    for entry in nodes:
+        on_node = [{"uuid": s.uuid, "name": s.name} for s in servers if s.host == entry.host]
+        brief = _hypervisor(entry, down_time, details=False, version=v)
+        shown.append({**brief, "servers": on_node} if on_node else brief)
+    return {"hypervisors": shown}
+
+
+def _until(version: Microversion, last_minor: int) -> None:
+    # Nova removed these routes after this microversion: a later request finds nothing.
+    if at_least(version, last_minor + 1):
+        raise HttpFault(404, "The resource could not be found.")
+
+
+def _node(deps: ApiDeps, hypervisor_id: str) -> NodeEntry:
     for entry in list_nodes(deps.cells):
         if entry.uuid == hypervisor_id:
-            return {"hypervisor": _hypervisor(entry, down_time, details=True, version=v)}
+            return entry
     raise HttpFault(404, f"Hypervisor with ID '{hypervisor_id[:80]}' could not be found.")
+
+
+def _matching(deps: ApiDeps, hostname: str) -> list[NodeEntry]:
+    found = [e for e in list_nodes(deps.cells) if hostname in e.host]
+    if not found:
+        raise HttpFault(404, f"No hypervisor matching '{hostname[:80]}' could be found.")
+    return found
