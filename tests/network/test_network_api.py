@@ -302,3 +302,23 @@ def test_a_bulk_create_with_one_bad_item_makes_none(http: TestClient) -> None:
     taken = {"ports": [{"network_id": network}, ok, ok]}
     neutron_error(http.post("/network/v2.0/ports", json=taken), 409, "MacAddressInUse")
     assert len(http.get("/network/v2.0/ports").json()["ports"]) == before
+
+
+def test_ports_are_listed_by_fixed_ip_subnet_and_address_part(http: TestClient) -> None:
+    network = make_network(http)
+    subnet = http.post(
+        "/network/v2.0/subnets",
+        json={"subnet": {"network_id": network, "ip_version": 4, "cidr": "10.7.0.0/24"}},
+    ).json()["subnet"]["id"]
+    first, second = make_port(http, network), make_port(http, network)
+
+    def listed(*filters: str) -> list[str]:
+        params = [("fixed_ips", f) for f in filters]
+        return [p["id"] for p in http.get("/network/v2.0/ports", params=params).json()["ports"]]
+
+    assert listed("ip_address=10.7.0.2") == [first]
+    assert sorted(listed("ip_address=10.7.0.2", "ip_address=10.7.0.3")) == sorted([first, second])
+    assert sorted(listed(f"subnet_id={subnet}")) == sorted([first, second])
+    assert listed(f"subnet_id={subnet}", "ip_address=10.7.0.3") == [second]
+    assert listed("ip_address_substr=0.3") == [second]
+    assert listed("ip_address=10.9.9.9") == []

@@ -432,11 +432,35 @@ def _matches(body: Mapping[str, JsonValue], filters: Mapping[str, list[str]]) ->
     for key, wanted in filters.items():
         if key not in body:
             continue
+        if key == "fixed_ips":
+            if not _fixed_ips_match(body[key], wanted):
+                return False
+            continue
         value = body[key]
         text = (
             str(value).lower() if isinstance(value, bool) else "" if value is None else str(value)
         )
         if text not in [w.lower() if isinstance(value, bool) else w for w in wanted]:
+            return False
+    return True
+
+
+def _fixed_ips_match(fixed_ips: JsonValue, wanted: list[str]) -> bool:
+    """Neutron's `fixed_ips=ip_address=A` (or subnet_id, ip_address_substr) filters.
+
+    Values of one attribute are alternatives; different attributes must all match.
+    """
+    entries = [e for e in fixed_ips if isinstance(e, dict)] if isinstance(fixed_ips, list) else []
+    by_attribute: dict[str, list[str]] = {}
+    for item in wanted:
+        attribute, _, value = item.partition("=")
+        by_attribute.setdefault(attribute, []).append(value)
+    for attribute, values in by_attribute.items():
+        if attribute == "ip_address_substr":
+            found = any(v in str(e.get("ip_address", "")) for e in entries for v in values)
+        else:
+            found = any(str(e.get(attribute, "")) in values for e in entries)
+        if not found:
             return False
     return True
 
