@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -162,3 +163,61 @@ def test_an_empty_image_id_is_a_404_not_the_list(world: World, method: str) -> N
     assert answer.status_code == 404
     assert answer.json()["code"] == 404
     assert len(world.client().get(IMAGES).json()["images"]) == 1
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/openstack-images-v2.1-json-patch",
+        "application/openstack-images-v2.0-json-patch",
+    ],
+)
+def test_an_image_is_updated_with_a_json_patch(world: World, content_type: str) -> None:
+    client = world.client()
+    image_id = client.post(IMAGES, json={"name": "old", "tags": ["a"]}).json()["id"]
+    if content_type.endswith("v2.1-json-patch"):
+        patch: list[dict[str, object]] = [
+            {"op": "replace", "path": "/name", "value": "new"},
+            {"op": "add", "path": "/protected", "value": True},
+            {"op": "remove", "path": "/tags"},
+            {"op": "add", "path": "/custom_property", "value": "not kept"},
+        ]
+    else:
+        patch = [{"replace": "/name", "value": "new"}, {"add": "/protected", "value": True}]
+    answer = client.patch(
+        f"{IMAGES}/{image_id}", content=json.dumps(patch), headers={"Content-Type": content_type}
+    )
+    assert answer.status_code == 200, answer.text
+    shown = client.get(f"{IMAGES}/{image_id}").json()
+    assert (shown["name"], shown["protected"]) == ("new", True)
+    assert "custom_property" not in shown
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        pytest.param({"op": "replace"}, id="not-a-list"),
+        pytest.param([{"op": "move", "path": "/name"}], id="unknown-op"),
+        pytest.param([{"op": "replace", "path": "/min_ram", "value": -1}], id="bad-value"),
+        pytest.param([{"op": "replace", "path": "/disk_format", "value": "x"}], id="bad-format"),
+    ],
+)
+def test_a_bad_image_patch_is_a_400_and_changes_nothing(world: World, patch: object) -> None:
+    client = world.client()
+    image_id = client.post(IMAGES, json={"name": "same"}).json()["id"]
+    headers = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+    answer = client.patch(f"{IMAGES}/{image_id}", content=json.dumps(patch), headers=headers)
+    assert answer.status_code == 400
+    shown = client.get(f"{IMAGES}/{image_id}").json()
+    assert (shown["name"], shown["min_ram"], shown["disk_format"]) == ("same", 0, None)
+
+
+def test_another_project_cannot_patch_a_public_image(world: World) -> None:
+    image_id = (
+        world.client().post(IMAGES, json={"name": "pub", "visibility": "public"}).json()["id"]
+    )
+    headers = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+    patch = json.dumps([{"op": "replace", "path": "/name", "value": "stolen"}])
+    other = world.client(project="other")
+    assert other.patch(f"{IMAGES}/{image_id}", content=patch, headers=headers).status_code == 404
+    assert world.client().get(f"{IMAGES}/{image_id}").json()["name"] == "pub"

@@ -8,17 +8,19 @@ are bare objects, lists `{"images": [...], "first", "schema"}`, as Glance.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any, Literal
+import json
+from dataclasses import replace
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.server_view import timestamp
 from offpath.api.deps import Deps, base_url
-from offpath.api.errors import HttpFault
+from offpath.api.errors import HttpFault, validation_message
 from offpath.db.engine import reading, writing
 from offpath.db.images import (
     ImageFilter,
@@ -29,7 +31,9 @@ from offpath.db.images import (
     list_images,
     new_image_id,
     record_upload,
+    update_image,
 )
+from offpath.errors import RequestBodyInvalid
 from offpath.rpc.context import RequestContext
 
 router = APIRouter(prefix="/image", tags=["image"])
@@ -169,6 +173,73 @@ def show(image_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """One image, as a bare object; 404 for a name (what look-ups by name expect)."""
     with reading(deps.cells.api) as session:
         return image_view(get_image(session, image_id, project_id=_project(ctx)))
+
+
+# The metadata a patch may change; any other path is a property offpath does not keep.
+_PATCHABLE: Final = frozenset(
+    {"name", "visibility", "protected", "min_disk", "min_ram", "tags"}
+    | {"disk_format", "container_format"}
+)
+_OPS: Final = ("add", "replace", "remove")
+
+
+def patched(image: ImageRecord, patch: object) -> ImageRecord:
+    """The image with a JSON patch applied: Glance's v2.1 ops, or the v2.0 form Tempest sends."""
+    if not isinstance(patch, list):
+        raise RequestBodyInvalid("An image update is a JSON patch: a list of operations")
+    values: dict[str, Any] = {key: getattr(image, key) for key in _PATCHABLE}
+    values["tags"] = list(image.tags)
+    for change in patch:
+        op, path = _operation(change)
+        key = path.removeprefix("/")
+        if key not in _PATCHABLE:
+            continue
+        if op == "remove":
+            values[key] = ImageCreate.model_fields[key].get_default(call_default_factory=True)
+        else:
+            values[key] = change["value"]
+    try:
+        checked = ImageCreate.model_validate(values)
+    except ValidationError as exc:
+        raise RequestBodyInvalid(validation_message(exc.errors())) from None
+    return replace(
+        image,
+        name=checked.name,
+        visibility=checked.visibility,
+        protected=checked.protected,
+        min_disk=checked.min_disk,
+        min_ram=checked.min_ram,
+        tags=tuple(dict.fromkeys(checked.tags)),
+        disk_format=checked.disk_format,
+        container_format=checked.container_format,
+    )
+
+
+def _operation(change: object) -> tuple[str, str]:
+    if isinstance(change, dict):
+        if change.get("op") in _OPS and isinstance(change.get("path"), str):
+            return str(change["op"]), str(change["path"])
+        for op in _OPS:
+            if isinstance(change.get(op), str):
+                return op, str(change[op])
+    raise RequestBodyInvalid(f"Invalid JSON patch operation: {str(change)[:120]}")
+
+
+@router.patch("/v2/images/{image_id}")
+async def update(image_id: str, request: Request, ctx: Ctx, deps: Deps) -> dict[str, Any]:
+    """Change an image's metadata with a JSON patch (the owner only)."""
+    try:
+        patch = json.loads(await request.body())
+    except ValueError:
+        raise RequestBodyInvalid("An image update is a JSON patch: a list of operations") from None
+
+    def store() -> dict[str, Any]:
+        with writing(deps.cells.api) as session:
+            image = get_image(session, image_id, project_id=_project(ctx))
+            changed = update_image(session, patched(image, patch), project_id=_project(ctx))
+            return image_view(changed)
+
+    return await run_in_threadpool(store)
 
 
 @router.delete("/v2/images/{image_id}", status_code=204)

@@ -141,6 +141,26 @@ def list_images(session: Session, *, project_id: str, where: ImageFilter) -> lis
     return [_record(row) for row in session.scalars(query)]
 
 
+def update_image(session: Session, record: ImageRecord, *, project_id: str) -> ImageRecord:
+    """Store the metadata of `record` (its owner's image); ImageNotFound for anyone else's."""
+    row = session.scalars(
+        select(ImageRow).where(ImageRow.id == record.id, ImageRow.owner == project_id)
+    ).first()
+    if row is None:
+        raise ImageNotFound(record.id)
+    row.name = record.name
+    row.visibility = record.visibility
+    row.protected = record.protected
+    row.min_disk = record.min_disk
+    row.min_ram = record.min_ram
+    row.tags = list(record.tags)
+    row.disk_format = record.disk_format
+    row.container_format = record.container_format
+    row.updated_at = utcnow()
+    session.flush()
+    return _record(row)
+
+
 def delete_image(session: Session, image_id: str, *, project_id: str) -> None:
     """Remove the image; ImageNotFound when `project_id` cannot see it."""
     row = session.scalars(
