@@ -411,6 +411,24 @@ def test_a_multiple_create_boots_max_count_servers_named_by_number(world: World)
     assert created["body"]["server"]["id"] in {s["id"] for s in listed}
 
 
+def test_a_min_count_alone_boots_that_many(world: World) -> None:
+    world.cluster.report(fleet_reports(2, vfs=4))
+    assert _create(world, min_count=2, networks="none")["status"] == 202
+    listed = world.client().get("/compute/v2.1/servers", headers=LATEST).json()["servers"]
+    assert sorted(s["name"] for s in listed) == ["vm1-1", "vm1-2"]
+
+
+def test_a_server_shows_its_progress_only_while_active_or_moving(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    server_id = _create(world, world.port())["body"]["server"]["id"]
+    path = f"/compute/v2.1/servers/{server_id}"
+    shown = world.client().get(path).json()["server"]
+    assert (shown["status"], shown["progress"]) == ("BUILD", 0)
+    world.client().delete(path)
+    gone = world.client().get("/compute/v2.1/servers/detail?deleted=true").json()["servers"]
+    assert [s for s in gone if s["id"] == server_id and "progress" in s] == []
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

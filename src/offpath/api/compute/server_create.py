@@ -60,7 +60,8 @@ class ServerCreate(BaseModel):
     # Nova answers the create with the password asked for (the guest is not told here).
     adminPass: str | None = Field(default=None, max_length=255)  # noqa: N815 - Nova's key
     min_count: int = Field(default=1, ge=1, le=MAX_SERVERS_PER_REQUEST)
-    max_count: int = Field(default=1, ge=1, le=MAX_SERVERS_PER_REQUEST)
+    # Nova's default: as many as min_count.
+    max_count: int | None = Field(default=None, ge=1, le=MAX_SERVERS_PER_REQUEST)
 
 
 class ServerCreateBody(BaseModel):
@@ -101,17 +102,18 @@ def create_server(
 
 def _count(body: ServerCreate, port_ids: tuple[str, ...]) -> int:
     """How many servers to boot: max_count (each one is scheduled on its own)."""
-    if body.min_count > body.max_count:
+    count = body.min_count if body.max_count is None else body.max_count
+    if body.min_count > count:
         raise ServerRequestInvalid(
             "min_count must be <= max_count", hint="ask for at least as many as the minimum"
         )
-    if body.max_count > 1 and port_ids:
+    if count > 1 and port_ids:
         raise ServerRequestInvalid(
             "Unable to launch multiple instances with a single configured port ID. "
             "Please launch your instance one by one with different ports.",
             hint="create one server per port",
         )
-    return body.max_count
+    return count
 
 
 def _port_ids(body: ServerCreate, version: Microversion, project: str) -> tuple[str, ...]:

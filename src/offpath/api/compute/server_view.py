@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from offpath.api.compute.context import at_least
 from offpath.api.compute.server_status import power_state, server_status
@@ -40,6 +40,12 @@ def host_id(project_id: str, host: str | None) -> str:
     return hashlib.sha224(f"{project_id}{host}".encode()).hexdigest()
 
 
+# Nova shows a server's progress in these statuses only.
+_PROGRESS_STATUSES: Final = frozenset(
+    {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
+)
+
+
 def server_brief(server: ServerRecord, base: str) -> dict[str, Any]:
     """The entry of `GET /servers`: id, name, links."""
     return {"id": server.uuid, "name": server.name, "links": links(base, "servers", server.uuid)}
@@ -71,7 +77,6 @@ def server_detail(
         "accessIPv6": "",
         "links": links(base, "servers", server.uuid),
         "OS-DCF:diskConfig": "MANUAL",
-        "progress": 0,
         "OS-EXT-AZ:availability_zone": "nova" if server.host else "",
         "config_drive": "",
         "key_name": None,
@@ -86,6 +91,8 @@ def server_detail(
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
     }
+    if status in _PROGRESS_STATUSES:
+        body["progress"] = 0
     # Nova adds each key at its microversion; clients that validate the body
     # (Tempest) refuse a key their version does not know.
     for minor, key, value in (
