@@ -461,3 +461,26 @@ def test_a_flavor_smaller_than_the_image_needs_is_refused(world: World) -> None:
     assert created["body"]["badRequest"]["message"] == (
         "Flavor's memory is too small for requested image."
     )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"accessIPv4": "1.1.1.1.1"}, id="access-ipv4"),
+        pytest.param({"accessIPv6": "2001:db8::1::2"}, id="access-ipv6"),
+        pytest.param({"metadata": {"k" * 256: "v"}}, id="metadata-key"),
+        pytest.param({"metadata": {"k": "v" * 256}}, id="metadata-value"),
+    ],
+)
+def test_a_create_with_a_bad_access_address_or_metadata_is_a_400(
+    world: World, extra: dict[str, object]
+) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    assert _create(world, world.port(), **extra)["status"] == 400
+    assert world.client().get("/compute/v2.1/servers").json()["servers"] == []
+
+
+def test_a_create_with_good_access_addresses_and_metadata_is_accepted(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    extra = {"accessIPv4": "1.1.1.1", "accessIPv6": "::babe:1", "metadata": {"k": "v"}}
+    assert _create(world, world.port(), **extra)["status"] == 202

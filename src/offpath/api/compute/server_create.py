@@ -10,9 +10,10 @@ project's port; PortInUse for a port another server uses).
 from __future__ import annotations
 
 import uuid
-from typing import Final, Literal
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from offpath.api.compute.context import at_least
 from offpath.api.deps import ApiDeps
@@ -32,6 +33,8 @@ from offpath.errors import (
 )
 from offpath.rpc.context import RequestContext
 
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+MetadataValue = Annotated[str, StringConstraints(max_length=255)]
 # Nova bounds a multiple create by the instance quota; offpath has no quotas.
 MAX_SERVERS_PER_REQUEST: Final = 100
 _UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
@@ -57,6 +60,11 @@ class ServerCreate(BaseModel):
     flavorRef: str = Field(min_length=1, max_length=255)  # noqa: N815 - Nova's key
     imageRef: str = Field(default="", max_length=255)  # noqa: N815 - Nova's key
     networks: list[NetworkRequest] | Literal["none", "auto"] | None = None
+    # Checked as Nova checks them, though offpath keeps neither the access
+    # addresses nor the metadata of a server.
+    accessIPv4: IPv4Address | None = None  # noqa: N815 - Nova's key
+    accessIPv6: IPv6Address | None = None  # noqa: N815 - Nova's key
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict)
     # Nova answers the create with the password asked for (the guest is not told here).
     adminPass: str | None = Field(default=None, max_length=255)  # noqa: N815 - Nova's key
     min_count: int = Field(default=1, ge=1, le=MAX_SERVERS_PER_REQUEST)
