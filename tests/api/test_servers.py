@@ -473,7 +473,7 @@ def test_a_flavor_smaller_than_the_image_needs_is_refused(world: World) -> None:
     ],
 )
 def test_a_create_with_a_bad_access_address_or_metadata_is_a_400(
-    world: World, extra: dict[str, object]
+    world: World, extra: dict[str, Any]
 ) -> None:
     world.cluster.report(fleet_reports(1, vfs=4))
     assert _create(world, world.port(), **extra)["status"] == 400
@@ -482,5 +482,9 @@ def test_a_create_with_a_bad_access_address_or_metadata_is_a_400(
 
 def test_a_create_with_good_access_addresses_and_metadata_is_accepted(world: World) -> None:
     world.cluster.report(fleet_reports(1, vfs=4))
-    extra = {"accessIPv4": "1.1.1.1", "accessIPv6": "::babe:1", "metadata": {"k": "v"}}
+    extra: dict[str, Any] = {
+        "accessIPv4": "1.1.1.1",
+        "accessIPv6": "::babe:1",
+        "metadata": {"k": "v"},
+    }
     assert _create(world, world.port(), **extra)["status"] == 202
