@@ -85,9 +85,12 @@ def test_a_server_shows_each_key_from_its_microversion_on(
         world.client().get("/compute/v2.1/servers/detail", headers=headers).json()["servers"]
     )
     for body in (server["server"], listed):
-        assert shown <= set(body)
+        assert shown - {"server_groups"} <= set(body)
         assert not hidden & set(body)
         assert not [key for key in body if key.startswith("offpath:")]
+    # A server's groups are shown with the server alone, never in a list.
+    assert ("server_groups" in server["server"]) == ("server_groups" in shown)
+    assert "server_groups" not in listed
 
 
 def test_no_capacity_is_an_error_server_whose_fault_says_why_per_host(world: World) -> None:

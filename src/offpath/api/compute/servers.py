@@ -185,7 +185,10 @@ def detail(
     shown = []
     for server in servers:
         ports, names = server_ports(deps.ports, server.uuid)
-        shown.append(server_detail(server, base, v, ports, names))
+        entry = server_detail(server, base, v, ports, names)
+        # Nova shows a server's groups on its own, never in a list.
+        entry.pop("server_groups", None)
+        shown.append(entry)
     return {"servers": shown}
 
 
