@@ -322,3 +322,21 @@ def test_ports_are_listed_by_fixed_ip_subnet_and_address_part(http: TestClient) 
     assert listed(f"subnet_id={subnet}", "ip_address=10.7.0.3") == [second]
     assert listed("ip_address_substr=0.3") == [second]
     assert listed("ip_address=10.9.9.9") == []
+
+
+def test_a_subnet_is_renamed_and_a_missing_one_is_a_404(http: TestClient) -> None:
+    network = make_network(http)
+    subnet = http.post(
+        "/network/v2.0/subnets",
+        json={"subnet": {"network_id": network, "ip_version": 4, "cidr": "10.8.0.0/24"}},
+    ).json()["subnet"]
+    path = f"/network/v2.0/subnets/{subnet['id']}"
+    renamed = http.put(path, json={"subnet": {"name": "New_subnet"}})
+    assert renamed.status_code == 200
+    assert renamed.json()["subnet"] == {**subnet, "name": "New_subnet"}
+    assert http.get(path).json()["subnet"]["name"] == "New_subnet"
+    missing = http.put(
+        "/network/v2.0/subnets/62c8c823-3c18-41ee-9f40-f235cf02643d", json={"subnet": {"name": "x"}}
+    )
+    neutron_error(missing, 404, "SubnetNotFound")
+    neutron_error(http.put(path, json={"subnet": {"cidr": "10.9.0.0/24"}}), 400, "InvalidInput")

@@ -48,6 +48,7 @@ from offpath.network.neutron_json import (
     parse_port_create,
     parse_port_update,
     parse_subnet_create,
+    parse_subnet_update,
     port_json,
     subnet_json,
 )
@@ -267,6 +268,11 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
     @router.get("/v2.0/subnets/{subnet_id}")
     def show_subnet(subnet_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
         return {"subnet": _fields(subnet_json(svc.get_subnet(ctx, subnet_id)), request)}
+
+    @router.put("/v2.0/subnets/{subnet_id}")
+    def update_subnet(subnet_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        record = svc.update_subnet(ctx, subnet_id, parse_subnet_update(body))
+        return {"subnet": subnet_json(record)}
 
     @router.delete("/v2.0/subnets/{subnet_id}", status_code=204)
     def delete_subnet(subnet_id: str, ctx: Ctx, svc: Svc) -> Response:

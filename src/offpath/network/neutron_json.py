@@ -365,6 +365,14 @@ def parse_network_update(body: JsonValue) -> NetworkChanges:
     )
 
 
+def parse_subnet_update(body: JsonValue) -> str | Unset:
+    """The new name a `PUT /subnets/{id}` body asks for (the other attributes are not kept)."""
+    attrs = resource(body, "subnet")
+    _unknown(attrs, frozenset({"name"}) | IGNORED_SUBNET_KEYS)
+    name: str | Unset | None = _get(attrs, "name", _text, UNSET)
+    return name if isinstance(name, Unset) else name or ""
+
+
 def parse_subnet_create(body: JsonValue) -> SubnetSpec:
     """The subnet a `POST /subnets` body asks for."""
     attrs = resource(body, "subnet")

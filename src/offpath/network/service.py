@@ -319,6 +319,18 @@ class NetworkService:
         with reading(self.engine) as session:
             return _subnet_record(_subnet_row(session, caller, subnet_id))
 
+    def update_subnet(self, caller: Caller, subnet_id: str, name: str | Unset) -> SubnetRecord:
+        """Rename a subnet; SubnetNotFound when absent or not the caller's."""
+
+        def work(session: Session) -> SubnetRecord:
+            row = _subnet_row(session, caller, subnet_id)
+            if not isinstance(name, Unset):
+                row.name = name
+            session.flush()
+            return _subnet_record(row)
+
+        return write_retrying(self.engine, work, retry_on=IntegrityError)
+
     def delete_subnet(self, caller: Caller, subnet_id: str) -> None:
         """Delete a subnet; refused while a port holds one of its addresses."""
 
