@@ -47,7 +47,8 @@
     │   ├── ComputeServiceInUse       compute.evacuate.source_up (evacuating a running host)
     │   ├── CannotResizeToSameFlavor  compute.resize.same_flavor
     │   ├── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
-    │   └── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
+    │   ├── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
+    │   └── PolicyFileInvalid         policy.file.invalid (a policy.yaml rule offpath cannot read)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -1783,3 +1784,18 @@ class ServiceUpdateInvalid(InvalidInput):
             "--down/--up` sends a valid update",
         )
         self.detail = detail
+
+
+class PolicyFileInvalid(InvalidInput):
+    """The operator's policy file cannot be read, or one of its rules is wrong."""
+
+    code = "policy.file.invalid"
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(
+            f"policy file {path}: {problem}",
+            hint='each line is "<rule name>": "<check>" as in Nova\'s and Neutron\'s '
+            "policy.yaml; docs/policy.md lists the rules and their defaults",
+        )
+        self.path = path
+        self.problem = problem

@@ -139,7 +139,7 @@ def test_lists_show_the_projects_servers_and_filter_by_name(world: World) -> Non
 def test_another_projects_server_is_not_found(world: World) -> None:
     world.cluster.report(fleet_reports(1, vfs=4))
     server_id = _create(world, world.port())["body"]["server"]["id"]
-    other = world.client(project="other")
+    other = world.client(project="other", roles="member,reader")
     assert other.get(f"/compute/v2.1/servers/{server_id}").status_code == 404
     assert other.delete(f"/compute/v2.1/servers/{server_id}").status_code == 404
     assert len(_claimed(world)) == 1

@@ -20,6 +20,8 @@ from offpath.rpc.context import RequestContext, new_request_id
 
 # Project ids as Keystone makes them, and as names people type.
 _PROJECT: Final = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+# The configured token's holder is every persona: the cloud's admin and its services.
+STATIC_TOKEN_ROLES: Final = ("admin", "member", "reader", "service")
 
 
 def is_discovery(request: Request, prefixes: frozenset[str]) -> bool:
@@ -39,7 +41,9 @@ def authenticate(request: Request, deps: Annotated[ApiDeps, Depends(get_deps)]) 
     if not _PROJECT.fullmatch(project):
         raise HttpFault(400, f"X-Project-Id {project[:80]!r} is not a project id")
     request_id = getattr(request.state, "request_id", None) or new_request_id()
-    return RequestContext(request_id=request_id, project_id=project, is_admin=True)
+    return RequestContext(
+        request_id=request_id, project_id=project, roles=STATIC_TOKEN_ROLES, is_admin=True
+    )
 
 
 Ctx = Annotated[RequestContext, Depends(authenticate)]

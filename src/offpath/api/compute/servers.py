@@ -14,6 +14,7 @@ from offpath.api.compute.server_create import ServerCreateBody, create_server
 from offpath.api.compute.server_status import server_status
 from offpath.api.compute.server_view import links, server_brief, server_detail, server_ports
 from offpath.api.deps import ApiDeps, Deps, base_url
+from offpath.api.policy import own_project
 from offpath.conductor.server_reads import ServerRecord, find_server, list_servers
 from offpath.errors import InstanceNotFound, RequestBodyInvalid
 from offpath.rpc.context import RequestContext
@@ -21,12 +22,27 @@ from offpath.rpc.context import RequestContext
 router = APIRouter(prefix="/compute/v2.1/servers", tags=["compute"])
 
 
-def owned_server(deps: ApiDeps, ctx: RequestContext, server_id: str) -> ServerRecord:
-    """The caller's live server; InstanceNotFound for another project's or a deleted one."""
+def authorized_server(
+    deps: ApiDeps, ctx: RequestContext, server_id: str, rule: str, *, deleted: bool = False
+) -> ServerRecord:
+    """The server `rule` lets the caller act on.
+
+    As in Nova, a server the caller cannot see is InstanceNotFound (another
+    project's to a non-admin, a deleted one unless `deleted`), never a 403;
+    one it sees but `rule` refuses is PolicyDenied.
+    """
     server = find_server(deps.cells, server_id)
-    if server.deleted or server.project_id != ctx.project_id:
+    if (server.deleted and not deleted) or not (
+        ctx.is_admin or server.project_id == ctx.project_id
+    ):
         raise InstanceNotFound(server_id)
+    deps.policy.authorize(ctx, rule, server_target(server))
     return server
+
+
+def server_target(server: ServerRecord) -> dict[str, object]:
+    """What a server rule's checks read of the server."""
+    return {"project_id": server.project_id}
 
 
 @router.post("", status_code=202)
@@ -40,6 +56,7 @@ def create(
     v: Version,
 ) -> dict[str, Any]:
     """Boot a server with existing ports; 202 with its id (it builds in the background)."""
+    deps.policy.authorize(ctx, "os_compute_api:servers:create", own_project(ctx))
     view = create_server(deps, ctx, body.server, v)
     base = base_url(request, deps)
     response.headers["Location"] = f"{base}/compute/v2.1/servers/{view.uuid}"
@@ -63,8 +80,12 @@ def _listed(
     host: str | None,
     deleted: str | None,
     all_tenants: str | None,
+    rule: str,
 ) -> list[ServerRecord]:
+    deps.policy.authorize(ctx, rule, own_project(ctx))
     everyone = all_tenants is not None and all_tenants.lower() not in ("0", "false", "off", "no")
+    if everyone:
+        deps.policy.authorize(ctx, f"{rule}:get_all_tenants", own_project(ctx))
     include_deleted = deleted is not None and deleted.lower() in ("1", "true", "on", "yes")
     servers = list_servers(
         deps.cells,
@@ -100,7 +121,14 @@ def index(
     """The caller's servers: id, name, links."""
     base = base_url(request, deps)
     servers = _listed(
-        deps, ctx, name=name, status=status, host=host, deleted=deleted, all_tenants=all_tenants
+        deps,
+        ctx,
+        name=name,
+        status=status,
+        host=host,
+        deleted=deleted,
+        all_tenants=all_tenants,
+        rule="os_compute_api:servers:index",
     )
     return {"servers": [server_brief(s, base) for s in servers]}
 
@@ -121,7 +149,14 @@ def detail(
     """The caller's servers with every detail."""
     base = base_url(request, deps)
     servers = _listed(
-        deps, ctx, name=name, status=status, host=host, deleted=deleted, all_tenants=all_tenants
+        deps,
+        ctx,
+        name=name,
+        status=status,
+        host=host,
+        deleted=deleted,
+        all_tenants=all_tenants,
+        rule="os_compute_api:servers:detail",
     )
     shown = []
     for server in servers:
@@ -133,7 +168,7 @@ def detail(
 @router.get("/{server_id}")
 def show(server_id: str, request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """One server: status, fault, host, addresses, flavor and image."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:servers:show")
     ports, names = server_ports(deps.ports, server.uuid)
     return {"server": server_detail(server, base_url(request, deps), v, ports, names)}
 
@@ -141,6 +176,6 @@ def show(server_id: str, request: Request, ctx: Ctx, deps: Deps, v: Version) -> 
 @router.delete("/{server_id}", status_code=204)
 def delete(server_id: str, ctx: Ctx, deps: Deps) -> Response:
     """Delete the server: its devices are freed and its host told."""
-    owned_server(deps, ctx, server_id)
+    authorized_server(deps, ctx, server_id, "os_compute_api:servers:delete")
     deps.conductor.delete(server_id, request_id=ctx.request_id)
     return Response(status_code=204)

@@ -59,6 +59,7 @@ def services(
     ctx: Ctx, deps: Deps, v: Version, binary: str | None = None, host: str | None = None
 ) -> dict[str, Any]:
     """Every service of every cell, with its state (up/down) and version."""
+    deps.policy.authorize(ctx, "os_compute_api:os-services:list", {})
     down_time = deps.scheduler.cache.service_down_time
     entries = [
         e
@@ -121,6 +122,7 @@ def update_service(
     service_id: str, body: Annotated[Any, Body()], ctx: Ctx, deps: Deps, v: Version
 ) -> dict[str, Any]:
     """Enable or disable a compute service, or force it down or up (2.53 and later, by id)."""
+    deps.policy.authorize(ctx, "os_compute_api:os-services:update", {})
     if not at_least(v, 53):
         raise ServiceUpdateInvalid("Updating a service by its id needs microversion 2.53 or later")
     try:
@@ -167,6 +169,7 @@ def _hypervisor(entry: NodeEntry, down_time: int, *, details: bool) -> dict[str,
 @router.get("/os-hypervisors")
 def hypervisors(ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Every compute node: id, hostname, state, status."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:list", {})
     down_time = deps.scheduler.cache.service_down_time
     return {
         "hypervisors": [_hypervisor(e, down_time, details=False) for e in list_nodes(deps.cells)]
@@ -176,6 +179,7 @@ def hypervisors(ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.get("/os-hypervisors/detail")
 def hypervisors_detail(ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Every compute node with its type, service and PCI device counts."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:list-detail", {})
     down_time = deps.scheduler.cache.service_down_time
     return {
         "hypervisors": [_hypervisor(e, down_time, details=True) for e in list_nodes(deps.cells)]
