@@ -104,8 +104,9 @@ def default_policy() -> Policy:
 def load_policy(files: Sequence[Path]) -> Policy:
     """The policy of a deployment configured by `files`; PolicyFileInvalid for a bad policy file."""
     conf = cfg.ConfigOpts()
-    enforcer = _enforcer(conf, use_conf=True)
     read_config_files(conf, files)
+    # Made after the files are read: it takes `[oslo_policy] policy_file` when made.
+    enforcer = _enforcer(conf, use_conf=True)
     check_policy_file(enforcer)
     return Policy(enforcer)
 
@@ -128,6 +129,8 @@ def _check_rules(enforcer: policy.Enforcer) -> None:
     try:
         enforcer.load_rules()
     except (ValueError, AttributeError, TypeError, yaml.YAMLError) as exc:
+        if enforcer.policy_path is not None:
+            _check_overrides(enforcer, enforcer.policy_path)
         raise PolicyFileInvalid(
             enforcer.policy_path or enforcer.policy_file,
             f"not a YAML mapping of rule names to checks{_where(exc)}",
@@ -135,11 +138,7 @@ def _check_rules(enforcer: policy.Enforcer) -> None:
     path = enforcer.policy_path
     if path is None:
         return
-    for name, text in _overrides(Path(path)).items():
-        if not isinstance(text, str):
-            raise PolicyFileInvalid(path, f"rule {name!r}: the check must be a string")
-        if _unparsable(enforcer.rules.get(name), text):
-            raise PolicyFileInvalid(path, f"rule {name!r}: cannot read the check {text!r}")
+    _check_overrides(enforcer, path)
     if not enforcer.check_rules():
         wrong = [
             name
@@ -151,6 +150,19 @@ def _check_rules(enforcer: policy.Enforcer) -> None:
             f"rule {', '.join(map(repr, wrong))}: refers to a rule that is not defined, "
             "or to itself",
         )
+
+
+def _check_overrides(enforcer: policy.Enforcer, path: str) -> None:
+    """Each rule of the file is a check oslo.policy reads (it reads others as "never")."""
+    try:
+        overrides = _overrides(Path(path))
+    except (OSError, yaml.YAMLError):
+        return
+    for name, text in overrides.items():
+        if not isinstance(text, str):
+            raise PolicyFileInvalid(path, f"rule {name!r}: the check must be a string")
+        if _unparsable(enforcer.rules.get(name), text):
+            raise PolicyFileInvalid(path, f"rule {name!r}: cannot read the check {text!r}")
 
 
 def _where(exc: Exception) -> str:
