@@ -48,7 +48,8 @@
     │   ├── CannotResizeToSameFlavor  compute.resize.same_flavor
     │   ├── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
     │   ├── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
-    │   └── IdentityInvalid           identity.invalid (a name, password or login Keystone refuses)
+    │   ├── IdentityInvalid           identity.invalid (a name, password or login Keystone refuses)
+    │   └── PolicyFileInvalid         policy.file.invalid (a policy.yaml rule offpath cannot read)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -1909,4 +1910,19 @@ class IdentityUnavailable(Unavailable):
             hint="check [service_user] auth_url and that `offpath serve` runs",
         )
         self.url = url
+        self.problem = problem
+
+
+class PolicyFileInvalid(InvalidInput):
+    """The operator's policy file cannot be read, or one of its rules is wrong."""
+
+    code = "policy.file.invalid"
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(
+            f"policy file {path}: {problem}",
+            hint='each line is "<rule name>": "<check>" as in Nova\'s and Neutron\'s '
+            "policy.yaml; docs/policy.md lists the rules and their defaults",
+        )
+        self.path = path
         self.problem = problem

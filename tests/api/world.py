@@ -8,14 +8,16 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from offpath.api.app import create_app
-from offpath.api.deps import ApiDeps
+from offpath.api.auth import authenticate
+from offpath.api.deps import ApiDeps, Deps
+from offpath.api.policy import Policy, default_policy
 from offpath.db.engine import writing
 from offpath.db.flavors import FlavorRecord, create_flavor, list_flavors
 from offpath.ports.port import FixedIp, Port
@@ -51,13 +53,12 @@ class World:
     events: RecordingForwarder
     app: FastAPI
 
-    def client(self, *, project: str = PROJECT) -> TestClient:
-        """A client that sends the token and `project`."""
-        return TestClient(
-            self.app,
-            headers={"X-Auth-Token": TOKEN, "X-Project-Id": project},
-            raise_server_exceptions=False,
-        )
+    def client(self, *, project: str = PROJECT, roles: str | None = None) -> TestClient:
+        """A client that sends the token and `project`; with `roles` (a,b), only those roles."""
+        headers = {"X-Auth-Token": TOKEN, "X-Project-Id": project}
+        if roles is not None:
+            headers["X-Roles"] = roles
+        return TestClient(self.app, headers=headers, raise_server_exceptions=False)
 
     def port(self, vnic_type: VnicType = VnicType.REMOTE_MANAGED, *, project: str = PROJECT) -> str:
         """A port on the test network owned by `project`; its id."""
@@ -101,8 +102,18 @@ class World:
         return flavor_id
 
 
-def world_of(cluster: Cluster) -> World:
-    """An API app over `cluster`."""
+def narrowed(request: Request, deps: Deps) -> RequestContext:
+    """`authenticate`'s caller, narrowed to the roles of the test-only `X-Roles` header."""
+    ctx = authenticate(request, deps)
+    header = request.headers.get("x-roles")
+    if header is None:
+        return ctx
+    roles = tuple(role for role in header.split(",") if role)
+    return replace(ctx, roles=roles, is_admin="admin" in roles)
+
+
+def world_of(cluster: Cluster, *, policy: Policy | None = None) -> World:
+    """An API app over `cluster` (the default rules unless `policy`)."""
     events = RecordingForwarder()
     deps = ApiDeps(
         cells=cluster.cells,
@@ -112,8 +123,11 @@ def world_of(cluster: Cluster) -> World:
         events=events,
         auth_token=TOKEN,
         default_project=PROJECT,
+        policy=policy or default_policy(),
     )
-    return World(cluster, events, create_app(deps))
+    app = create_app(deps)
+    app.dependency_overrides[authenticate] = narrowed
+    return World(cluster, events, app)
 
 
 @contextmanager

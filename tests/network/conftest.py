@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
@@ -19,10 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from offpath.api.auth import STATIC_TOKEN_ROLES, authenticate
+from offpath.api.errors import HttpFault
 from offpath.api.network_v2 import NETWORK_PREFIX, network_router
+from offpath.api.policy import Policy, default_policy
 from offpath.db.engine import open_engine
 from offpath.db.schema_version import SchemaKind, sync
-from offpath.errors import AuthenticationFailed
 from offpath.network.client import NeutronClient
 from offpath.network.embedded import embedded_network_service
 from offpath.network.nova_notifier import ServerEvent
@@ -81,19 +81,31 @@ def service(api_engine: Engine, events: RecordingSink) -> NetworkService:
     return embedded_network_service(api_engine, events=events)
 
 
-def network_app(service: NetworkService) -> FastAPI:
-    """A bare app with the network router mounted as the API helper mounts it."""
+def token_holder(
+    x_auth_token: Annotated[str | None, Header()] = None,
+    x_project_id: Annotated[str | None, Header()] = None,
+    x_roles: Annotated[str | None, Header()] = None,
+) -> RequestContext:
+    """The caller as the API's `authenticate` makes it: the token's holder is every persona.
+
+    `X-Roles` (tests only) narrows the holder to those roles, to act as a
+    project's reader or member.
+    """
+    if x_auth_token != TOKEN:
+        raise HttpFault(401, "The request you have made requires authentication.")
+    roles = STATIC_TOKEN_ROLES if x_roles is None else tuple(x_roles.split(","))
+    return RequestContext(
+        project_id=x_project_id or "admin", roles=roles, is_admin="admin" in roles
+    )
+
+
+def network_app(service: NetworkService, *, policy: Policy | None = None) -> FastAPI:
+    """A bare app with the network router mounted as the API mounts it, callers by token."""
     app = FastAPI()
-    app.include_router(network_router(lambda: service), prefix=NETWORK_PREFIX)
-    app.dependency_overrides[authenticate] = _static_token
+    router = network_router(lambda: service, policy=policy or default_policy())
+    app.include_router(router, prefix=NETWORK_PREFIX)
+    app.dependency_overrides[authenticate] = token_holder
     return app
-
-
-def _static_token(x_auth_token: Annotated[str, Header()] = "") -> RequestContext:
-    """The API's static-token admin, without the rest of the API around the router."""
-    if not secrets.compare_digest(x_auth_token, TOKEN):
-        raise AuthenticationFailed("not the test's token")
-    return RequestContext(roles=STATIC_TOKEN_ROLES, is_admin=True)
 
 
 @pytest.fixture

@@ -118,9 +118,19 @@ def test_http_errors_become_offpath_errors(admin: NeutronClient, http_admin: htt
         admin.unbind_port("nope", profile={})
 
 
+class _AsMember(httpx.HTTPTransport):
+    """Sends the test-only `X-Roles`: the token's holder acts as a project's member."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["X-Roles"] = "member,reader"
+        return super().handle_request(request)
+
+
 def test_another_projects_port_is_not_found(base_url: str, http_admin: httpx.Client) -> None:
     port_id = make_port(http_admin, make_network(http_admin))
-    client = NeutronClient(f"{base_url}/network", token=TOKEN, project_id="someone-else")
+    client = NeutronClient(
+        f"{base_url}/network", token=TOKEN, project_id="someone-else", transport=_AsMember()
+    )
     with pytest.raises(PortNotFound):
         client.show_port(port_id)
     client.close()

@@ -223,8 +223,9 @@ def test_a_project_sees_only_its_own_ports_and_the_admin_sees_all(
     service: NetworkService,
 ) -> None:
     admin = TestClient(network_app(service), headers=ADMIN_HEADERS)
-    alice = TestClient(network_app(service), headers={"X-Auth-Token": TOKEN, "X-Project-Id": "a"})
-    bob = TestClient(network_app(service), headers={"X-Auth-Token": TOKEN, "X-Project-Id": "b"})
+    member = {"X-Auth-Token": TOKEN, "X-Roles": "member,reader"}
+    alice = TestClient(network_app(service), headers={**member, "X-Project-Id": "a"})
+    bob = TestClient(network_app(service), headers={**member, "X-Project-Id": "b"})
     network = make_network(alice)
     port_id = make_port(alice, network)
     assert alice.get(f"/network/v2.0/ports/{port_id}").json()["port"]["project_id"] == "a"

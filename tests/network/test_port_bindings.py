@@ -19,7 +19,7 @@ from offpath.errors import (
 )
 from offpath.network.neutron_json import BindingSpec
 from offpath.network.nova_notifier import ServerEvent
-from offpath.network.service import ADMIN, Caller, NetworkService
+from offpath.network.service import ADMIN, NetworkService
 from offpath.ports.host_binding import BindingStatus
 from offpath.ports.vnic import VnicType
 from tests.network.conftest import RecordingSink, full_profile
@@ -274,7 +274,10 @@ def test_an_unknown_port_is_not_found(http: TestClient) -> None:
 
 
 def test_another_projects_port_is_not_found(http: TestClient, bound_port: str) -> None:
-    response = http.get(bindings_url(bound_port), headers={"X-Project-Id": "someone-else"})
+    response = http.get(
+        bindings_url(bound_port),
+        headers={"X-Project-Id": "someone-else", "X-Roles": "member,reader"},
+    )
     assert neutron_error(response, 404)["type"] == "PortNotFound"
 
 
@@ -332,7 +335,7 @@ def test_the_service_calls_raise_neutrons_errors(service: NetworkService, bound_
         service.create_port_binding(ADMIN, bound_port, refused)
     active = service.activate_port_binding(ADMIN, bound_port, "compute-2")
     assert active.status is BindingStatus.ACTIVE
-    assert [b.host for b in service.list_port_bindings(Caller(), bound_port)] == [
+    assert [b.host for b in service.list_port_bindings(ADMIN, bound_port)] == [
         "compute-2",
         "compute-1",
     ]

@@ -67,6 +67,7 @@ def host_view(entry: NodeEntry, *, down_time: int) -> dict[str, Any]:
 @router.get("/hosts")
 def hosts(ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Every host of every cell with its service and inventory summary."""
+    deps.policy.authorize(ctx, "offpath:admin:hosts:get", {})
     down_time = deps.scheduler.cache.service_down_time
     return {"hosts": [host_view(e, down_time=down_time) for e in list_nodes(deps.cells)]}
 
@@ -74,6 +75,7 @@ def hosts(ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.get("/hosts/{host}")
 def host(host: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """One host."""
+    deps.policy.authorize(ctx, "offpath:admin:hosts:get", {})
     down_time = deps.scheduler.cache.service_down_time
     return {"host": host_view(find_node_entry(deps.cells, host), down_time=down_time)}
 
@@ -81,6 +83,7 @@ def host(host: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.get("/hosts/{host}/devices")
 def devices(host: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """The host's tracked devices; each that cannot be claimed now says why not."""
+    deps.policy.authorize(ctx, "offpath:admin:hosts:get", {})
     shown = []
     for entry in host_devices(deps.cells, host):
         device = entry.selected.device
@@ -109,6 +112,7 @@ def devices(host: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.get("/hosts/{host}/pools")
 def pools(host: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """The host's PCI pools: what each pool's devices share, and which are free."""
+    deps.policy.authorize(ctx, "offpath:admin:hosts:get", {})
     return {
         "host": host,
         "pools": [
@@ -121,6 +125,7 @@ def pools(host: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.get("/pools")
 def all_pools(ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Every host's pools."""
+    deps.policy.authorize(ctx, "offpath:admin:pools:get", {})
     shown = []
     for entry in list_nodes(deps.cells):
         for p in host_pools(deps.cells, entry.host):
@@ -131,6 +136,7 @@ def all_pools(ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.post("/schedule/explain")
 def explain(body: ExplainRequest, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Each host's verdict on a hypothetical request, as `offpath schedule explain` shows it."""
+    deps.policy.authorize(ctx, "offpath:admin:schedule:explain", {})
     request = hypothetical_request(
         body.vnic_type,
         physnet=body.physnet,
@@ -150,6 +156,7 @@ def explain(body: ExplainRequest, ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.get("/chassis")
 def chassis(ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """The DPU chassis the embedded network service knows, with the representors plugged."""
+    deps.policy.authorize(ctx, "offpath:admin:chassis:get", {})
     if deps.chassis is not None:
         # OVN's chassis: the representors they plugged are known only on the DPUs.
         view = deps.chassis

@@ -13,6 +13,7 @@ from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Request
 
+from offpath.api.policy import Policy, default_policy
 from offpath.conductor.instances import InstanceConductor
 from offpath.conductor.moves import Moves
 from offpath.conductor.server_actions import ServerActions
@@ -78,6 +79,8 @@ class ApiDeps:
     # Server actions and moves (stop/start, attach, migrate, ...), run on the hosts' agents.
     actions: ServerActions | None = None
     moves: Moves | None = None
+    # Who may do what: the rules' defaults, with the operator's policy file when one is read.
+    policy: Policy = field(default_factory=default_policy)
 
 
 def get_deps(request: Request) -> ApiDeps:

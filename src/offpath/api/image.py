@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.server_view import timestamp
-from offpath.api.deps import Deps, base_url
+from offpath.api.deps import ApiDeps, Deps, base_url
 from offpath.api.errors import HttpFault, validation_message
+from offpath.api.policy import PolicyDenied, Target, own_project
 from offpath.db.engine import reading, writing
 from offpath.db.images import (
     ImageFilter,
@@ -96,6 +97,23 @@ def _project(ctx: RequestContext) -> str:
     return ctx.project_id or ""
 
 
+def _authorize(deps: ApiDeps, ctx: RequestContext, rule: str, target: Target) -> None:
+    if not deps.policy.allows(ctx, rule, target):
+        # Glance's words.
+        raise PolicyDenied(f"You are not authorized to complete {rule} action.")
+
+
+def _image_target(image: ImageRecord) -> dict[str, object]:
+    return {"project_id": image.owner, "owner": image.owner, "visibility": image.visibility}
+
+
+def _authorize_image(deps: ApiDeps, ctx: RequestContext, rule: str, image_id: str) -> None:
+    """`rule` on an image the caller sees; ImageNotFound for one it does not."""
+    with reading(deps.cells.api) as session:
+        image = get_image(session, image_id, project_id=_project(ctx))
+    _authorize(deps, ctx, rule, _image_target(image))
+
+
 @router.get("", status_code=300, response_model=None)
 @router.get("/", status_code=300, include_in_schema=False, response_model=None)
 @router.get("/v2", status_code=300, include_in_schema=False, response_model=None)
@@ -120,6 +138,7 @@ def versions(request: Request, deps: Deps) -> JSONResponse:
 @router.post("/v2/images", status_code=201)
 def create(body: ImageCreate, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Create an image record (queued until its data is uploaded)."""
+    _authorize(deps, ctx, "add_image", {**own_project(ctx), "owner": _project(ctx)})
     record = ImageRecord(
         id=body.id or new_image_id(),
         name=body.name,
@@ -148,6 +167,7 @@ def index(
     owner: str | None = None,
 ) -> dict[str, Any]:
     """The images the caller may see, by the filters the clients send (`id=in:a,b` too)."""
+    _authorize(deps, ctx, "get_images", own_project(ctx))
     ids: tuple[str, ...] | None = None
     if id is not None:
         ids = tuple(part for part in id.removeprefix("in:").split(",") if part)
@@ -172,7 +192,9 @@ def no_image(ctx: Ctx) -> Response:
 def show(image_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """One image, as a bare object; 404 for a name (what look-ups by name expect)."""
     with reading(deps.cells.api) as session:
-        return image_view(get_image(session, image_id, project_id=_project(ctx)))
+        image = get_image(session, image_id, project_id=_project(ctx))
+    _authorize(deps, ctx, "get_image", _image_target(image))
+    return image_view(image)
 
 
 # The metadata a patch may change; any other path is a property offpath does not keep.
@@ -232,6 +254,7 @@ async def update(image_id: str, request: Request, ctx: Ctx, deps: Deps) -> dict[
         patch = json.loads(await request.body())
     except ValueError:
         raise RequestBodyInvalid("An image update is a JSON patch: a list of operations") from None
+    await run_in_threadpool(_authorize_image, deps, ctx, "modify_image", image_id)
 
     def store() -> dict[str, Any]:
         with writing(deps.cells.api) as session:
@@ -245,6 +268,7 @@ async def update(image_id: str, request: Request, ctx: Ctx, deps: Deps) -> dict[
 @router.delete("/v2/images/{image_id}", status_code=204)
 def delete(image_id: str, ctx: Ctx, deps: Deps) -> Response:
     """Delete an image record."""
+    _authorize_image(deps, ctx, "delete_image", image_id)
     with writing(deps.cells.api) as session:
         delete_image(session, image_id, project_id=_project(ctx))
     return Response(status_code=204)
@@ -253,6 +277,7 @@ def delete(image_id: str, ctx: Ctx, deps: Deps) -> Response:
 @router.put("/v2/images/{image_id}/file", status_code=204)
 async def upload(image_id: str, request: Request, ctx: Ctx, deps: Deps) -> Response:
     """Take the image's data: its size and checksum are kept, and it becomes active."""
+    await run_in_threadpool(_authorize_image, deps, ctx, "upload_image", image_id)
     size = 0
     md5 = hashlib.md5(usedforsecurity=False)
     async for chunk in request.stream():

@@ -9,8 +9,9 @@ agents' mappings and VF-up reports, and the DPU chassis registry.
 Every error is Neutron's shape, `{"NeutronError": {"type", "message",
 "detail"}}`, with the status of its kind (a binding no driver makes,
 `PortBindingError`, answers 500 as in Neutron). Every request but
-discovery needs `X-Auth-Token`; `X-Project-Id` scopes it to a project,
-without it the token's holder is the admin and sees every project.
+discovery is `authenticate`'s caller, checked against Neutron's rules
+(`api.network_policy`): the admin and the services see every project's
+resources, others their project's and shared networks.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route signatures'
@@ -20,23 +21,42 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from functools import partial
 from typing import Annotated, Any, Final, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from offpath.api.auth import authenticate
+from offpath.api.auth import Ctx
+from offpath.api.errors import HttpFault
+from offpath.api.network_policy import (
+    caller_of,
+    network_create_rules,
+    network_target,
+    network_update_rules,
+    new_resource_target,
+    port_rules,
+    port_target,
+    shown_port,
+    subnet_target,
+)
+from offpath.api.policy import Policy
 from offpath.errors import (
     BindingProfileInvalid,
     InvalidInput,
+    NetworkNotFound,
     NetworkRequestInvalid,
     OffpathError,
     PortBindingError,
+    PortNotFound,
+    SubnetNotFound,
     Unauthenticated,
     kind_of,
 )
 from offpath.jsonvalue import JsonValue
 from offpath.network.neutron_json import (
+    NetworkSpec,
+    PortSpec,
+    SubnetSpec,
     binding_json,
     bulk,
     chassis_json,
@@ -52,8 +72,8 @@ from offpath.network.neutron_json import (
     port_json,
     subnet_json,
 )
-from offpath.network.records import Chassis
-from offpath.network.service import Caller, NetworkService
+from offpath.network.records import Chassis, NetworkRecord, PortRecord
+from offpath.network.service import ADMIN, NetworkService
 from offpath.rpc.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -113,7 +133,10 @@ class NeutronRoute(APIRoute):
                 return await handler(request)
             except Unauthenticated as exc:
                 LOG.info("%s %s: %s", request.method, request.url.path, exc)
-                return _unauthorized()
+                return _fault(HttpFault(401, exc.message))
+            except HttpFault as fault:
+                # A 401 or a policy's 403 (PolicyNotAuthorized), in Neutron's shape.
+                return _fault(fault)
             except OffpathError as exc:
                 return neutron_error(exc)
             except RequestValidationError as exc:
@@ -133,41 +156,68 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"Invalid input for {where or 'the request'}. Reason: {first.get('msg', 'invalid')}."
 
 
-def _unauthorized() -> JSONResponse:
-    body = {
-        "NeutronError": {
-            "type": "Unauthorized",
-            "message": "The request you have made requires authentication.",
-            "detail": "",
-        }
-    }
-    return JSONResponse(body, status_code=401)
+def _fault(fault: HttpFault) -> JSONResponse:
+    body = {"NeutronError": {"type": fault.error_type, "message": fault.message, "detail": ""}}
+    return JSONResponse(body, status_code=fault.status)
 
 
-def network_router(service_factory: ServiceFactory) -> APIRouter:
-    """The network API's routes, to mount under NETWORK_PREFIX."""
+def network_router(service_factory: ServiceFactory, *, policy: Policy) -> APIRouter:
+    """The network API's routes, to mount under NETWORK_PREFIX; callers are `authenticate`'s."""
     router = APIRouter(route_class=NeutronRoute)
-
-    def caller(
-        ctx: Annotated[RequestContext, Depends(authenticate)],
-        x_project_id: Annotated[str | None, Header()] = None,
-    ) -> Caller:
-        if not ctx.is_admin:
-            return Caller(ctx.project_id)
-        if ctx.user_id is not None:
-            # Keystone's admin sees every project; X-Project-Id is the token's, as
-            # keystonemiddleware overwrites what a client sends.
-            return Caller(None, home=ctx.project_id)
-        # The static token's admin acts in the project X-Project-Id names, else everywhere.
-        return Caller(x_project_id or None, home=ctx.project_id)
 
     def service() -> NetworkService:
         return service_factory()
 
     # Type aliases, named as types, over this router's own dependencies.
-    Ctx = Annotated[Caller, Depends(caller)]  # noqa: N806
     Svc = Annotated[NetworkService, Depends(service)]  # noqa: N806
     Doc = Annotated[Any, Body()]  # noqa: N806
+
+    def authorize(ctx: RequestContext, rules: list[str], target: Mapping[str, object]) -> None:
+        policy.authorize_all(ctx, rules, target)
+
+    def network_of(svc: NetworkService, network_id: str) -> NetworkRecord:
+        # Read as the service: a rule's target needs the network of what the caller sees.
+        return svc.get_network(ADMIN, network_id)
+
+    def readable_network(ctx: RequestContext, record: NetworkRecord) -> bool:
+        return policy.allows(ctx, "get_network", network_target(record))
+
+    def shown(ctx: RequestContext, record: PortRecord, network: NetworkRecord) -> dict[str, Any]:
+        return shown_port(policy, ctx, port_json(record), port_target(record, network))
+
+    def authorize_network_create(ctx: RequestContext, spec: NetworkSpec) -> None:
+        target = {"project_id": spec.project_id or ctx.project_id}
+        authorize(ctx, network_create_rules(spec), {**target, "tenant_id": target["project_id"]})
+
+    def authorize_subnet_create(svc: NetworkService, ctx: RequestContext, spec: SubnetSpec) -> None:
+        network = svc.get_network(caller_of(ctx), spec.network_id)
+        authorize(ctx, ["create_subnet"], new_resource_target(ctx, spec.project_id, network))
+
+    def authorize_port_create(
+        svc: NetworkService, ctx: RequestContext, spec: PortSpec
+    ) -> NetworkRecord:
+        network = svc.get_network(caller_of(ctx), spec.network_id)
+        authorize(
+            ctx,
+            port_rules(policy, "create_port", spec.changes),
+            new_resource_target(ctx, spec.project_id, network),
+        )
+        return network
+
+    def visible_port(svc: NetworkService, ctx: RequestContext, port_id: str) -> PortRecord:
+        # Neutron answers a port the caller may not read as absent, never as forbidden.
+        record = svc.get_port(caller_of(ctx), port_id)
+        network = network_of(svc, record.port.network_id)
+        if not policy.allows(ctx, "get_port", port_target(record, network)):
+            raise PortNotFound(port_id)
+        return record
+
+    def port_action(
+        svc: NetworkService, ctx: RequestContext, port_id: str, rules: list[str]
+    ) -> PortRecord:
+        record = visible_port(svc, ctx, port_id)
+        authorize(ctx, rules, port_target(record, network_of(svc, record.port.network_id)))
+        return record
 
     def discovery(request: Request) -> dict[str, Any]:
         base = str(request.url).rstrip("/")
@@ -222,30 +272,42 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
     def create_network(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
         if (items := bulk(body, "network", "networks")) is not None:
             specs = [parse_network_create(item) for item in items]
+            for spec in specs:
+                authorize_network_create(ctx, spec)
             made = _all_or_none(
-                [partial(svc.create_network, ctx, spec) for spec in specs],
-                undo=lambda record: svc.delete_network(ctx, record.network.id),
+                [partial(svc.create_network, caller_of(ctx), spec) for spec in specs],
+                undo=lambda record: svc.delete_network(caller_of(ctx), record.network.id),
             )
             return {"networks": [network_json(record) for record in made]}
-        return {"network": network_json(svc.create_network(ctx, parse_network_create(body)))}
+        spec = parse_network_create(body)
+        authorize_network_create(ctx, spec)
+        return {"network": network_json(svc.create_network(caller_of(ctx), spec))}
 
     @router.get("/v2.0/networks")
     def list_networks(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        bodies = [network_json(r) for r in svc.list_networks(ctx)]
+        records = svc.list_networks(caller_of(ctx))
+        bodies = [network_json(r) for r in records if readable_network(ctx, r)]
         return {"networks": _select(bodies, request)}
 
     @router.get("/v2.0/networks/{network_id}")
     def show_network(network_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        return {"network": _fields(network_json(svc.get_network(ctx, network_id)), request)}
+        record = svc.get_network(caller_of(ctx), network_id)
+        if not readable_network(ctx, record):
+            raise NetworkNotFound(network_id)
+        return {"network": _fields(network_json(record), request)}
 
     @router.put("/v2.0/networks/{network_id}")
     def update_network(network_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
         changes = parse_network_update(body)
-        return {"network": network_json(svc.update_network(ctx, network_id, changes))}
+        record = svc.get_network(caller_of(ctx), network_id)
+        authorize(ctx, network_update_rules(changes), network_target(record))
+        return {"network": network_json(svc.update_network(caller_of(ctx), network_id, changes))}
 
     @router.delete("/v2.0/networks/{network_id}", status_code=204)
     def delete_network(network_id: str, ctx: Ctx, svc: Svc) -> Response:
-        svc.delete_network(ctx, network_id)
+        record = svc.get_network(caller_of(ctx), network_id)
+        authorize(ctx, ["delete_network"], network_target(record))
+        svc.delete_network(caller_of(ctx), network_id)
         return Response(status_code=204)
 
     # -- subnets --------------------------------------------------------------------
@@ -254,29 +316,47 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
     def create_subnet(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
         if (items := bulk(body, "subnet", "subnets")) is not None:
             specs = [parse_subnet_create(item) for item in items]
+            for spec in specs:
+                authorize_subnet_create(svc, ctx, spec)
             made = _all_or_none(
-                [partial(svc.create_subnet, ctx, spec) for spec in specs],
-                undo=lambda record: svc.delete_subnet(ctx, record.id),
+                [partial(svc.create_subnet, caller_of(ctx), spec) for spec in specs],
+                undo=lambda record: svc.delete_subnet(caller_of(ctx), record.id),
             )
             return {"subnets": [subnet_json(record) for record in made]}
-        return {"subnet": subnet_json(svc.create_subnet(ctx, parse_subnet_create(body)))}
+        spec = parse_subnet_create(body)
+        authorize_subnet_create(svc, ctx, spec)
+        return {"subnet": subnet_json(svc.create_subnet(caller_of(ctx), spec))}
 
     @router.get("/v2.0/subnets")
     def list_subnets(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        return {"subnets": _select([subnet_json(r) for r in svc.list_subnets(ctx)], request)}
+        networks = {r.network.id: r for r in svc.list_networks(ADMIN)}
+        bodies = [
+            subnet_json(r)
+            for r in svc.list_subnets(caller_of(ctx))
+            if policy.allows(ctx, "get_subnet", subnet_target(r, networks[r.network_id]))
+        ]
+        return {"subnets": _select(bodies, request)}
 
     @router.get("/v2.0/subnets/{subnet_id}")
     def show_subnet(subnet_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        return {"subnet": _fields(subnet_json(svc.get_subnet(ctx, subnet_id)), request)}
+        record = svc.get_subnet(caller_of(ctx), subnet_id)
+        target = subnet_target(record, network_of(svc, record.network_id))
+        if not policy.allows(ctx, "get_subnet", target):
+            raise SubnetNotFound(subnet_id)
+        return {"subnet": _fields(subnet_json(record), request)}
 
     @router.put("/v2.0/subnets/{subnet_id}")
     def update_subnet(subnet_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        record = svc.update_subnet(ctx, subnet_id, parse_subnet_update(body))
+        found = svc.get_subnet(caller_of(ctx), subnet_id)
+        authorize(ctx, ["update_subnet"], subnet_target(found, network_of(svc, found.network_id)))
+        record = svc.update_subnet(caller_of(ctx), subnet_id, parse_subnet_update(body))
         return {"subnet": subnet_json(record)}
 
     @router.delete("/v2.0/subnets/{subnet_id}", status_code=204)
     def delete_subnet(subnet_id: str, ctx: Ctx, svc: Svc) -> Response:
-        svc.delete_subnet(ctx, subnet_id)
+        record = svc.get_subnet(caller_of(ctx), subnet_id)
+        authorize(ctx, ["delete_subnet"], subnet_target(record, network_of(svc, record.network_id)))
+        svc.delete_subnet(caller_of(ctx), subnet_id)
         return Response(status_code=204)
 
     # -- ports ----------------------------------------------------------------------
@@ -285,12 +365,19 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
     def create_port(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
         if (items := bulk(body, "port", "ports")) is not None:
             specs = [parse_port_create(item) for item in items]
+            networks = [authorize_port_create(svc, ctx, spec) for spec in specs]
             made = _all_or_none(
-                [partial(svc.create_port, ctx, spec) for spec in specs],
-                undo=lambda record: svc.delete_port(ctx, record.port.id),
+                [partial(svc.create_port, caller_of(ctx), spec) for spec in specs],
+                undo=lambda record: svc.delete_port(caller_of(ctx), record.port.id),
             )
-            return {"ports": [port_json(record) for record in made]}
-        return {"port": port_json(svc.create_port(ctx, parse_port_create(body)))}
+            return {
+                "ports": [
+                    shown(ctx, record, net) for record, net in zip(made, networks, strict=True)
+                ]
+            }
+        spec = parse_port_create(body)
+        network = authorize_port_create(svc, ctx, spec)
+        return {"port": shown(ctx, svc.create_port(caller_of(ctx), spec), network)}
 
     @router.get("/v2.0/ports")
     def list_ports(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
@@ -299,66 +386,87 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
             for key, arg in _PORT_QUERY.items()
             if key in request.query_params
         }
-        records = svc.list_ports(ctx, **query)
-        return {"ports": _select([port_json(r) for r in records], request)}
+        networks = {r.network.id: r for r in svc.list_networks(ADMIN)}
+        bodies = []
+        for record in svc.list_ports(caller_of(ctx), **query):
+            network = networks[record.port.network_id]
+            if policy.allows(ctx, "get_port", port_target(record, network)):
+                bodies.append(shown(ctx, record, network))
+        return {"ports": _select(bodies, request)}
 
     @router.get("/v2.0/ports/{port_id}")
     def show_port(port_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        return {"port": _fields(port_json(svc.get_port(ctx, port_id)), request)}
+        record = visible_port(svc, ctx, port_id)
+        return {
+            "port": _fields(shown(ctx, record, network_of(svc, record.port.network_id)), request)
+        }
 
     @router.put("/v2.0/ports/{port_id}")
     def update_port(port_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        return {"port": port_json(svc.update_port(ctx, port_id, parse_port_update(body)))}
+        changes = parse_port_update(body)
+        record = port_action(svc, ctx, port_id, port_rules(policy, "update_port", changes))
+        updated = svc.update_port(caller_of(ctx), port_id, changes)
+        return {"port": shown(ctx, updated, network_of(svc, record.port.network_id))}
 
     @router.delete("/v2.0/ports/{port_id}", status_code=204)
     def delete_port(port_id: str, ctx: Ctx, svc: Svc) -> Response:
-        svc.delete_port(ctx, port_id)
+        port_action(svc, ctx, port_id, ["delete_port"])
+        svc.delete_port(caller_of(ctx), port_id)
         return Response(status_code=204)
 
     # -- a port's bindings on several hosts (binding-extended) ---------------------------
 
     @router.get("/v2.0/ports/{port_id}/bindings")
     def list_port_bindings(port_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        bodies = [binding_json(b) for b in svc.list_port_bindings(ctx, port_id)]
+        port_action(svc, ctx, port_id, ["get_port_binding"])
+        bodies = [binding_json(b) for b in svc.list_port_bindings(caller_of(ctx), port_id)]
         return {"bindings": _select(bodies, request)}
 
     @router.post("/v2.0/ports/{port_id}/bindings", status_code=201)
     def create_port_binding(port_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
-        binding = svc.create_port_binding(ctx, port_id, parse_binding_create(body))
+        spec = parse_binding_create(body)
+        port_action(svc, ctx, port_id, ["create_port_binding"])
+        binding = svc.create_port_binding(caller_of(ctx), port_id, spec)
         return {"binding": binding_json(binding)}
 
     @router.get("/v2.0/ports/{port_id}/bindings/{host}")
     def show_port_binding(
         port_id: str, host: str, request: Request, ctx: Ctx, svc: Svc
     ) -> dict[str, Any]:
-        binding = svc.get_port_binding(ctx, port_id, host)
+        port_action(svc, ctx, port_id, ["get_port_binding"])
+        binding = svc.get_port_binding(caller_of(ctx), port_id, host)
         return {"binding": _fields(binding_json(binding), request)}
 
     @router.put("/v2.0/ports/{port_id}/bindings/{host}/activate")
     def activate_port_binding(port_id: str, host: str, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        port_action(svc, ctx, port_id, ["activate"])
         # A member action answers its result bare, as Neutron's do (openstacksdk reads it so).
-        return binding_json(svc.activate_port_binding(ctx, port_id, host))
+        return binding_json(svc.activate_port_binding(caller_of(ctx), port_id, host))
 
     @router.delete("/v2.0/ports/{port_id}/bindings/{host}", status_code=204)
     def delete_port_binding(port_id: str, host: str, ctx: Ctx, svc: Svc) -> Response:
-        svc.delete_port_binding(ctx, port_id, host)
+        port_action(svc, ctx, port_id, ["delete_port_binding"])
+        svc.delete_port_binding(caller_of(ctx), port_id, host)
         return Response(status_code=204)
 
     # -- offpath extensions: the simulated side ---------------------------------------
 
     @router.put("/offpath/sriov-hosts/{host}")
     def report_sriov_host(host: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        authorize(ctx, ["offpath:network:sriov_host:report"], {})
         physnets = _strings(body, "physnets")
         svc.report_sriov_host(check_text("host", host), physnets)
         return {"sriov_host": {"host": host, "physnets": list(physnets)}}
 
     @router.post("/offpath/sriov-hosts/{host}/ports/{port_id}/up", status_code=204)
     def device_up(host: str, port_id: str, ctx: Ctx, svc: Svc) -> Response:
+        authorize(ctx, ["offpath:network:sriov_host:report"], {})
         svc.device_up(host, port_id)
         return Response(status_code=204)
 
     @router.post("/offpath/chassis", status_code=201)
     def register_chassis(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        authorize(ctx, ["offpath:network:chassis:update"], {})
         hostname = _string(body, "hostname")
         chassis = svc.register_chassis(
             hostname,
@@ -375,14 +483,17 @@ def network_router(service_factory: ServiceFactory) -> APIRouter:
 
     @router.get("/offpath/chassis")
     def list_chassis(ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        authorize(ctx, ["offpath:network:chassis:get"], {})
         return {"chassis": [_chassis_json(svc, c) for c in svc.list_chassis()]}
 
     @router.get("/offpath/chassis/{hostname}")
     def show_chassis(hostname: str, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        authorize(ctx, ["offpath:network:chassis:get"], {})
         return {"chassis": _chassis_json(svc, svc.get_chassis(hostname))}
 
     @router.put("/offpath/chassis/{hostname}")
     def update_chassis(hostname: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        authorize(ctx, ["offpath:network:chassis:update"], {})
         if not isinstance(body, dict) or not isinstance(body.get("up"), bool):
             raise NetworkRequestInvalid('Invalid input for up. Reason: give {"up": true|false}.')
         chassis = svc.set_chassis_up(hostname, up=body["up"])

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 from offpath.api.app import create_app
 from offpath.api.deps import ApiDeps
 from offpath.api.network_v2 import NETWORK_PREFIX, network_router
+from offpath.api.policy import Policy, load_policy
 from offpath.compute.agent import run_agent
 from offpath.compute.hypervisor_choice import HostHypervisor, hypervisor_for
 from offpath.compute.libvirt_guest import Hypervisor
@@ -184,6 +185,7 @@ class EmbeddedCloud:
         self._notifier: NovaNotifier | None = None
         self._operations: OperationBase | None = None
         self._api: Engine | None = None
+        self._policy: Policy | None = None
         self._cells: CellDatabases | None = None
         self._tokens: TokenService | None = None
         self.endpoints: Endpoints | None = None
@@ -227,6 +229,8 @@ class EmbeddedCloud:
         deadline = time.monotonic() + timeout
         self._progress("databases: bringing the schemas up to date")
         sync_all(config)
+        # A bad policy file fails the start here, before anything listens.
+        self._policy = load_policy(list(config.files))
         self._api = api = open_engine(config.api_database_url)
         self._cells = cells = CellDatabases(api)
         self._register_host_cells(api)
@@ -308,6 +312,8 @@ class EmbeddedCloud:
             config.nova_endpoint or endpoints.compute, token=endpoints.service
         )
         assert self._api is not None
+        assert self._policy is not None
+        policy = self._policy
         network = self._network_service(self._api, self._notifier)
         ports = self._client(endpoints)
         scheduler = Scheduler(HostStateCache(cells, service_down_time=config.service_down_time))
@@ -334,7 +340,8 @@ class EmbeddedCloud:
             auth_token=endpoints.token,
             default_project=config.api_default_project,
             public_endpoint=config.api_public_endpoint,
-            extra_routers=((NETWORK_PREFIX, network_router(lambda: network)),),
+            extra_routers=((NETWORK_PREFIX, network_router(lambda: network, policy=policy)),),
+            policy=policy,
             chassis=network.chassis if self._backend is not None else None,
             actions=ServerActions(operations, shelved_offload_time=config.shelved_offload_time),
             moves=moves,

@@ -109,27 +109,32 @@ MAC_PREFIX: Final = "fa:16:3e"
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who asks: a project, or the admin (None), who sees every project."""
+    """Who asks: a project, and whether it sees every project's resources (admin, service).
+
+    Visibility only: what the caller may do with what it sees is the API's
+    policy, checked before the service is called.
+    """
 
     project_id: str | None = None
-    # The admin's own project: where what it creates goes when it names no project.
-    home: str | None = None
+    sees_all: bool = False
 
     @property
     def is_admin(self) -> bool:
-        """True for the admin, who sees and acts on every project's resources."""
-        return self.project_id is None
+        """True for a caller who sees and acts on every project's resources."""
+        return self.sees_all
 
     def sees(self, project_id: str, *, shared: bool = False) -> bool:
         """True when the caller may see a resource of `project_id`."""
-        return self.is_admin or shared or project_id == self.project_id
+        return self.sees_all or shared or project_id == self.project_id
 
     def project_for(self, asked: str | None) -> str:
-        """The project a new resource belongs to: the caller's, else what the admin asked."""
-        return self.project_id or asked or self.home or ADMIN_PROJECT
+        """The project a new resource belongs to: what an admin asked, else the caller's."""
+        if self.sees_all:
+            return asked or self.project_id or ADMIN_PROJECT
+        return self.project_id or ADMIN_PROJECT
 
 
-ADMIN: Final = Caller()
+ADMIN: Final = Caller(sees_all=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,7 +425,7 @@ class NetworkService:
             query = query.where(PortRow.host_id.in_(host))
         if network_id:
             query = query.where(PortRow.network_id.in_(network_id))
-        if caller.project_id is not None:
+        if not caller.sees_all:
             query = query.where(PortRow.project_id == caller.project_id)
         with reading(self.engine) as session:
             rows = list(session.scalars(query))

@@ -56,6 +56,7 @@ class ExternalEventsBody(BaseModel):
 @router.post("/os-server-external-events", response_model=None)
 def external_events(body: ExternalEventsBody, ctx: Ctx, deps: Deps) -> JSONResponse:
     """Forward each event to the agent of its server's host; per-event codes as Nova."""
+    deps.policy.authorize(ctx, "os_compute_api:os-server-external-events:create", {})
     answered: list[dict[str, Any]] = []
     accepted: dict[tuple[str, str], list[dict[str, object]]] = {}
     for event in body.events:

@@ -14,6 +14,7 @@ from offpath.api.compute.names import NAME_PATTERN
 from offpath.api.compute.server_view import links
 from offpath.api.deps import ApiDeps, Deps, base_url
 from offpath.api.microversion import Microversion
+from offpath.api.policy import own_project
 from offpath.db.engine import reading, writing
 from offpath.db.flavors import (
     FlavorRecord,
@@ -29,6 +30,9 @@ from offpath.pci.booleans import strict_bool
 from offpath.pci.flavor import Flavor
 
 router = APIRouter(prefix="/compute/v2.1/flavors", tags=["compute"])
+
+_MANAGE: Final = "os_compute_api:os-flavor-manage"
+_SPECS: Final = "os_compute_api:os-flavor-extra-specs"
 
 # Databases store 32-bit integers; Nova's schema has the same bound.
 MAX_INT: Final = 2**31 - 1
@@ -183,6 +187,7 @@ def create(
     body: FlavorCreateBody, request: Request, ctx: Ctx, deps: Deps, v: Version
 ) -> dict[str, Any]:
     """Create a flavor (`id` null or absent: a new UUID)."""
+    deps.policy.authorize(ctx, f"{_MANAGE}:create", {})
     new = body.flavor
     record = FlavorRecord(
         flavorid=new.id or str(uuid.uuid4()),
@@ -203,6 +208,7 @@ def create(
 @router.delete("/{flavor_id}", status_code=202)
 def delete(flavor_id: str, ctx: Ctx, deps: Deps) -> Response:
     """Delete a flavor; servers that use it keep their copy."""
+    deps.policy.authorize(ctx, f"{_MANAGE}:delete", {})
     with writing(deps.cells.api) as session:
         delete_flavor(session, flavor_id)
     return Response(status_code=202)
@@ -211,6 +217,7 @@ def delete(flavor_id: str, ctx: Ctx, deps: Deps) -> Response:
 @router.get("/{flavor_id}/os-extra_specs")
 def list_specs(flavor_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """The flavor's extra specs."""
+    deps.policy.authorize(ctx, f"{_SPECS}:index", own_project(ctx))
     with reading(deps.cells.api) as session:
         return {"extra_specs": dict(get_flavor(session, flavor_id).extra_specs)}
 
@@ -218,6 +225,7 @@ def list_specs(flavor_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
 @router.post("/{flavor_id}/os-extra_specs")
 def add_specs(flavor_id: str, body: ExtraSpecsBody, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Add or overwrite extra specs; the ones sent back."""
+    deps.policy.authorize(ctx, f"{_SPECS}:create", {})
     with writing(deps.cells.api) as session:
         flavor = get_flavor(session, flavor_id)
         _check_specs(flavor.name, {**flavor.extra_specs, **body.extra_specs})
@@ -228,6 +236,7 @@ def add_specs(flavor_id: str, body: ExtraSpecsBody, ctx: Ctx, deps: Deps) -> dic
 @router.get("/{flavor_id}/os-extra_specs/{key}")
 def show_spec(flavor_id: str, key: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """One extra spec, as `{key: value}`."""
+    deps.policy.authorize(ctx, f"{_SPECS}:show", own_project(ctx))
     with reading(deps.cells.api) as session:
         specs = get_flavor(session, flavor_id).extra_specs
     if key not in specs:
@@ -244,6 +253,7 @@ def update_spec(
     body: Annotated[dict[SpecKey, SpecValue], Body()],
 ) -> dict[str, Any]:
     """Set one extra spec; the body is `{key: value}` for the key of the path."""
+    deps.policy.authorize(ctx, f"{_SPECS}:update", {})
     if list(body) != [key]:
         raise RequestBodyInvalid("Request body and URI mismatch")
     with writing(deps.cells.api) as session:
@@ -256,6 +266,7 @@ def update_spec(
 @router.delete("/{flavor_id}/os-extra_specs/{key}")
 def delete_spec(flavor_id: str, key: str, ctx: Ctx, deps: Deps) -> Response:
     """Remove one extra spec."""
+    deps.policy.authorize(ctx, f"{_SPECS}:delete", {})
     with writing(deps.cells.api) as session:
         delete_extra_spec(session, flavor_id, key)
     return Response(status_code=200)

@@ -8,22 +8,24 @@ shows where a server went and how the move ended.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.server_view import timestamp
-from offpath.api.compute.servers import owned_server
+from offpath.api.compute.servers import authorized_server
 from offpath.api.deps import Deps
 from offpath.api.microversion import Microversion
+from offpath.api.policy import own_project
 from offpath.conductor.migration_records import (
     FINAL,
     MigrationRecord,
     MigrationType,
     list_migrations,
 )
+from offpath.conductor.server_reads import list_servers
 from offpath.db.cells import CellDatabases
 from offpath.db.engine import reading
 from offpath.errors import MigrationNotFoundByStatus, OffpathError
@@ -31,6 +33,9 @@ from offpath.errors import MigrationNotFoundByStatus, OffpathError
 LOG = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/compute/v2.1", tags=["compute"])
+
+_MIGRATIONS: Final = "os_compute_api:os-migrations"
+_HOST_KEYS: Final = ("source_node", "dest_node", "source_compute", "dest_compute", "dest_host")
 
 
 def _all(cells: CellDatabases, *, instance_uuid: str | None = None) -> list[MigrationRecord]:
@@ -83,8 +88,20 @@ def index(
     host: str | None = None,
     source_compute: str | None = None,
 ) -> dict[str, Any]:
-    """Every migration, newest first, filtered as Nova filters."""
+    """Every migration, newest first, filtered as Nova filters.
+
+    A project's manager sees its own project's migrations, without hosts;
+    the admin sees every project's, with hosts (Nova's three rules).
+    """
+    deps.policy.authorize(ctx, f"{_MIGRATIONS}:index", own_project(ctx))
     found = _all(deps.cells, instance_uuid=instance_uuid)
+    if not deps.policy.allows(ctx, f"{_MIGRATIONS}:index:all_projects", own_project(ctx)):
+        mine = {
+            s.uuid
+            for s in list_servers(deps.cells, project_id=ctx.project_id or "", include_deleted=True)
+        }
+        found = [m for m in found if m.instance_uuid in mine]
+    with_hosts = deps.policy.allows(ctx, f"{_MIGRATIONS}:index:host", own_project(ctx))
     if status:
         found = [m for m in found if m.status.value == status]
     if migration_type:
@@ -93,7 +110,11 @@ def index(
         found = [m for m in found if host in (m.source_compute, m.dest_compute)]
     if source_compute:
         found = [m for m in found if m.source_compute == source_compute]
-    return {"migrations": [migration_view(m, v) for m in found]}
+    shown = [migration_view(m, v) for m in found]
+    if not with_hosts:
+        for view in shown:
+            view.update(dict.fromkeys(_HOST_KEYS))
+    return {"migrations": shown}
 
 
 def _in_progress_view(migration: MigrationRecord) -> dict[str, Any]:
@@ -132,14 +153,14 @@ def _live_in_progress(deps: Deps, server_uuid: str) -> list[MigrationRecord]:
 @router.get("/servers/{server_id}/migrations")
 def server_migrations(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """The server's live migrations in progress (Nova lists only those)."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:servers:migrations:index")
     return {"migrations": [_in_progress_view(m) for m in _live_in_progress(deps, server.uuid)]}
 
 
 @router.get("/servers/{server_id}/migrations/{migration_id}")
 def server_migration(server_id: str, migration_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """One live migration in progress of the server."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:servers:migrations:show")
     for migration in _live_in_progress(deps, server.uuid):
         if str(migration.id) == migration_id or migration.uuid == migration_id:
             return {"migration": _in_progress_view(migration)}

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
-from offpath.api.compute.servers import owned_server
+from offpath.api.compute.servers import authorized_server, server_target, visible_server
 from offpath.api.deps import ApiDeps, Deps
 from offpath.api.microversion import Microversion
 from offpath.conductor.instance_states import VmState
@@ -215,6 +215,46 @@ ACTIONS: Final[Mapping[str, Handler]] = {
 }
 
 
+_SERVERS: Final = "os_compute_api:servers"
+# The rule of each action; a host named by the caller has a rule of its own (see below).
+RULES: Final[Mapping[str, str]] = {
+    "os-resetState": "os_compute_api:os-admin-actions:reset_state",
+    "os-stop": f"{_SERVERS}:stop",
+    "os-start": f"{_SERVERS}:start",
+    "reboot": f"{_SERVERS}:reboot",
+    "suspend": "os_compute_api:os-suspend-server:suspend",
+    "resume": "os_compute_api:os-suspend-server:resume",
+    "shelve": "os_compute_api:os-shelve:shelve",
+    "shelveOffload": "os_compute_api:os-shelve:shelve_offload",
+    "unshelve": "os_compute_api:os-shelve:unshelve",
+    "migrate": "os_compute_api:os-migrate-server:migrate",
+    "resize": f"{_SERVERS}:resize",
+    "confirmResize": f"{_SERVERS}:confirm_resize",
+    "revertResize": f"{_SERVERS}:revert_resize",
+    "os-migrateLive": "os_compute_api:os-migrate-server:migrate_live",
+    "evacuate": "os_compute_api:os-evacuate",
+}
+# Naming the destination: a move checks this rule instead of its own, an unshelve
+# this one as well (Nova's order); from the microversion the host is read at.
+_INSTEAD: Final = {
+    "migrate": ("os_compute_api:os-migrate-server:migrate:host", 56),
+    "os-migrateLive": ("os_compute_api:os-migrate-server:migrate_live:host", 1),
+}
+_AS_WELL: Final = {"unshelve": ("os_compute_api:os-shelve:unshelve_to_host", 91)}
+
+
+def _rules(name: str, options: Mapping[str, Any], v: Microversion) -> list[str]:
+    """The rules an action checks, given its options."""
+    host_named = options.get("host") is not None
+    instead = _INSTEAD.get(name)
+    if instead is not None and host_named and at_least(v, instead[1]):
+        return [instead[0]]
+    also = _AS_WELL.get(name)
+    if also is not None and host_named and at_least(v, also[1]):
+        return [RULES[name], also[0]]
+    return [RULES[name]]
+
+
 @router.post("/{server_id}/action")
 def action(
     server_id: str, body: Annotated[Any, Body()], ctx: Ctx, deps: Deps, v: Version
@@ -224,8 +264,13 @@ def action(
         raise RequestBodyInvalid("The action body must be an object with exactly one key")
     ((name, options),) = body.items()
     # Nova finds the server first: an action on a missing one is a 404 whatever it is.
-    server = owned_server(deps, ctx, server_id)
+    visible_server(deps, ctx, server_id)
     handler = ACTIONS.get(name)
     if handler is None:
         raise RequestBodyInvalid(f"There is no such action: {name}")
-    return handler(deps, ctx, server.uuid, _options(options, name), v)
+    given = _options(options, name)
+    first, *more = _rules(name, given, v)
+    server = authorized_server(deps, ctx, server_id, first)
+    for rule in more:
+        deps.policy.authorize(ctx, rule, server_target(server))
+    return handler(deps, ctx, server.uuid, given, v)

@@ -10,19 +10,17 @@ from pydantic import BaseModel, ConfigDict
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.server_view import timestamp
-from offpath.api.compute.servers import owned_server
-from offpath.api.deps import ApiDeps, Deps
+from offpath.api.compute.servers import authorized_server, server_target
+from offpath.api.deps import Deps
 from offpath.api.microversion import Microversion
-from offpath.conductor.server_reads import ActionRecord, find_action, find_server, list_actions
+from offpath.conductor.server_reads import ActionRecord, find_action, list_actions
 from offpath.errors import (
-    InstanceNotFound,
     PortNotAttached,
     PortNotFound,
     RequestBodyInvalid,
     ServerOperationsUnavailable,
 )
 from offpath.ports.port import Port
-from offpath.rpc.context import RequestContext
 
 router = APIRouter(prefix="/compute/v2.1/servers/{server_id}", tags=["compute"])
 
@@ -45,7 +43,7 @@ def interface_view(port: Port) -> dict[str, Any]:
 @router.get("/os-interface")
 def interfaces(server_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """One interface attachment per port bound to the server."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:os-attach-interfaces:list")
     ports = deps.ports.list_ports(device_id=server.uuid)
     return {"interfaceAttachments": [interface_view(port) for port in ports]}
 
@@ -64,7 +62,7 @@ class _AttachBody(BaseModel):
 @router.post("/os-interface")
 def attach_interface(server_id: str, body: _AttachBody, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """Attach an existing port: a VF claimed on the server's host, bound, plugged, hot-plugged."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:os-attach-interfaces:create")
     port_id = body.interfaceAttachment.port_id
     if not port_id:
         raise RequestBodyInvalid(
@@ -74,7 +72,8 @@ def attach_interface(server_id: str, body: _AttachBody, ctx: Ctx, deps: Deps) ->
     if deps.actions is None:
         raise ServerOperationsUnavailable()
     port = deps.ports.show_port(port_id)
-    if port.project_id and port.project_id != ctx.project_id:
+    if port.project_id and port.project_id != server.project_id:
+        # The port must be the server's project's, whoever attaches it (an admin too).
         raise PortNotFound(port_id)
     deps.actions.attach_interface(server.uuid, port_id, request_id=ctx.request_id)
     return {"interfaceAttachment": interface_view(deps.ports.show_port(port_id))}
@@ -83,7 +82,7 @@ def attach_interface(server_id: str, body: _AttachBody, ctx: Ctx, deps: Deps) ->
 @router.get("/os-interface/{port_id}")
 def show_interface(server_id: str, port_id: str, ctx: Ctx, deps: Deps) -> dict[str, Any]:
     """One of the server's interface attachments."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:os-attach-interfaces:show")
     try:
         port = deps.ports.show_port(port_id)
     except PortNotFound:
@@ -96,7 +95,7 @@ def show_interface(server_id: str, port_id: str, ctx: Ctx, deps: Deps) -> dict[s
 @router.delete("/os-interface/{port_id}", status_code=202)
 def detach_interface(server_id: str, port_id: str, ctx: Ctx, deps: Deps) -> Response:
     """Detach the port: hot-unplugged, unbound (its profile's PCI keys removed), its VF freed."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:os-attach-interfaces:delete")
     if deps.actions is None:
         raise ServerOperationsUnavailable()
     deps.actions.detach_interface(server.uuid, port_id, request_id=ctx.request_id)
@@ -118,7 +117,7 @@ def _action_view(action: ActionRecord, version: Microversion) -> dict[str, Any]:
     return shown
 
 
-def _event_view(action: ActionRecord, version: Microversion) -> list[dict[str, Any]]:
+def _event_view(action: ActionRecord, details: bool) -> list[dict[str, Any]]:
     events = []
     for event in action.events:
         shown: dict[str, Any] = {
@@ -128,30 +127,28 @@ def _event_view(action: ActionRecord, version: Microversion) -> list[dict[str, A
             "result": event.result,
             "traceback": None,
         }
-        if at_least(version, 84):
+        if details:
             shown["details"] = event.details
         events.append(shown)
     return events
 
 
-def _readable_server(deps: ApiDeps, ctx: RequestContext, server_id: str) -> None:
-    # Nova lists the actions of deleted servers too.
-    server = find_server(deps.cells, server_id)
-    if server.project_id != ctx.project_id:
-        raise InstanceNotFound(server_id)
-
-
 @router.get("/os-instance-actions")
 def actions(server_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
-    """The server's actions, newest first (their updated_at from 2.58)."""
-    _readable_server(deps, ctx, server_id)
+    """The server's actions, newest first (a deleted server's too, as Nova lists them)."""
+    authorized_server(deps, ctx, server_id, "os_compute_api:os-instance-actions:list", deleted=True)
     found = list_actions(deps.cells, server_id)
     return {"instanceActions": [_action_view(a, v) for a in found]}
 
 
 @router.get("/os-instance-actions/{request_id}")
 def action(server_id: str, request_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
-    """One action with its events (their details from 2.84)."""
-    _readable_server(deps, ctx, server_id)
+    """One action with its events (their details from 2.84, to whom the policy shows them)."""
+    server = authorized_server(
+        deps, ctx, server_id, "os_compute_api:os-instance-actions:show", deleted=True
+    )
     found = find_action(deps.cells, server_id, request_id)
-    return {"instanceAction": {**_action_view(found, v), "events": _event_view(found, v)}}
+    details = at_least(v, 84) and deps.policy.allows(
+        ctx, "os_compute_api:os-instance-actions:events:details", server_target(server)
+    )
+    return {"instanceAction": {**_action_view(found, v), "events": _event_view(found, details)}}

@@ -18,6 +18,7 @@ from offpath.api.compute.server_create import ServerCreateBody, create_server
 from offpath.api.compute.server_status import server_status
 from offpath.api.compute.server_view import links, server_brief, server_detail, server_ports
 from offpath.api.deps import ApiDeps, Deps, base_url
+from offpath.api.policy import own_project
 from offpath.conductor.server_reads import ServerRecord, find_server, list_servers
 from offpath.conductor.server_updates import rename_server
 from offpath.errors import InstanceNotFound, RequestBodyInvalid
@@ -26,12 +27,35 @@ from offpath.rpc.context import RequestContext
 router = APIRouter(prefix="/compute/v2.1/servers", tags=["compute"])
 
 
-def owned_server(deps: ApiDeps, ctx: RequestContext, server_id: str) -> ServerRecord:
-    """The caller's live server; InstanceNotFound for another project's or a deleted one."""
+def authorized_server(
+    deps: ApiDeps, ctx: RequestContext, server_id: str, rule: str, *, deleted: bool = False
+) -> ServerRecord:
+    """The server `rule` lets the caller act on.
+
+    As in Nova, a server the caller cannot see is InstanceNotFound (another
+    project's to a non-admin, a deleted one unless `deleted`), never a 403;
+    one it sees but `rule` refuses is PolicyDenied.
+    """
+    server = visible_server(deps, ctx, server_id, deleted=deleted)
+    deps.policy.authorize(ctx, rule, server_target(server))
+    return server
+
+
+def visible_server(
+    deps: ApiDeps, ctx: RequestContext, server_id: str, *, deleted: bool = False
+) -> ServerRecord:
+    """The server if the caller may see it: its project's, or any to an admin; else not found."""
     server = find_server(deps.cells, server_id)
-    if server.deleted or server.project_id != ctx.project_id:
+    if (server.deleted and not deleted) or not (
+        ctx.is_admin or server.project_id == ctx.project_id
+    ):
         raise InstanceNotFound(server_id)
     return server
+
+
+def server_target(server: ServerRecord) -> dict[str, object]:
+    """What a server rule's checks read of the server."""
+    return {"project_id": server.project_id}
 
 
 @router.post("", status_code=202)
@@ -45,6 +69,7 @@ def create(
     v: Version,
 ) -> dict[str, Any]:
     """Boot a server with existing ports; 202 with its id (it builds in the background)."""
+    deps.policy.authorize(ctx, "os_compute_api:servers:create", own_project(ctx))
     view = create_server(deps, ctx, body.server, v)
     base = base_url(request, deps)
     response.headers["Location"] = f"{base}/compute/v2.1/servers/{view.uuid}"
@@ -69,8 +94,12 @@ def _listed(
     deleted: str | None,
     all_tenants: str | None,
     query: QueryParams,
+    rule: str,
 ) -> list[ServerRecord]:
+    deps.policy.authorize(ctx, rule, own_project(ctx))
     everyone = all_tenants is not None and all_tenants.lower() not in ("0", "false", "off", "no")
+    if everyone:
+        deps.policy.authorize(ctx, f"{rule}:get_all_tenants", own_project(ctx))
     include_deleted = deleted is not None and deleted.lower() in ("1", "true", "on", "yes")
     servers = list_servers(
         deps.cells,
@@ -153,6 +182,7 @@ def index(
         deleted=deleted,
         all_tenants=all_tenants,
         query=request.query_params,
+        rule="os_compute_api:servers:index",
     )
     return {"servers": [server_brief(s, base) for s in servers]}
 
@@ -181,6 +211,7 @@ def detail(
         deleted=deleted,
         all_tenants=all_tenants,
         query=request.query_params,
+        rule="os_compute_api:servers:detail",
     )
     shown = []
     for server in servers:
@@ -195,7 +226,7 @@ def detail(
 @router.get("/{server_id}")
 def show(server_id: str, request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """One server: status, fault, host, addresses, flavor and image."""
-    server = owned_server(deps, ctx, server_id)
+    server = authorized_server(deps, ctx, server_id, "os_compute_api:servers:show")
     ports, names = server_ports(deps.ports, server.uuid)
     return {"server": server_detail(server, base_url(request, deps), v, ports, names)}
 
@@ -232,10 +263,10 @@ def update(
     server_id: str, body: ServerUpdateBody, request: Request, *, ctx: Ctx, deps: Deps, v: Version
 ) -> dict[str, Any]:
     """Rename the server; the server as it is now."""
-    owned_server(deps, ctx, server_id)
+    authorized_server(deps, ctx, server_id, "os_compute_api:servers:update")
     if body.server.name is not None:
         rename_server(deps.cells, server_id, body.server.name)
-    server = owned_server(deps, ctx, server_id)
+    server = visible_server(deps, ctx, server_id)
     ports, names = server_ports(deps.ports, server.uuid)
     shown = server_detail(server, base_url(request, deps), v, ports, names)
     if not at_least(v, 75):
@@ -246,6 +277,6 @@ def update(
 @router.delete("/{server_id}", status_code=204)
 def delete(server_id: str, ctx: Ctx, deps: Deps) -> Response:
     """Delete the server: its devices are freed and its host told."""
-    owned_server(deps, ctx, server_id)
+    authorized_server(deps, ctx, server_id, "os_compute_api:servers:delete")
     deps.conductor.delete(server_id, request_id=ctx.request_id)
     return Response(status_code=204)

@@ -63,6 +63,7 @@ def services(
     ctx: Ctx, deps: Deps, v: Version, binary: str | None = None, host: str | None = None
 ) -> dict[str, Any]:
     """Every service of every cell, with its state (up/down)."""
+    deps.policy.authorize(ctx, "os_compute_api:os-services:list", {})
     down_time = deps.scheduler.cache.service_down_time
     entries = [
         e
@@ -125,6 +126,7 @@ def update_service(
     service_id: str, body: Annotated[Any, Body()], ctx: Ctx, deps: Deps, v: Version
 ) -> dict[str, Any]:
     """Enable or disable a compute service, or force it down or up (2.53 and later, by id)."""
+    deps.policy.authorize(ctx, "os_compute_api:os-services:update", {})
     if not at_least(v, 53):
         raise ServiceUpdateInvalid("Updating a service by its id needs microversion 2.53 or later")
     try:
@@ -185,6 +187,7 @@ _COUNTERS: Final = (
 @router.get("/os-hypervisors")
 def hypervisors(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """Every compute node: id, hostname, state, status."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:list", {})
     down_time = deps.scheduler.cache.service_down_time
     nodes = list_nodes(deps.cells)
     return {"hypervisors": [_hypervisor(e, down_time, details=False, version=v) for e in nodes]}
@@ -193,6 +196,7 @@ def hypervisors(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
 @router.get("/os-hypervisors/detail")
 def hypervisors_detail(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """Every compute node with its type and service."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:list-detail", {})
     down_time = deps.scheduler.cache.service_down_time
     nodes = list_nodes(deps.cells)
     return {"hypervisors": [_hypervisor(e, down_time, details=True, version=v) for e in nodes]}
@@ -201,6 +205,7 @@ def hypervisors_detail(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
 @router.get("/os-hypervisors/statistics")
 def hypervisor_statistics(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """The nodes' counters summed (up to 2.87, as Nova): how many nodes, and zeros."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:statistics", {})
     _until(v, 87)
     stats: dict[str, Any] = {"count": len(list_nodes(deps.cells)), **dict.fromkeys(_COUNTERS, 0)}
     return {"hypervisor_statistics": {**stats, "disk_available_least": 0}}
@@ -209,6 +214,7 @@ def hypervisor_statistics(ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
 @router.get("/os-hypervisors/{hypervisor_id}")
 def hypervisor(hypervisor_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """One compute node by its id, in detail; 404 with Nova's message for another id."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:show", {})
     down_time = deps.scheduler.cache.service_down_time
     entry = _node(deps, hypervisor_id)
     return {"hypervisor": _hypervisor(entry, down_time, details=True, version=v)}
@@ -217,6 +223,7 @@ def hypervisor(hypervisor_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str
 @router.get("/os-hypervisors/{hypervisor_id}/uptime")
 def hypervisor_uptime(hypervisor_id: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """A node's uptime (up to 2.87): offpath's agents report none."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:uptime", {})
     _until(v, 87)
     down_time = deps.scheduler.cache.service_down_time
     brief = _hypervisor(_node(deps, hypervisor_id), down_time, details=False, version=v)
@@ -226,6 +233,7 @@ def hypervisor_uptime(hypervisor_id: str, ctx: Ctx, deps: Deps, v: Version) -> d
 @router.get("/os-hypervisors/{hostname}/search")
 def hypervisor_search(hostname: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """The nodes whose hostname contains `hostname` (up to 2.52); 404 when none does."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:search", {})
     _until(v, 52)
     down_time = deps.scheduler.cache.service_down_time
     return {
@@ -238,6 +246,7 @@ def hypervisor_search(hostname: str, ctx: Ctx, deps: Deps, v: Version) -> dict[s
 @router.get("/os-hypervisors/{hostname}/servers")
 def hypervisor_servers(hostname: str, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """The nodes whose hostname contains `hostname`, each with its servers (up to 2.52)."""
+    deps.policy.authorize(ctx, "os_compute_api:os-hypervisors:servers", {})
     _until(v, 52)
     down_time = deps.scheduler.cache.service_down_time
     nodes = _matching(deps, hostname)
