@@ -52,12 +52,13 @@ typecheck: $(STAMP) ## mypy --strict
 unit: $(STAMP) ## pytest on 2 workers
 	$(BIN)/pytest -n 2
 
-bench: $(STAMP) ## the discovery, pool, scheduling, boot, operations and OVN binding benchmarks
+bench: $(STAMP) ## the discovery, pool, scheduling, boot, operations, OVN binding and identity benchmarks
 	$(BIN)/python bench/discovery.py
 	$(BIN)/python bench/pools.py --against-nova
 	$(BIN)/python bench/schedule.py --against-nova
 	$(BIN)/python bench/boot.py
 	$(BIN)/python bench/operations.py
+	$(BIN)/python bench/identity.py
 	$(BIN)/python bench/ovn_bind.py
 
 # Tempest 47.0.0, in its own .tempest-venv (made on first use), against a fresh
