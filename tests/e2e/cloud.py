@@ -246,13 +246,15 @@ def running_cloud(
 
 
 def member_of_another_project(config: ServiceConfig, endpoints: Endpoints) -> Connection:
-    """A user `other` with the member role on a project `other`, logged in."""
+    """A user `other`, member of a project `other`, logged in (and the admin given the service role)."""
     engine = open_engine(config.api_database_url)
     try:
         directory = IdentityDirectory(engine)
         directory.create_project("other")
         directory.create_user("other", password=OTHER_PASSWORD)
         directory.add_role("member", user="other", project="other")
+        # The tests write binding profiles as Nova does, which Neutron lets the service role only.
+        directory.add_role("service", user="admin", project="admin")
     finally:
         engine.dispose()
     return Connection(
