@@ -246,7 +246,7 @@ def running_cloud(
 
 
 def member_of_another_project(config: ServiceConfig, endpoints: Endpoints) -> Connection:
-    """A user `other`, member of a project `other`, logged in (and the admin given the service role)."""
+    """A user `other`, member of a project `other`, logged in; the admin gets the service role."""
     engine = open_engine(config.api_database_url)
     try:
         directory = IdentityDirectory(engine)
