@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from offpath.api.auth import Ctx
-from offpath.api.errors import HttpFault
+from offpath.api.errors import HttpFault, keystone_challenge
 from offpath.api.network_policy import (
     caller_of,
     network_create_rules,
@@ -133,10 +133,10 @@ class NeutronRoute(APIRoute):
                 return await handler(request)
             except Unauthenticated as exc:
                 LOG.info("%s %s: %s", request.method, request.url.path, exc)
-                return _fault(HttpFault(401, exc.message))
+                return _fault(request, HttpFault(401, exc.message))
             except HttpFault as fault:
                 # A 401 or a policy's 403 (PolicyNotAuthorized), in Neutron's shape.
-                return _fault(fault)
+                return _fault(request, fault)
             except OffpathError as exc:
                 return neutron_error(exc)
             except RequestValidationError as exc:
@@ -156,9 +156,10 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"Invalid input for {where or 'the request'}. Reason: {first.get('msg', 'invalid')}."
 
 
-def _fault(fault: HttpFault) -> JSONResponse:
+def _fault(request: Request, fault: HttpFault) -> JSONResponse:
     body = {"NeutronError": {"type": fault.error_type, "message": fault.message, "detail": ""}}
-    return JSONResponse(body, status_code=fault.status)
+    headers = keystone_challenge(request) if fault.status == 401 else None
+    return JSONResponse(body, status_code=fault.status, headers=headers)
 
 
 def network_router(service_factory: ServiceFactory, *, policy: Policy) -> APIRouter:
