@@ -30,6 +30,7 @@ from offpath.api.auth import Ctx
 from offpath.api.errors import HttpFault, keystone_challenge
 from offpath.api.network_policy import (
     caller_of,
+    check_project_choice,
     network_create_rules,
     network_target,
     network_update_rules,
@@ -187,16 +188,19 @@ def network_router(service_factory: ServiceFactory, *, policy: Policy) -> APIRou
         return shown_port(policy, ctx, port_json(record), port_target(record, network))
 
     def authorize_network_create(ctx: RequestContext, spec: NetworkSpec) -> None:
+        check_project_choice(ctx, spec.project_id)
         target = {"project_id": spec.project_id or ctx.project_id}
         authorize(ctx, network_create_rules(spec), {**target, "tenant_id": target["project_id"]})
 
     def authorize_subnet_create(svc: NetworkService, ctx: RequestContext, spec: SubnetSpec) -> None:
+        check_project_choice(ctx, spec.project_id)
         network = svc.get_network(caller_of(ctx), spec.network_id)
         authorize(ctx, ["create_subnet"], new_resource_target(ctx, spec.project_id, network))
 
     def authorize_port_create(
         svc: NetworkService, ctx: RequestContext, spec: PortSpec
     ) -> NetworkRecord:
+        check_project_choice(ctx, spec.project_id)
         network = svc.get_network(caller_of(ctx), spec.network_id)
         authorize(
             ctx,
