@@ -107,7 +107,8 @@
     ├── Unauthenticated               who calls is not known: no, a bad or an ended token
     │   └── AuthenticationFailed      identity.auth.failed (why is logged, never answered)
     ├── Forbidden                     the caller is known but may not do this
-    │   └── ScopeRefused              identity.scope.refused (no role on the scope asked)
+    │   ├── ScopeRefused              identity.scope.refused (no role on the scope asked)
+    │   └── TokenInspectionForbidden  identity.token.forbidden (another user's token)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1926,3 +1927,16 @@ class PolicyFileInvalid(InvalidInput):
         )
         self.path = path
         self.problem = problem
+
+
+class TokenInspectionForbidden(Forbidden):
+    """Another user's token, looked at or revoked by neither an admin nor a service."""
+
+    code = "identity.token.forbidden"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"You are not authorized to perform the requested action: {action}.",
+            hint="only a token's own user, an admin or a service may inspect or revoke it",
+        )
+        self.action = action

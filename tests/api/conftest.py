@@ -31,21 +31,34 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def cluster(synced: Path, tmp_path: Path) -> Iterator[Cluster]:
-    """A fresh copy of the synced deployment under tmp_path, with a conductor over it."""
+def copied_cluster(synced: Path, root: Path) -> Cluster:
+    """A copy of the synced deployment under `root`, its cells re-pointed at the copies."""
     for path in synced.iterdir():
-        shutil.copy(path, tmp_path / path.name)
-    config = load_service_config([], state_dir=tmp_path)
+        shutil.copy(path, root / path.name)
+    config = load_service_config([], state_dir=root)
     api = open_engine(config.api_database_url)
-    here = str(tmp_path.resolve())
+    here = str(root.resolve())
     with writing(api) as session:
         for row in session.scalars(select(CellRow)):
             row.database_url = row.database_url.replace(str(synced.resolve()), here)
             assert here in row.database_url, row.database_url
-    cells = CellDatabases(api)
-    yield Cluster(cells)
-    cells.dispose()
+    return Cluster(CellDatabases(api))
+
+
+@pytest.fixture
+def cluster(synced: Path, tmp_path: Path) -> Iterator[Cluster]:
+    """A fresh copy of the synced deployment under tmp_path, with a conductor over it."""
+    cluster = copied_cluster(synced, tmp_path)
+    yield cluster
+    cluster.cells.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_cluster(synced: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """`cluster`, shared by a module's tests (for those that leave it as they found it)."""
+    cluster = copied_cluster(synced, tmp_path_factory.mktemp("cluster"))
+    yield cluster
+    cluster.cells.dispose()
 
 
 @pytest.fixture

@@ -198,7 +198,8 @@ def test_a_user_may_not_inspect_anothers_token_but_the_admin_may(identity: Ident
     admin = identity.login("admin", ADMIN_PASSWORD, "admin")
     path = "/identity/v3/auth/tokens"
     nosy = identity.worker.get(path, headers={"X-Auth-Token": bob, "X-Subject-Token": alice})
-    assert nosy.status_code == 401
+    assert nosy.status_code == 403
+    assert nosy.json()["error"]["title"] == "Forbidden"
     look = identity.worker.get(path, headers={"X-Auth-Token": admin, "X-Subject-Token": alice})
     assert look.status_code == 200
 

@@ -109,10 +109,14 @@ def error_response(
         request.url.path, status, message, error_type=error_type, code=code, hint=hint
     )
     if status == 401:
-        # keystonemiddleware's pointer to where a token is to be had.
-        identity = f"{str(request.base_url).rstrip('/')}/identity"
-        headers = {**(headers or {}), "WWW-Authenticate": f'Keystone uri="{identity}"'}
+        headers = {**(headers or {}), **keystone_challenge(request)}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def keystone_challenge(request: Request) -> dict[str, str]:
+    """keystonemiddleware's header on every 401: where a token is to be had."""
+    identity = f"{str(request.base_url).rstrip('/')}/identity"
+    return {"WWW-Authenticate": f'Keystone uri="{identity}"'}
 
 
 def offpath_error_response(request: Request, exc: OffpathError) -> JSONResponse:

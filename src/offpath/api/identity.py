@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from offpath.api.deps import ApiDeps, Deps, base_url
-from offpath.errors import AuthenticationFailed
+from offpath.errors import AuthenticationFailed, TokenInspectionForbidden
 from offpath.identity.auth_request import parse_auth_request
 from offpath.identity.authentication import TokenService
 from offpath.identity.catalog import catalog_json, endpoints_at
@@ -78,7 +78,7 @@ def check(
     nocatalog: str | None = None,
 ) -> JSONResponse:
     """Validate `X-Subject-Token`: its description, 404 when it is not valid."""
-    subject = _inspected(deps, x_auth_token, x_subject_token)
+    subject = _inspected(deps, x_auth_token, x_subject_token, "identity:validate_token")
     document = token_document(subject, _catalog(request, deps, subject, nocatalog))
     return JSONResponse(document, headers={"X-Subject-Token": subject.id})
 
@@ -90,7 +90,7 @@ def check_head(
     x_subject_token: Annotated[str, Header()] = "",
 ) -> Response:
     """Validate `X-Subject-Token` without a body."""
-    subject = _inspected(deps, x_auth_token, x_subject_token)
+    subject = _inspected(deps, x_auth_token, x_subject_token, "identity:check_token")
     return Response(status_code=200, headers={"X-Subject-Token": subject.id})
 
 
@@ -101,7 +101,7 @@ def revoke(
     x_subject_token: Annotated[str, Header()] = "",
 ) -> Response:
     """Revoke `X-Subject-Token`, in every API worker at once."""
-    subject = _inspected(deps, x_auth_token, x_subject_token)
+    subject = _inspected(deps, x_auth_token, x_subject_token, "identity:revoke_token")
     _tokens(deps).revoke(subject.id)
     return Response(status_code=204)
 
@@ -133,15 +133,16 @@ def token_document(token: Token, catalog: list[JsonValue] | None) -> dict[str, J
     return {"token": body}
 
 
-def _inspected(deps: ApiDeps, caller_token: str, subject_token: str) -> Token:
+def _inspected(deps: ApiDeps, caller_token: str, subject_token: str, action: str) -> Token:
     tokens = _tokens(deps)
     if not caller_token:
         raise AuthenticationFailed("no X-Auth-Token")
     caller = tokens.validate(caller_token)
     subject = tokens.check(subject_token)
     if subject.user.id != caller.user.id and not _TOKEN_INSPECTORS & set(caller.role_names):
-        # Keystone's identity:validate_token: one's own token, or a service's or admin's look.
-        raise AuthenticationFailed(f"user {caller.user.id} may not inspect others' tokens")
+        # Keystone's token rules: one's own token, or a service's or admin's look; the
+        # caller is known, so a refusal is its 403, not a 401.
+        raise TokenInspectionForbidden(action)
     return subject
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Final
 
+from offpath.api.errors import HttpFault
 from offpath.api.policy import Policy
 from offpath.jsonvalue import JsonValue
 from offpath.network.neutron_json import NetworkChanges, NetworkSpec, PortChanges, Unset
@@ -32,6 +33,11 @@ _PORT_ATTRIBUTES: Final = {
     "name": "name",
     "admin_state_up": "admin_state_up",
 }
+# Neutron's words (its "advsvc" is the service role now).
+OTHER_PROJECT_REFUSED: Final = (
+    "Specifying 'project_id' or 'tenant_id' other than the authenticated project "
+    "in request requires admin or advsvc privileges"
+)
 # Attributes a port read shows only to whom their `get_port:<attribute>` rule allows.
 HIDDEN_PORT_ATTRIBUTES: Final = (
     "binding:host_id",
@@ -39,6 +45,16 @@ HIDDEN_PORT_ATTRIBUTES: Final = (
     "binding:vif_type",
     "binding:vif_details",
 )
+
+
+def check_project_choice(ctx: RequestContext, asked: str | None) -> None:
+    """Neutron's 400, before any rule, for a create naming a project not the caller's.
+
+    Only the admin and the services create in another project; Neutron refuses
+    anyone else with a 400 rather than creating in the caller's own.
+    """
+    if asked is not None and asked != ctx.project_id and not caller_of(ctx).sees_all:
+        raise HttpFault(400, OTHER_PROJECT_REFUSED, error_type="HTTPBadRequest")
 
 
 def caller_of(ctx: RequestContext) -> Caller:

@@ -27,9 +27,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from offpath.api.auth import Ctx
-from offpath.api.errors import HttpFault
+from offpath.api.errors import HttpFault, keystone_challenge
 from offpath.api.network_policy import (
     caller_of,
+    check_project_choice,
     network_create_rules,
     network_target,
     network_update_rules,
@@ -133,10 +134,10 @@ class NeutronRoute(APIRoute):
                 return await handler(request)
             except Unauthenticated as exc:
                 LOG.info("%s %s: %s", request.method, request.url.path, exc)
-                return _fault(HttpFault(401, exc.message))
+                return _fault(request, HttpFault(401, exc.message))
             except HttpFault as fault:
                 # A 401 or a policy's 403 (PolicyNotAuthorized), in Neutron's shape.
-                return _fault(fault)
+                return _fault(request, fault)
             except OffpathError as exc:
                 return neutron_error(exc)
             except RequestValidationError as exc:
@@ -156,9 +157,10 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"Invalid input for {where or 'the request'}. Reason: {first.get('msg', 'invalid')}."
 
 
-def _fault(fault: HttpFault) -> JSONResponse:
+def _fault(request: Request, fault: HttpFault) -> JSONResponse:
     body = {"NeutronError": {"type": fault.error_type, "message": fault.message, "detail": ""}}
-    return JSONResponse(body, status_code=fault.status)
+    headers = keystone_challenge(request) if fault.status == 401 else None
+    return JSONResponse(body, status_code=fault.status, headers=headers)
 
 
 def network_router(service_factory: ServiceFactory, *, policy: Policy) -> APIRouter:
@@ -186,16 +188,19 @@ def network_router(service_factory: ServiceFactory, *, policy: Policy) -> APIRou
         return shown_port(policy, ctx, port_json(record), port_target(record, network))
 
     def authorize_network_create(ctx: RequestContext, spec: NetworkSpec) -> None:
+        check_project_choice(ctx, spec.project_id)
         target = {"project_id": spec.project_id or ctx.project_id}
         authorize(ctx, network_create_rules(spec), {**target, "tenant_id": target["project_id"]})
 
     def authorize_subnet_create(svc: NetworkService, ctx: RequestContext, spec: SubnetSpec) -> None:
+        check_project_choice(ctx, spec.project_id)
         network = svc.get_network(caller_of(ctx), spec.network_id)
         authorize(ctx, ["create_subnet"], new_resource_target(ctx, spec.project_id, network))
 
     def authorize_port_create(
         svc: NetworkService, ctx: RequestContext, spec: PortSpec
     ) -> NetworkRecord:
+        check_project_choice(ctx, spec.project_id)
         network = svc.get_network(caller_of(ctx), spec.network_id)
         authorize(
             ctx,

@@ -257,10 +257,11 @@ def _get(attrs: Mapping[str, JsonValue], key: str, read: object, default: T) -> 
 
 
 def _project(attrs: Mapping[str, JsonValue]) -> str | None:
-    for key in ("project_id", "tenant_id"):
-        if key in attrs:
-            return _text(attrs, key, nullable=True)
-    return None
+    keys = ("project_id", "tenant_id")
+    given = [_text(attrs, key, nullable=True) for key in keys if key in attrs]
+    if len(set(given)) > 1:
+        raise NetworkRequestInvalid("'project_id' and 'tenant_id' do not match")
+    return given[0] if given else None
 
 
 def _uuid_text(attrs: Mapping[str, JsonValue], key: str) -> str:
