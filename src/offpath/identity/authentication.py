@@ -224,9 +224,12 @@ def _effective_roles(session: Session, user_id: str, project_id: str) -> tuple[R
     held = _role_ids(session, user_id, project_id)
     if not held:
         return ()
-    implications = session.execute(
-        select(ImpliedRoleRow.prior_role_id, ImpliedRoleRow.implied_role_id)
-    ).tuples()
+    implications = [
+        (prior, implied)
+        for prior, implied in session.execute(
+            select(ImpliedRoleRow.prior_role_id, ImpliedRoleRow.implied_role_id)
+        )
+    ]
     ids = role_closure(held, implications)
     rows = session.scalars(select(RoleRow).where(RoleRow.id.in_(ids)).order_by(RoleRow.name))
     return tuple(Role(row.id, row.name) for row in rows)
