@@ -330,7 +330,13 @@ def test_a_server_list_takes_nova_s_flavor_image_marker_and_limit(world: World) 
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=-1", "limit=two", "marker=00000000-0000-4000-8000-00000000dead", "changes-since=yesterday"]
+    "query",
+    [
+        "limit=-1",
+        "limit=two",
+        "marker=00000000-0000-4000-8000-00000000dead",
+        "changes-since=yesterday",
+    ],
 )
 def test_a_bad_server_list_query_is_a_400(world: World, query: str) -> None:
     answer = world.client().get(f"/compute/v2.1/servers?{query}")

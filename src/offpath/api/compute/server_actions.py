@@ -18,14 +18,13 @@ from fastapi.responses import JSONResponse
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
+from offpath.api.compute.flavors import visible_flavor
 from offpath.api.compute.servers import authorized_server, server_target, visible_server
 from offpath.api.deps import ApiDeps, Deps
 from offpath.api.microversion import Microversion
 from offpath.conductor.instance_states import VmState
 from offpath.conductor.moves import Moves
 from offpath.conductor.server_actions import ServerActions
-from offpath.db.engine import reading
-from offpath.db.flavors import get_flavor
 from offpath.errors import FlavorNotFound, RequestBodyInvalid, ServerOperationsUnavailable
 from offpath.rpc.context import RequestContext
 
@@ -138,8 +137,7 @@ def _resize(
         raise RequestBodyInvalid("Invalid input for field/attribute flavorRef of resize")
     flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
     try:
-        with reading(deps.cells.api) as session:
-            record = get_flavor(session, flavor_id)
+        record = visible_flavor(deps, ctx, flavor_id)
     except FlavorNotFound:
         raise RequestBodyInvalid(
             f"Unable to find flavor {flavor_id}.", hint="`openstack flavor list` shows the flavors"
