@@ -79,6 +79,18 @@ def test_an_admin_of_another_project_reaches_the_server_and_lists_all_with_all_t
     assert [s["id"] for s in everyone] == [server]
 
 
+def test_an_admin_s_tenant_id_filter_counts_with_all_tenants_only(
+    world: World, server: str
+) -> None:
+    admin = world.client(project="other", roles=ADMIN)
+    alone = admin.get(f"/compute/v2.1/servers/detail?tenant_id={PROJECT}").json()["servers"]
+    assert alone == []
+    listed = admin.get(f"/compute/v2.1/servers?all_tenants=&tenant_id={PROJECT}").json()
+    assert [s["id"] for s in listed["servers"]] == [server]
+    own = admin.get("/compute/v2.1/servers?all_tenants=1&tenant_id=other").json()["servers"]
+    assert own == []
+
+
 def test_all_tenants_is_the_admins(world: World, server: str) -> None:
     member = world.client(roles=MEMBER)
     listed = member.get("/compute/v2.1/servers?all_tenants=1")
