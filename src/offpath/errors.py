@@ -107,7 +107,8 @@
     ├── Unauthenticated               who calls is not known: no, a bad or an ended token
     │   └── AuthenticationFailed      identity.auth.failed (why is logged, never answered)
     ├── Forbidden                     the caller is known but may not do this
-    │   └── ScopeRefused              identity.scope.refused (no role on the scope asked)
+    │   ├── ScopeRefused              identity.scope.refused (no role on the scope asked)
+    │   └── ImageProtected            image.protected (a protected image is not deleted)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1926,3 +1927,17 @@ class PolicyFileInvalid(InvalidInput):
         )
         self.path = path
         self.problem = problem
+
+
+class ImageProtected(Forbidden):
+    """A protected image cannot be deleted (Glance's 403 and message)."""
+
+    code = "image.protected"
+
+    def __init__(self, image_id: str) -> None:
+        super().__init__(
+            f"Image {image_id} is protected and cannot be deleted.",
+            hint='unprotect it first: PATCH [{"op": "replace", "path": "/protected", '
+            '"value": false}] (`openstack image set --unprotected`)',
+        )
+        self.image_id = image_id
