@@ -1,5 +1,6 @@
 """`POST /compute/v2.1/servers/{id}/action`: stop/start, reboot, suspend/resume, shelve, unshelve,
-migrate, resize and its confirm/revert, live migration, evacuate, and the admin's os-resetState.
+migrate, resize and its confirm/revert, live migration, evacuate, and the admin's os-resetState
+and injectNetworkInfo.
 
 The body names one action (Nova's keys); each answers 202 with no body,
 evacuate 200. A state that forbids the action is Nova's 409 message, no
@@ -194,8 +195,17 @@ def _reset_state(
     return _accepted()
 
 
+def _inject_network_info(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion
+) -> Response:
+    # A libvirt host has nothing to inject (Nova's libvirt driver does nothing either):
+    # the action is accepted, the server unchanged.
+    return _accepted()
+
+
 ACTIONS: Final[Mapping[str, Handler]] = {
     "os-resetState": _reset_state,
+    "injectNetworkInfo": _inject_network_info,
     "os-stop": _stop,
     "os-start": _start,
     "reboot": _reboot,
@@ -217,6 +227,7 @@ _SERVERS: Final = "os_compute_api:servers"
 # The rule of each action; a host named by the caller has a rule of its own (see below).
 RULES: Final[Mapping[str, str]] = {
     "os-resetState": "os_compute_api:os-admin-actions:reset_state",
+    "injectNetworkInfo": "os_compute_api:os-admin-actions:inject_network_info",
     "os-stop": f"{_SERVERS}:stop",
     "os-start": f"{_SERVERS}:start",
     "reboot": f"{_SERVERS}:reboot",
