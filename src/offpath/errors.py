@@ -108,7 +108,8 @@
     │   └── AuthenticationFailed      identity.auth.failed (why is logged, never answered)
     ├── Forbidden                     the caller is known but may not do this
     │   ├── ScopeRefused              identity.scope.refused (no role on the scope asked)
-    │   └── TokenInspectionForbidden  identity.token.forbidden (another user's token)
+    │   ├── TokenInspectionForbidden  identity.token.forbidden (another user's token)
+    │   └── ImageProtected            image.protected (a protected image is not deleted)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1940,3 +1941,17 @@ class TokenInspectionForbidden(Forbidden):
             hint="only a token's own user, an admin or a service may inspect or revoke it",
         )
         self.action = action
+
+
+class ImageProtected(Forbidden):
+    """A protected image cannot be deleted (Glance's 403 and message)."""
+
+    code = "image.protected"
+
+    def __init__(self, image_id: str) -> None:
+        super().__init__(
+            f"Image {image_id} is protected and cannot be deleted.",
+            hint='unprotect it first: PATCH [{"op": "replace", "path": "/protected", '
+            '"value": false}] (`openstack image set --unprotected`)',
+        )
+        self.image_id = image_id

@@ -273,3 +273,36 @@ def test_instance_actions_show_the_build_events(world: World) -> None:
         client.get(f"/compute/v2.1/servers/{server_id}/os-instance-actions/req-nope").status_code
         == 404
     )
+
+
+def test_a_private_flavor_is_the_admin_s_alone(world: World) -> None:
+    admin = world.client(roles="admin,member,reader")
+    member = world.client(roles="member,reader")
+    created = admin.post(
+        FLAVORS,
+        json={
+            "flavor": {
+                "name": "private",
+                "ram": 64,
+                "vcpus": 1,
+                "disk": 0,
+                "os-flavor-access:is_public": False,
+            }
+        },
+    )
+    flavor_id = created.json()["flavor"]["id"]
+    assert admin.get(f"{FLAVORS}/{flavor_id}").status_code == 200
+    missing = member.get(f"{FLAVORS}/{flavor_id}")
+    assert missing.status_code == 404
+    assert missing.json()["itemNotFound"]["message"] == f"Flavor {flavor_id} could not be found."
+    listed = member.get(f"{FLAVORS}?is_public=false").json()["flavors"]
+    assert flavor_id not in [f["id"] for f in listed]
+    assert flavor_id in [f["id"] for f in admin.get(f"{FLAVORS}?is_public=false").json()["flavors"]]
+    booted = member.post(
+        "/compute/v2.1/servers",
+        json={
+            "server": {"name": "vm", "flavorRef": flavor_id, "networks": [{"port": world.port()}]}
+        },
+    )
+    assert booted.status_code == 400
+    assert booted.json()["badRequest"]["message"] == "Invalid flavorRef provided."

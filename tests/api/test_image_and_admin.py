@@ -221,3 +221,24 @@ def test_another_project_cannot_patch_a_public_image(world: World) -> None:
     other = world.client(project="other")
     assert other.patch(f"{IMAGES}/{image_id}", content=patch, headers=headers).status_code == 404
     assert world.client().get(f"{IMAGES}/{image_id}").json()["name"] == "pub"
+
+
+def test_a_protected_image_is_not_deleted_until_unprotected(world: World) -> None:
+    client = world.client()
+    image_id = client.post(IMAGES, json={"name": "keep", "protected": True}).json()["id"]
+    refused = client.delete(f"{IMAGES}/{image_id}")
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "code": 403,
+        "title": "Forbidden",
+        "message": f"Image {image_id} is protected and cannot be deleted.",
+    }
+    assert client.get(f"{IMAGES}/{image_id}").status_code == 200
+    unprotect = [{"op": "replace", "path": "/protected", "value": False}]
+    patched = client.patch(
+        f"{IMAGES}/{image_id}",
+        content=json.dumps(unprotect),
+        headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+    )
+    assert patched.status_code == 200
+    assert client.delete(f"{IMAGES}/{image_id}").status_code == 204

@@ -79,6 +79,18 @@ def test_an_admin_of_another_project_reaches_the_server_and_lists_all_with_all_t
     assert [s["id"] for s in everyone] == [server]
 
 
+def test_an_admin_s_tenant_id_filter_counts_with_all_tenants_only(
+    world: World, server: str
+) -> None:
+    admin = world.client(project="other", roles=ADMIN)
+    alone = admin.get(f"/compute/v2.1/servers/detail?tenant_id={PROJECT}").json()["servers"]
+    assert alone == []
+    listed = admin.get(f"/compute/v2.1/servers?all_tenants=&tenant_id={PROJECT}").json()
+    assert [s["id"] for s in listed["servers"]] == [server]
+    own = admin.get("/compute/v2.1/servers?all_tenants=1&tenant_id=other").json()["servers"]
+    assert own == []
+
+
 def test_all_tenants_is_the_admins(world: World, server: str) -> None:
     member = world.client(roles=MEMBER)
     listed = member.get("/compute/v2.1/servers?all_tenants=1")
@@ -94,6 +106,9 @@ def test_all_tenants_is_the_admins(world: World, server: str) -> None:
             {"os-resetState": {"state": "error"}}, "os-admin-actions:reset_state", id="reset"
         ),
         pytest.param({"evacuate": {}}, "os-evacuate", id="evacuate"),
+        pytest.param(
+            {"injectNetworkInfo": None}, "os-admin-actions:inject_network_info", id="inject"
+        ),
         pytest.param({"shelveOffload": None}, "os-shelve:shelve_offload", id="offload"),
         pytest.param({"migrate": None}, "os-migrate-server:migrate", id="migrate"),
         pytest.param(
@@ -110,6 +125,26 @@ def test_a_member_cannot_run_the_admins_or_managers_actions(
         f"/compute/v2.1/servers/{server}/action", json=action, headers=LATEST
     )
     assert (response.status_code, response.json()) == (403, forbidden(f"os_compute_api:{rule}"))
+
+
+def test_the_admin_injects_network_info_and_the_server_is_unchanged(
+    world: World, server: str
+) -> None:
+    url = f"/compute/v2.1/servers/{server}"
+    before = world.client().get(url, headers=LATEST).json()["server"]
+    admin = world.client(project="other", roles=ADMIN)
+    injected = admin.post(f"{url}/action", json={"injectNetworkInfo": None}, headers=LATEST)
+    assert (injected.status_code, injected.content) == (202, b"")
+    after = world.client().get(url, headers=LATEST).json()["server"]
+    assert (after["status"], after["OS-EXT-STS:task_state"]) == (
+        before["status"],
+        before["OS-EXT-STS:task_state"],
+    )
+    missing = admin.post(
+        "/compute/v2.1/servers/00000000-0000-4000-8000-000000000000/action",
+        json={"injectNetworkInfo": None},
+    )
+    assert missing.status_code == 404
 
 
 def test_a_manager_migrates_but_only_the_admin_names_the_host(world: World, server: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from offpath.db.api_schema import ImageRow
 from offpath.db.columns import utcnow
-from offpath.errors import ImageExists, ImageNotActive, ImageNotFound
+from offpath.errors import ImageExists, ImageNotActive, ImageNotFound, ImageProtected
 
 QUEUED = "queued"
 ACTIVE = "active"
@@ -162,12 +162,14 @@ def update_image(session: Session, record: ImageRecord, *, project_id: str) -> I
 
 
 def delete_image(session: Session, image_id: str, *, project_id: str) -> None:
-    """Remove the image; ImageNotFound when `project_id` cannot see it."""
+    """Remove the image; ImageNotFound when `project_id` cannot see it, ImageProtected if kept."""
     row = session.scalars(
         select(ImageRow).where(ImageRow.id == image_id, _visible(project_id))
     ).first()
     if row is None:
         raise ImageNotFound(image_id)
+    if row.protected:
+        raise ImageProtected(image_id)
     session.delete(row)
 
 

@@ -25,9 +25,10 @@ from offpath.db.flavors import (
     list_flavors,
     set_extra_specs,
 )
-from offpath.errors import FlavorExtraSpecNotFound, RequestBodyInvalid
+from offpath.errors import FlavorExtraSpecNotFound, FlavorNotFound, RequestBodyInvalid
 from offpath.pci.booleans import strict_bool
 from offpath.pci.flavor import Flavor
+from offpath.rpc.context import RequestContext
 
 router = APIRouter(prefix="/compute/v2.1/flavors", tags=["compute"])
 
@@ -101,7 +102,23 @@ def flavor_view(flavor: FlavorRecord, base: str, version: Microversion) -> dict[
     return body
 
 
-def _is_public(value: str | None) -> bool | None:
+def visible_flavor(deps: ApiDeps, ctx: RequestContext, flavor_id: str) -> FlavorRecord:
+    """The flavor if the caller may use it; FlavorNotFound otherwise.
+
+    offpath has no flavor access lists, so a private flavor is the admin's
+    alone: to anyone else Nova answers as if it did not exist.
+    """
+    with reading(deps.cells.api) as session:
+        flavor = get_flavor(session, flavor_id)
+    if not flavor.is_public and not ctx.is_admin:
+        raise FlavorNotFound(flavor_id)
+    return flavor
+
+
+def _is_public(value: str | None, ctx: RequestContext) -> bool | None:
+    if not ctx.is_admin:
+        # Nova lists a non-admin the public flavors whatever is_public says.
+        return True
     if value is None:
         # Nova's default: public flavors only.
         return True
@@ -119,11 +136,11 @@ def _check_specs(name: str, specs: dict[str, str]) -> None:
     _ = flavor.numa_nodes, flavor.numa_policy, flavor.alias_counts()
 
 
-def _listed(deps: ApiDeps, request: Request) -> list[FlavorRecord]:
+def _listed(deps: ApiDeps, ctx: RequestContext, request: Request) -> list[FlavorRecord]:
     """The flavors a list asks for: Nova's is_public, minRam, minDisk, marker and limit."""
     query = request.query_params
     with reading(deps.cells.api) as session:
-        flavors = list_flavors(session, is_public=_is_public(query.get("is_public")))
+        flavors = list_flavors(session, is_public=_is_public(query.get("is_public"), ctx))
     min_ram = _whole(query.get("minRam"), "minRam")
     min_disk = _whole(query.get("minDisk"), "minDisk")
     flavors = [f for f in flavors if f.memory_mb >= min_ram and f.root_gb >= min_disk]
@@ -151,7 +168,7 @@ def _whole(value: str | None, name: str) -> int:
 @router.get("")
 def index(request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """The flavors: id, name, links (and description from 2.55)."""
-    flavors = _listed(deps, request)
+    flavors = _listed(deps, ctx, request)
     base = base_url(request, deps)
     shown = []
     for flavor in flavors:
@@ -169,7 +186,7 @@ def index(request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
 @router.get("/detail")
 def detail(request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """The flavors with every detail."""
-    flavors = _listed(deps, request)
+    flavors = _listed(deps, ctx, request)
     base = base_url(request, deps)
     return {"flavors": [flavor_view(flavor, base, v) for flavor in flavors]}
 
@@ -177,8 +194,7 @@ def detail(request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]
 @router.get("/{flavor_id}")
 def show(flavor_id: str, request: Request, ctx: Ctx, deps: Deps, v: Version) -> dict[str, Any]:
     """One flavor; 404 itemNotFound when there is none (what a look-up by name expects)."""
-    with reading(deps.cells.api) as session:
-        flavor = get_flavor(session, flavor_id)
+    flavor = visible_flavor(deps, ctx, flavor_id)
     return {"flavor": flavor_view(flavor, base_url(request, deps), v)}
 
 

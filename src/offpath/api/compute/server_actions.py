@@ -1,5 +1,6 @@
 """`POST /compute/v2.1/servers/{id}/action`: stop/start, reboot, suspend/resume, shelve, unshelve,
-migrate, resize and its confirm/revert, live migration, evacuate, and the admin's os-resetState.
+migrate, resize and its confirm/revert, live migration, evacuate, and the admin's os-resetState
+and injectNetworkInfo.
 
 The body names one action (Nova's keys); each answers 202 with no body,
 evacuate 200. A state that forbids the action is Nova's 409 message, no
@@ -18,14 +19,13 @@ from fastapi.responses import JSONResponse
 
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
+from offpath.api.compute.flavors import visible_flavor
 from offpath.api.compute.servers import authorized_server, server_target, visible_server
 from offpath.api.deps import ApiDeps, Deps
 from offpath.api.microversion import Microversion
 from offpath.conductor.instance_states import VmState
 from offpath.conductor.moves import Moves
 from offpath.conductor.server_actions import ServerActions
-from offpath.db.engine import reading
-from offpath.db.flavors import get_flavor
 from offpath.errors import FlavorNotFound, RequestBodyInvalid, ServerOperationsUnavailable
 from offpath.rpc.context import RequestContext
 
@@ -138,8 +138,7 @@ def _resize(
         raise RequestBodyInvalid("Invalid input for field/attribute flavorRef of resize")
     flavor_id = str(ref).rstrip("/").rsplit("/", 1)[-1]
     try:
-        with reading(deps.cells.api) as session:
-            record = get_flavor(session, flavor_id)
+        record = visible_flavor(deps, ctx, flavor_id)
     except FlavorNotFound:
         raise RequestBodyInvalid(
             f"Unable to find flavor {flavor_id}.", hint="`openstack flavor list` shows the flavors"
@@ -196,8 +195,17 @@ def _reset_state(
     return _accepted()
 
 
+def _inject_network_info(
+    deps: ApiDeps, ctx: RequestContext, uuid: str, _o: Any, _v: Microversion
+) -> Response:
+    # A libvirt host has nothing to inject (Nova's libvirt driver does nothing either):
+    # the action is accepted, the server unchanged.
+    return _accepted()
+
+
 ACTIONS: Final[Mapping[str, Handler]] = {
     "os-resetState": _reset_state,
+    "injectNetworkInfo": _inject_network_info,
     "os-stop": _stop,
     "os-start": _start,
     "reboot": _reboot,
@@ -219,6 +227,7 @@ _SERVERS: Final = "os_compute_api:servers"
 # The rule of each action; a host named by the caller has a rule of its own (see below).
 RULES: Final[Mapping[str, str]] = {
     "os-resetState": "os_compute_api:os-admin-actions:reset_state",
+    "injectNetworkInfo": "os_compute_api:os-admin-actions:inject_network_info",
     "os-stop": f"{_SERVERS}:stop",
     "os-start": f"{_SERVERS}:start",
     "reboot": f"{_SERVERS}:reboot",

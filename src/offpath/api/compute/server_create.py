@@ -16,11 +16,12 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from offpath.api.compute.context import at_least
+from offpath.api.compute.flavors import visible_flavor
 from offpath.api.deps import ApiDeps
 from offpath.api.microversion import Microversion
 from offpath.conductor.instances import BootRequest, InstanceView
 from offpath.db.engine import reading
-from offpath.db.flavors import FlavorRecord, get_flavor
+from offpath.db.flavors import FlavorRecord
 from offpath.db.images import ACTIVE, get_image
 from offpath.errors import (
     FlavorNotFound,
@@ -85,7 +86,7 @@ def create_server(
     project = ctx.project_id or deps.default_project
     port_ids = _port_ids(body, version, project)
     count = _count(body, port_ids)
-    flavor = _flavor(deps, body.flavorRef)
+    flavor = _flavor(deps, ctx, body.flavorRef)
     image_ref = _image(deps, body.imageRef, project, flavor)
     for port_id in port_ids:
         _check_port(deps, port_id, project)
@@ -155,12 +156,11 @@ def _port_ids(body: ServerCreate, version: Microversion, project: str) -> tuple[
     return tuple(ids)
 
 
-def _flavor(deps: ApiDeps, flavor_ref: str) -> FlavorRecord:
+def _flavor(deps: ApiDeps, ctx: RequestContext, flavor_ref: str) -> FlavorRecord:
     # Nova accepts a flavor's href as well as its id.
     flavor_id = flavor_ref.rstrip("/").rsplit("/", 1)[-1]
     try:
-        with reading(deps.cells.api) as session:
-            return get_flavor(session, flavor_id)
+        return visible_flavor(deps, ctx, flavor_id)
     except FlavorNotFound:
         raise ServerRequestInvalid(
             "Invalid flavorRef provided.", hint="`openstack flavor list` shows the flavors"

@@ -101,11 +101,9 @@ def _listed(
     if everyone:
         deps.policy.authorize(ctx, f"{rule}:get_all_tenants", own_project(ctx))
     include_deleted = deleted is not None and deleted.lower() in ("1", "true", "on", "yes")
-    servers = list_servers(
-        deps.cells,
-        project_id=None if everyone else ctx.project_id,
-        include_deleted=include_deleted,
-    )
+    # Nova reads `tenant_id` (or `project_id`) with all_tenants only: alone it is ignored.
+    project = (query.get("tenant_id") or query.get("project_id")) if everyone else ctx.project_id
+    servers = list_servers(deps.cells, project_id=project, include_deleted=include_deleted)
     if name:
         try:
             # Nova matches names as a regular expression, anywhere in the name.

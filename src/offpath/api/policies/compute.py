@@ -129,6 +129,12 @@ RULES: Final = (
         "os-resetState",
     ),
     _action(
+        "os_compute_api:os-admin-actions:inject_network_info",
+        ADMIN,
+        "Inject network information into the server",
+        "injectNetworkInfo",
+    ),
+    _action(
         "os_compute_api:os-evacuate",
         ADMIN,
         "Evacuate a server from a failed host to a new host",
