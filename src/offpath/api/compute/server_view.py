@@ -77,7 +77,7 @@ def server_detail(
         "name": server.name,
         "status": status,
         "tenant_id": server.project_id,
-        "user_id": server.project_id,
+        "user_id": server.user_id or "",
         "metadata": {},
         "hostId": host_id(server.project_id, server.host),
         "image": _image(server, base),
