@@ -62,8 +62,9 @@ class Cloud:
     serve: Process
     auth_url: str
     api: dict[str, httpx.Client]
-    # Each persona's project id, from its token.
+    # Each persona's project and user ids, from its token.
     projects: dict[str, str]
+    users: dict[str, str]
     flavor: str = ""
     image: str = ""
 
@@ -172,8 +173,8 @@ def _openrc(path: Path) -> dict[str, str]:
     return found
 
 
-def _token(auth_url: str, user: str) -> tuple[str, str]:
-    """A project-scoped token for `user` and its project's id."""
+def _token(auth_url: str, user: str) -> tuple[str, str, str]:
+    """A project-scoped token for `user`, its project's id and its own."""
     login = httpx.post(
         f"{auth_url}/auth/tokens",
         json={
@@ -194,7 +195,8 @@ def _token(auth_url: str, user: str) -> tuple[str, str]:
         timeout=30.0,
     )
     assert login.status_code == 201, f"{user}: {login.text}"
-    return login.headers["x-subject-token"], login.json()["token"]["project"]["id"]
+    body = login.json()["token"]
+    return login.headers["x-subject-token"], body["project"]["id"], body["user"]["id"]
 
 
 @pytest.fixture(scope="module")
@@ -221,15 +223,16 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     )
     clients: dict[str, httpx.Client] = {}
     projects: dict[str, str] = {}
+    users: dict[str, str] = {}
     try:
         base = wait_for_serve(serve, timeout=90).removesuffix("/compute/v2.1")
         auth_url = f"{base}/identity/v3"
         for user in PASSWORDS:
-            token, projects[user] = _token(auth_url, user)
+            token, projects[user], users[user] = _token(auth_url, user)
             clients[user] = httpx.Client(
                 base_url=base, headers={"X-Auth-Token": token, **COMPUTE_VERSION}, timeout=30.0
             )
-        cloud = Cloud(root, serve, auth_url, clients, projects)
+        cloud = Cloud(root, serve, auth_url, clients, projects, users)
         flavor = {"flavor": {"name": "m1.tiny", "ram": 512, "vcpus": 1, "disk": 1}}
         cloud.flavor = cloud.call("admin", "POST", "/compute/v2.1/flavors", flavor)["flavor"]["id"]
         image = {"name": "cirros", "disk_format": "raw", "visibility": "public"}
@@ -294,7 +297,10 @@ def test_a_member_builds_a_server_and_the_admin_moves_it(cloud: Cloud) -> None:
         environment=True,
     )
     assert server["status"] == "ACTIVE"
-    assert server["project_id"] == cloud.projects["alice"]
+    assert (server["project_id"], server["user_id"]) == (
+        cloud.projects["alice"],
+        cloud.users["alice"],
+    )
     # Where it runs is the admin's to know (Nova's extended attributes).
     assert server.get("OS-EXT-SRV-ATTR:host") is None
     home = cloud.settled(server["id"], "ACTIVE")["OS-EXT-SRV-ATTR:host"]
@@ -454,7 +460,11 @@ def test_each_member_boots_on_a_dpu_and_is_blind_to_the_other(
         for user, mine in built.items():
             conn = sdk[user]
             server = conn.compute.get_server(mine.server)
-            assert (server.status, server.project_id) == ("ACTIVE", cloud.projects[user])
+            assert (server.status, server.project_id, server.user_id) == (
+                "ACTIVE",
+                cloud.projects[user],
+                cloud.users[user],
+            )
             assert server.compute_host is None  # the admin's to know
             port = conn.network.get_port(mine.port)
             assert (port.device_id, port.binding_profile or {}) == (mine.server, {})
