@@ -221,3 +221,28 @@ def test_the_admin_api_is_the_admins(world: World) -> None:
         "Policy doesn't allow offpath:admin:hosts:get to be performed."
     )
     assert world.client(roles=ADMIN).get("/offpath/v1/hosts").status_code == 200
+
+
+HOST_KEYS = {
+    "OS-EXT-SRV-ATTR:host",
+    "OS-EXT-SRV-ATTR:hypervisor_hostname",
+    "OS-EXT-SRV-ATTR:instance_name",
+    "host_status",
+}
+
+
+@pytest.mark.parametrize(("roles", "sees"), [(READER, False), (MEMBER, False), (ADMIN, True)])
+def test_where_a_server_runs_is_shown_to_an_admin_only(
+    world: World, server: str, roles: str, sees: bool
+) -> None:
+    client = world.client(roles=roles)
+    shown = client.get(f"/compute/v2.1/servers/{server}", headers=LATEST).json()["server"]
+    (listed,) = client.get("/compute/v2.1/servers/detail", headers=LATEST).json()["servers"]
+    for body in (shown, listed):
+        assert (set(body) >= HOST_KEYS) is sees and (not set(body) & HOST_KEYS) is not sees
+        assert body["hostId"]  # hashed with the project: everyone's
+    renamed = client.put(
+        f"/compute/v2.1/servers/{server}", json={"server": {"name": "vm-2"}}, headers=LATEST
+    )
+    if roles != READER:
+        assert (set(renamed.json()["server"]) >= HOST_KEYS) is sees

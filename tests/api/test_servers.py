@@ -10,7 +10,7 @@ import pytest
 from offpath.pci.claims import DeviceStatus
 from offpath.ports.vnic import VnicType
 from offpath.sim.fleet import fleet_reports
-from tests.api.world import World
+from tests.api.world import PROJECT, World
 
 LATEST = {"OpenStack-API-Version": "compute 2.96"}
 
@@ -497,3 +497,18 @@ def test_a_create_with_good_access_addresses_and_metadata_is_accepted(world: Wor
         "metadata": {"k": "v"},
     }
     assert _create(world, world.port(), **extra)["status"] == 202
+
+
+def test_a_server_shows_the_user_who_booted_it(world: World) -> None:
+    world.cluster.report(fleet_reports(1, vfs=4))
+    body = {"server": {"name": "vm1", "flavorRef": world.flavor(), "networks": "none"}}
+    user = uuid.uuid4().hex
+    booted = world.client().post(
+        "/compute/v2.1/servers", json=body, headers={**LATEST, "X-User-Id": user}
+    )
+    assert booted.status_code == 202, booted.text
+    server_id = booted.json()["server"]["id"]
+    shown = world.client().get(f"/compute/v2.1/servers/{server_id}", headers=LATEST)
+    assert shown.json()["server"]["user_id"] == user
+    (listed,) = world.client().get("/compute/v2.1/servers/detail").json()["servers"]
+    assert (listed["user_id"], listed["tenant_id"]) == (user, PROJECT)

@@ -103,8 +103,14 @@ class World:
 
 
 def narrowed(request: Request, deps: Deps) -> RequestContext:
-    """`authenticate`'s caller, narrowed to the roles of the test-only `X-Roles` header."""
+    """`authenticate`'s caller, narrowed to the roles of the test-only `X-Roles` header.
+
+    A test-only `X-User-Id` names the user, as a Keystone token would.
+    """
     ctx = authenticate(request, deps)
+    user = request.headers.get("x-user-id")
+    if user is not None:
+        ctx = replace(ctx, user_id=user)
     header = request.headers.get("x-roles")
     if header is None:
         return ctx

@@ -113,6 +113,8 @@ class BootRequest:
     # What the API shows of the server later: the image and flavor it was asked with.
     image_ref: str = ""
     flavor_id: str = ""
+    # The user whose token asked; None for the static token.
+    user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,6 +478,7 @@ def _add_instance(
         InstanceRow(
             uuid=request.instance_uuid,
             project_id=request.project_id,
+            user_id=request.user_id,
             name=request.name,
             host=host,
             vm_state=vm_state,

@@ -59,6 +59,7 @@ class ServerRecord:
     image_ref: str = ""
     flavor_id: str = ""
     fault: FaultRecord | None = None
+    user_id: str | None = None
 
     @property
     def deleted(self) -> bool:
@@ -221,6 +222,7 @@ def _record(row: InstanceRow, cell: Cell, fault: FaultRecord | None) -> ServerRe
         created_at=row.created_at,
         updated_at=row.updated_at,
         fault=fault,
+        user_id=row.user_id,
     )
 
 

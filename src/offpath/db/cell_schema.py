@@ -106,6 +106,8 @@ class InstanceRow(CellBase):
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Who booted it; None when no user did (the static token, servers older than the column).
+    user_id: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     host: Mapped[str | None] = mapped_column(String(255), index=True)
     vm_state: Mapped[str] = mapped_column(String(32))

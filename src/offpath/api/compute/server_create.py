@@ -97,6 +97,7 @@ def create_server(
                 # Nova's multi_instance_display_name_template: NAME-1, NAME-2, ...
                 name=body.name if count == 1 else f"{body.name}-{index}",
                 project_id=project,
+                user_id=ctx.user_id,
                 flavor=flavor.flavor(),
                 port_ids=port_ids,
                 request_id=ctx.request_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -51,12 +52,23 @@ def server_brief(server: ServerRecord, base: str) -> dict[str, Any]:
     return {"id": server.uuid, "name": server.name, "links": links(base, "servers", server.uuid)}
 
 
+@dataclass(frozen=True, slots=True)
+class HostKeys:
+    """Which of a server's host keys the caller's policy lets it see (Nova: the admin's)."""
+
+    # OS-EXT-SRV-ATTR:host, hypervisor_hostname, instance_name.
+    extended_attributes: bool
+    host_status: bool
+
+
 def server_detail(
     server: ServerRecord,
     base: str,
     version: Microversion,
     ports: list[Port],
     network_names: dict[str, str],
+    *,
+    shown: HostKeys,
 ) -> dict[str, Any]:
     """The body of `GET /servers/{id}` (and each entry of `/servers/detail`)."""
     status = server_status(server.vm_state, server.task_state)
@@ -65,7 +77,7 @@ def server_detail(
         "name": server.name,
         "status": status,
         "tenant_id": server.project_id,
-        "user_id": server.project_id,
+        "user_id": server.user_id or "",
         "metadata": {},
         "hostId": host_id(server.project_id, server.host),
         "image": _image(server, base),
@@ -82,22 +94,22 @@ def server_detail(
         "key_name": None,
         "OS-SRV-USG:launched_at": timestamp(server.created_at) if status == "ACTIVE" else None,
         "OS-SRV-USG:terminated_at": None,
-        "OS-EXT-SRV-ATTR:host": server.host,
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": server.host,
-        "OS-EXT-SRV-ATTR:instance_name": f"instance-{server.uuid[:8]}",
         "OS-EXT-STS:task_state": server.task_state,
         "OS-EXT-STS:vm_state": server.vm_state,
         "OS-EXT-STS:power_state": power_state(server.vm_state),
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
     }
+    if shown.extended_attributes:
+        body["OS-EXT-SRV-ATTR:host"] = server.host
+        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.host
+        body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{server.uuid[:8]}"
     if status in _PROGRESS_STATUSES:
         body["progress"] = 0
     # Nova adds each key at its microversion; clients that validate the body
     # (Tempest) refuse a key their version does not know.
     for minor, key, value in (
         (9, "locked", False),
-        (16, "host_status", "UP" if server.host else ""),
         (19, "description", None),
         (26, "tags", []),
         (63, "trusted_image_certificates", None),
@@ -107,6 +119,8 @@ def server_detail(
     ):
         if at_least(version, minor):
             body[key] = value
+    if shown.host_status and at_least(version, 16):
+        body["host_status"] = "UP" if server.host else ""
     if server.fault is not None and status in ("ERROR", "DELETED"):
         body["fault"] = {
             "code": server.fault.code,

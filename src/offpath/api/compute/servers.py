@@ -16,7 +16,13 @@ from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.names import NAME_PATTERN
 from offpath.api.compute.server_create import ServerCreateBody, create_server
 from offpath.api.compute.server_status import server_status
-from offpath.api.compute.server_view import links, server_brief, server_detail, server_ports
+from offpath.api.compute.server_view import (
+    HostKeys,
+    links,
+    server_brief,
+    server_detail,
+    server_ports,
+)
 from offpath.api.deps import ApiDeps, Deps, base_url
 from offpath.api.policy import own_project
 from offpath.conductor.server_reads import ServerRecord, find_server, list_servers
@@ -56,6 +62,17 @@ def visible_server(
 def server_target(server: ServerRecord) -> dict[str, object]:
     """What a server rule's checks read of the server."""
     return {"project_id": server.project_id}
+
+
+def host_keys(deps: ApiDeps, ctx: RequestContext, server: ServerRecord) -> HostKeys:
+    """Which host keys of `server` the caller sees: the policy's, as Nova's view asks it."""
+    target = server_target(server)
+    return HostKeys(
+        extended_attributes=deps.policy.allows(
+            ctx, "os_compute_api:os-extended-server-attributes", target
+        ),
+        host_status=deps.policy.allows(ctx, "os_compute_api:servers:show:host_status", target),
+    )
 
 
 @router.post("", status_code=202)
@@ -214,7 +231,7 @@ def detail(
     shown = []
     for server in servers:
         ports, names = server_ports(deps.ports, server.uuid)
-        entry = server_detail(server, base, v, ports, names)
+        entry = server_detail(server, base, v, ports, names, shown=host_keys(deps, ctx, server))
         # Nova shows a server's groups on its own, never in a list.
         entry.pop("server_groups", None)
         shown.append(entry)
@@ -226,7 +243,8 @@ def show(server_id: str, request: Request, ctx: Ctx, deps: Deps, v: Version) -> 
     """One server: status, fault, host, addresses, flavor and image."""
     server = authorized_server(deps, ctx, server_id, "os_compute_api:servers:show")
     ports, names = server_ports(deps.ports, server.uuid)
-    return {"server": server_detail(server, base_url(request, deps), v, ports, names)}
+    shown = host_keys(deps, ctx, server)
+    return {"server": server_detail(server, base_url(request, deps), v, ports, names, shown=shown)}
 
 
 class ServerUpdate(BaseModel):
@@ -266,7 +284,8 @@ def update(
         rename_server(deps.cells, server_id, body.server.name)
     server = visible_server(deps, ctx, server_id)
     ports, names = server_ports(deps.ports, server.uuid)
-    shown = server_detail(server, base_url(request, deps), v, ports, names)
+    keys = host_keys(deps, ctx, server)
+    shown = server_detail(server, base_url(request, deps), v, ports, names, shown=keys)
     if not at_least(v, 75):
         shown = {key: value for key, value in shown.items() if key in _UPDATE_KEYS}
     return {"server": shown}

@@ -58,6 +58,23 @@ RULES: Final = (
         "os_compute_api:servers:show", PROJECT_READER_OR_ADMIN, "Show a server", ("GET", SERVER)
     ),
     documented(
+        "os_compute_api:os-extended-server-attributes",
+        ADMIN,
+        "Return extended attributes for server (OS-EXT-SRV-ATTR:host, hypervisor_hostname, "
+        "instance_name)",
+        ("GET", SERVER),
+        ("GET", f"{SERVERS}/detail"),
+        ("PUT", SERVER),
+    ),
+    documented(
+        "os_compute_api:servers:show:host_status",
+        ADMIN,
+        "Show a server with additional host status information (microversion 2.16)",
+        ("GET", SERVER),
+        ("GET", f"{SERVERS}/detail"),
+        ("PUT", SERVER),
+    ),
+    documented(
         "os_compute_api:servers:create",
         PROJECT_MEMBER_OR_ADMIN,
         "Create a server",
