@@ -7,8 +7,9 @@ Grammar (no escapes; a quoted key may not hold its own quote)::
     name     := one or more characters other than . [ ] ` = and whitespace
     literal  := quoted | integer | true | false | null
 
-A filter selects the one element of a list whose `name` equals `literal`;
-none or several is an error, as a test wants to know.
+A filter makes the list of the elements whose member `name` equals
+`literal` (objects without it are left out): `[?host="bfb"][0].ok` is the
+first such element's `ok`, `[?status="claimed"]` may be `[]`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Index:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """The one element of a list whose member `key` equals `value`."""
+    """The elements of a list whose member `key` equals `value`, as a list."""
 
     key: str
     value: Scalar
@@ -185,10 +186,7 @@ def _missing(here: object, segment: Segment) -> str | None:
                 return f"no element {position} in a list of {len(here)}"
         case Match(key, value):
             if not isinstance(here, list):
-                return f"a {_kind(here)}, not a list, cannot be filtered"
-            found = len(_matching(here, segment))
-            if found != 1:
-                return f"{found} elements have {key} = {value!r}, not one"
+                return f"a {_kind(here)}, not a list, cannot be filtered by {key} = {value!r}"
     return None
 
 
@@ -202,7 +200,7 @@ def _child(here: object, segment: Segment) -> object:
             return here[position]
         case Match():
             assert isinstance(here, list)
-            return _matching(here, segment)[0]
+            return _matching(here, segment)
 
 
 def _matching(elements: list[object], match: Match) -> list[object]:
