@@ -50,6 +50,9 @@ import httpx
 import psycopg
 import yaml
 
+from offpath.errors import OffpathError
+from offpath.service_token import PasswordCredentials, login
+
 OFFPATH: Final = str(Path(sys.executable).parent / "offpath")
 DEFAULT_HOSTS: Final = (10, 100)
 BACKENDS: Final = ("embedded", "postgresql")
@@ -248,19 +251,13 @@ def _cloud(clouds: Path, start_s: float, pid: int) -> Cloud:
 
 def _login(auth: dict[str, str]) -> str:
     """A token for the clouds.yaml's admin: a Keystone password login, as a client makes."""
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": auth["username"], "password": auth["password"]}},
-            },
-            "scope": {"project": {"name": auth["project_name"]}},
-        }
-    }
-    response = httpx.post(f"{auth['auth_url']}/auth/tokens", json=body, timeout=30)
-    if response.status_code != 201:
-        raise BenchFailed(f"login refused: {response.status_code} {response.text[:200]}")
-    return response.headers["x-subject-token"]
+    credentials = PasswordCredentials(
+        auth["auth_url"], auth["username"], auth["password"], auth["project_name"]
+    )
+    try:
+        return login(credentials).token
+    except OffpathError as exc:
+        raise BenchFailed(f"login refused: {exc}") from None
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -32,6 +32,7 @@ from offpath.identity.auth_request import parse_auth_request
 from offpath.identity.authentication import TokenService
 from offpath.identity.bootstrap import bootstrap
 from offpath.identity.directory import IdentityDirectory
+from offpath.service_token import login_body
 
 POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -96,16 +97,7 @@ def measure(backend: str, *, users: int, logins: int, checks: int) -> Row:
                 directory.create_user(f"u{n}", password=PASSWORD)
                 directory.add_role("member", user=f"u{n}", project=f"p{n}")
             tokens = TokenService(engine)
-            body = {
-                "auth": {
-                    "identity": {
-                        "methods": ["password"],
-                        "password": {"user": {"name": "u0", "password": PASSWORD}},
-                    },
-                    "scope": {"project": {"name": "p0"}},
-                }
-            }
-            request = parse_auth_request(body)
+            request = parse_auth_request(login_body("u0", PASSWORD, "p0"))
             login = _timed(lambda: tokens.issue(request), logins)
             token = tokens.issue(request).id
             check = _timed(lambda: tokens.validate(token), checks)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -49,6 +49,32 @@ class StaticToken:
         return self.value
 
 
+def login_body(
+    username: str,
+    password: str,
+    project_name: str | None,
+    *,
+    user_domain_name: str = "Default",
+    project_domain_name: str = "Default",
+) -> dict[str, object]:
+    """Keystone's `POST /v3/auth/tokens` body for a password login (unscoped without a project)."""
+    auth: dict[str, object] = {
+        "identity": {
+            "methods": ["password"],
+            "password": {
+                "user": {
+                    "name": username,
+                    "password": password,
+                    "domain": {"name": user_domain_name},
+                }
+            },
+        }
+    }
+    if project_name is not None:
+        auth["scope"] = {"project": {"name": project_name, "domain": {"name": project_domain_name}}}
+    return {"auth": auth}
+
+
 @dataclass(frozen=True, slots=True)
 class PasswordCredentials:
     """A Keystone v3 password login, scoped to a project (a service user's `[service_user]`)."""
@@ -62,26 +88,40 @@ class PasswordCredentials:
 
     def body(self) -> dict[str, object]:
         """The `POST /v3/auth/tokens` body."""
-        return {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": self.username,
-                            "password": self.password,
-                            "domain": {"name": self.user_domain_name},
-                        }
-                    },
-                },
-                "scope": {
-                    "project": {
-                        "name": self.project_name,
-                        "domain": {"name": self.project_domain_name},
-                    }
-                },
-            }
-        }
+        return login_body(
+            self.username,
+            self.password,
+            self.project_name,
+            user_domain_name=self.user_domain_name,
+            project_domain_name=self.project_domain_name,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A token a login gave, when it ends, and Keystone's description of it."""
+
+    token: str
+    expires_at: datetime
+    document: dict[str, Any]
+
+
+def login(credentials: PasswordCredentials, *, timeout: float = 30.0) -> Login:
+    """Log in; AuthenticationFailed when refused, IdentityUnavailable when not answered."""
+    url = f"{credentials.auth_url.rstrip('/')}/auth/tokens"
+    try:
+        response = httpx.post(url, json=credentials.body(), timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise IdentityUnavailable(url, str(exc)) from None
+    if response.status_code in (401, 403):
+        raise AuthenticationFailed(
+            f"identity at {url} refused the login of {credentials.username!r}"
+        )
+    if response.status_code not in (200, 201) or "x-subject-token" not in response.headers:
+        raise IdentityUnavailable(url, f"answered {response.status_code} to a login")
+    document: dict[str, Any] = response.json()["token"]
+    ends = datetime.fromisoformat(str(document["expires_at"]).replace("Z", "+00:00"))
+    return Login(response.headers["x-subject-token"], ends, document)
 
 
 class RenewingToken:
@@ -120,20 +160,8 @@ class PasswordLogin(RenewingToken):
         self._timeout = timeout
 
     def _login(self) -> tuple[str, datetime]:
-        url = f"{self._credentials.auth_url.rstrip('/')}/auth/tokens"
-        try:
-            response = httpx.post(url, json=self._credentials.body(), timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            raise IdentityUnavailable(url, str(exc)) from None
-        if response.status_code in (401, 403):
-            raise AuthenticationFailed(
-                f"identity at {url} refused the login of {self._credentials.username!r}"
-            )
-        if response.status_code not in (200, 201) or "x-subject-token" not in response.headers:
-            raise IdentityUnavailable(url, f"answered {response.status_code} to a login")
-        expires = response.json()["token"]["expires_at"]
-        ends = datetime.fromisoformat(expires.replace("Z", "+00:00"))
-        return response.headers["x-subject-token"], ends
+        done = login(self._credentials, timeout=self._timeout)
+        return done.token, done.expires_at
 
 
 class TokenAuth(httpx.Auth):

@@ -10,6 +10,8 @@ from typing import Any, Final
 
 import httpx
 
+from offpath.service_token import PasswordCredentials, login
+
 PHYSNET: Final = "physnet1"
 # Tempest's images are never booted by a real hypervisor here: a few bytes do.
 IMAGE_DATA: Final = b"offpath-tempest-image\n" * 64
@@ -29,20 +31,8 @@ class Seeded:
 
 def admin_token(base: str, *, password: str) -> str:
     """A project-scoped token of the bootstrap admin (`admin` in project `admin`)."""
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {"name": "admin", "domain": {"id": "default"}, "password": password}
-                },
-            },
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
-        }
-    }
-    answer = httpx.post(f"{base}/identity/v3/auth/tokens", json=body, timeout=TIMEOUT)
-    answer.raise_for_status()
-    return answer.headers["x-subject-token"]
+    admin = PasswordCredentials(f"{base}/identity/v3", "admin", password, "admin")
+    return login(admin, timeout=TIMEOUT).token
 
 
 def seed(base: str, token: str) -> Seeded:

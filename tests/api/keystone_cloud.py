@@ -21,6 +21,7 @@ from offpath.identity.authentication import TokenService
 from offpath.identity.bootstrap import SERVICE_PROJECT, bootstrap
 from offpath.identity.directory import IdentityDirectory
 from offpath.network.embedded import embedded_network_service
+from offpath.service_token import login_body
 from offpath.sim.fleet import fleet_reports
 from tests.api.world import RecordingForwarder, World
 from tests.control.cluster import Cluster
@@ -37,21 +38,6 @@ PEOPLE: Final = (
     ("bob", "member", PROJECT_B),
     ("nova", "service", SERVICE_PROJECT),
 )
-
-
-def login_body(user: str, password: str, project: str | None) -> dict[str, Any]:
-    """A password login body scoped to `project` (unscoped when None)."""
-    auth: dict[str, Any] = {
-        "identity": {
-            "methods": ["password"],
-            "password": {
-                "user": {"name": user, "password": password, "domain": {"name": "Default"}}
-            },
-        }
-    }
-    if project is not None:
-        auth["scope"] = {"project": {"name": project, "domain": {"id": "default"}}}
-    return {"auth": auth}
 
 
 @dataclass

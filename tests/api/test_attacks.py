@@ -18,13 +18,13 @@ import pytest
 from offpath.errors import KEYSTONE_UNAUTHENTICATED
 from offpath.identity.auth_request import parse_auth_request
 from offpath.identity.tokens import TokenCodec, TokenPayload, new_audit_id, new_key
+from offpath.service_token import login_body
 from tests.api.keystone_cloud import (
     LATEST,
     PASSWORD,
     PROJECT_A,
     KeystoneCloud,
     keystone_cloud,
-    login_body,
 )
 from tests.control.cluster import Cluster
 

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from offpath.ports.profile import REMOTE_MANAGED_KEYS
+from offpath.service_token import PasswordCredentials, login
 from offpath.version import COMPUTE_BINARY
 from tests.process.cluster import Process, assert_all_ended, start_process, wait_for_serve
 
@@ -160,25 +161,12 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         clouds = state / "clouds.yaml"
         auth = yaml.safe_load(clouds.read_text())["clouds"]["offpath"]["auth"]
         base = str(auth["auth_url"]).removesuffix("/identity/v3")
-        login = httpx.post(
-            f"{auth['auth_url']}/auth/tokens",
-            json={
-                "auth": {
-                    "identity": {
-                        "methods": ["password"],
-                        "password": {
-                            "user": {"name": auth["username"], "password": auth["password"]}
-                        },
-                    },
-                    "scope": {"project": {"name": auth["project_name"]}},
-                }
-            },
-            timeout=30.0,
+        admin = PasswordCredentials(
+            auth["auth_url"], auth["username"], auth["password"], auth["project_name"]
         )
-        assert login.status_code == 201, login.text
         api = httpx.Client(
             base_url=base,
-            headers={"X-Auth-Token": login.headers["x-subject-token"], **COMPUTE_VERSION},
+            headers={"X-Auth-Token": login(admin).token, **COMPUTE_VERSION},
             timeout=30.0,
         )
         env = {**_environment(), "OS_CLIENT_CONFIG_FILE": str(clouds)}

@@ -30,6 +30,7 @@ from openstack.config import OpenStackConfig
 from openstack.connection import Connection
 
 from offpath.ports.profile import REMOTE_MANAGED_KEYS
+from offpath.service_token import PasswordCredentials, login
 from tests.process.cluster import OFFPATH, Process, assert_all_ended, start_process, wait_for_serve
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
@@ -175,28 +176,8 @@ def _openrc(path: Path) -> dict[str, str]:
 
 def _token(auth_url: str, user: str) -> tuple[str, str, str]:
     """A project-scoped token for `user`, its project's id and its own."""
-    login = httpx.post(
-        f"{auth_url}/auth/tokens",
-        json={
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": user,
-                            "domain": {"name": "Default"},
-                            "password": PASSWORDS[user],
-                        }
-                    },
-                },
-                "scope": {"project": {"name": PROJECTS[user], "domain": {"name": "Default"}}},
-            }
-        },
-        timeout=30.0,
-    )
-    assert login.status_code == 201, f"{user}: {login.text}"
-    body = login.json()["token"]
-    return login.headers["x-subject-token"], body["project"]["id"], body["user"]["id"]
+    done = login(PasswordCredentials(auth_url, user, PASSWORDS[user], PROJECTS[user]))
+    return done.token, done.document["project"]["id"], done.document["user"]["id"]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import httpx
 
 from offpath.db.engine import open_engine
 from offpath.identity.directory import IdentityDirectory
+from offpath.service_token import login_body
 from tests.e2e.cloud import OTHER_PASSWORD, running_cloud
 
 DPU_HOST_A: Final = "bfa"
@@ -82,16 +83,6 @@ def story_cloud(state_dir: Path) -> Iterator[StoryCloud]:
 
 def login(client: httpx.Client, user: str, password: str, *, project: str) -> str:
     """A Keystone v3 token for `user` scoped to `project`, by password."""
-    domain = {"name": "Default"}
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": user, "domain": domain, "password": password}},
-            },
-            "scope": {"project": {"name": project, "domain": domain}},
-        }
-    }
-    response = client.post("/identity/v3/auth/tokens", json=body)
+    response = client.post("/identity/v3/auth/tokens", json=login_body(user, password, project))
     assert response.status_code == 201, (user, response.status_code, response.text)
     return response.headers["X-Subject-Token"]
