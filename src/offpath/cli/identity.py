@@ -50,7 +50,7 @@ def first_use_bootstrap(config: ServiceConfig) -> None:
         done = bootstrap_on_first_use(
             api,
             state_dir=config.state_dir,
-            api_base=f"http://{config.api_listen}:{config.api_port}",
+            api_base=_api_base(config),
             public_endpoint=config.api_public_endpoint,
         )
     finally:
@@ -58,6 +58,11 @@ def first_use_bootstrap(config: ServiceConfig) -> None:
     if done is not None:
         source = "generated" if done.generated else f"from {PASSWORD_ENV}"
         typer.echo(f"identity: bootstrapped; admin's password ({source}) in {done.openrc}")
+
+
+def _api_base(config: ServiceConfig) -> str:
+    # Where `offpath serve` will listen, as the config says: the openrc's default.
+    return f"http://{config.api_listen}:{config.api_port}"
 
 
 @contextmanager
@@ -88,7 +93,7 @@ def bootstrap_command(
     from offpath.db.engine import open_engine
     from offpath.db.schema_version import SchemaKind, require
     from offpath.identity.bootstrap import bootstrap
-    from offpath.identity.first_use import OPENRC, PASSWORD_ENV, write_openrc
+    from offpath.identity.first_use import PASSWORD_ENV, write_admin_openrc
 
     config = load_service_config(config_file or [], state_dir=state_dir)
     given = password or os.environ.get(PASSWORD_ENV) or None
@@ -100,9 +105,11 @@ def bootstrap_command(
         api.dispose()
     typer.echo(f"admin user {done.admin.id} in project {done.project.name} ({done.project.id})")
     if done.password is not None:
-        base = config.api_public_endpoint or f"http://{config.api_listen}:{config.api_port}"
-        openrc = write_openrc(
-            config.state_dir / OPENRC, auth_url=f"{base}/identity/v3", password=done.password
+        openrc = write_admin_openrc(
+            config.state_dir,
+            api_base=_api_base(config),
+            public_endpoint=config.api_public_endpoint,
+            password=done.password,
         )
         typer.echo(f"admin's password in {openrc}")
 

@@ -48,12 +48,18 @@ def bootstrap_on_first_use(
     given = os.environ.get(PASSWORD_ENV) or None
     done = bootstrap(engine, password=given, public_endpoint=public_endpoint)
     assert done.password is not None, "a created admin always has a password"
-    openrc = write_openrc(
-        state_dir / OPENRC,
-        auth_url=f"{(public_endpoint or api_base).rstrip('/')}/identity/v3",
-        password=done.password,
+    openrc = write_admin_openrc(
+        state_dir, api_base=api_base, public_endpoint=public_endpoint, password=done.password
     )
     return FirstUse(openrc, generated=given is None)
+
+
+def write_admin_openrc(
+    state_dir: Path, *, api_base: str, public_endpoint: str, password: str
+) -> Path:
+    """The state directory's `admin-openrc`, pointing at the public endpoint, else `api_base`."""
+    auth_url = f"{(public_endpoint or api_base).rstrip('/')}/identity/v3"
+    return write_openrc(state_dir / OPENRC, auth_url=auth_url, password=password)
 
 
 def write_openrc(path: Path, *, auth_url: str, password: str) -> Path:
