@@ -70,7 +70,8 @@
     │   ├── PortNotAttached           compute.interface.not_attached
     │   ├── ServiceNotFound           compute.service.not_found (no service of that id)
     │   ├── TokenNotFound             identity.token.not_found (a subject token not valid)
-    │   └── IdentityNotFound          identity.not_found (a domain, project, user or role)
+    │   ├── IdentityNotFound          identity.not_found (a domain, project, user or role)
+    │   └── MetadataItemNotFound      instance.metadata.not_found (no such key on the server)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -109,7 +110,8 @@
     ├── Forbidden                     the caller is known but may not do this
     │   ├── ScopeRefused              identity.scope.refused (no role on the scope asked)
     │   ├── TokenInspectionForbidden  identity.token.forbidden (another user's token)
-    │   └── ImageProtected            image.protected (a protected image is not deleted)
+    │   ├── ImageProtected            image.protected (a protected image is not deleted)
+    │   └── MetadataLimitExceeded     instance.metadata.limit (over Nova's 128 metadata items)
     └── Unavailable                   a service offpath needs does not answer
         ├── LibvirtUnavailable        libvirt.unavailable
         ├── DatabaseUnavailable       db.unavailable
@@ -1955,3 +1957,33 @@ class ImageProtected(Forbidden):
             '"value": false}] (`openstack image set --unprotected`)',
         )
         self.image_id = image_id
+
+
+# -- server metadata ------------------------------------------------------------------
+
+
+class MetadataItemNotFound(NotFound):
+    """A server has no metadata item with that key (Nova's message)."""
+
+    code = "instance.metadata.not_found"
+
+    def __init__(self, instance_uuid: str, key: str) -> None:
+        super().__init__(
+            "Metadata item was not found",
+            hint=f"GET /servers/{instance_uuid}/metadata lists the server's keys",
+        )
+        self.instance_uuid = instance_uuid
+        self.key = key
+
+
+class MetadataLimitExceeded(Forbidden):
+    """A server's metadata would hold more items than allowed (Nova's quota message)."""
+
+    code = "instance.metadata.limit"
+
+    def __init__(self, allowed: int) -> None:
+        super().__init__(
+            f"Maximum number of metadata items exceeds {allowed}",
+            hint=f"keep at most {allowed} metadata items on a server",
+        )
+        self.allowed = allowed

@@ -15,6 +15,7 @@ from offpath.api.compute import (
     migrations,
     server_actions,
     server_extensions,
+    server_metadata,
     servers,
     services,
 )
@@ -53,6 +54,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         compute_versions.router,
         servers.router,
         server_extensions.router,
+        server_metadata.router,
         server_actions.router,
         migrations.router,
         flavors.router,

@@ -132,12 +132,7 @@ def begin_action(session: Session, instance_uuid: str, action: str) -> Started:
     )
     if getattr(taken, "rowcount", 0) != 1:
         session.refresh(row)
-        shown = _SHOWN.get(action, action)
-        if row.task_state is not None:
-            raise InstanceInvalidState(
-                shown, instance_uuid, attr="task_state", state=row.task_state
-            )
-        raise InstanceInvalidState(shown, instance_uuid, attr="vm_state", state=row.vm_state)
+        raise _refused(_SHOWN.get(action, action), row)
     return Started(
         instance_uuid,
         row.host,
@@ -146,6 +141,41 @@ def begin_action(session: Session, instance_uuid: str, action: str) -> Started:
         dict(row.flavor),
         row.name,
     )
+
+
+# Nova changes a server's own record (its metadata) in these vm states, with no task running.
+RECORD_CHANGE_STATES: Final = frozenset({A, P, S, VmState.SUSPENDED})
+
+
+def hold_for_change(session: Session, instance_uuid: str, action: str) -> None:
+    """Refuse `action` (it sets no task) unless the instance is idle in RECORD_CHANGE_STATES.
+
+    The check is a conditional UPDATE that holds the row to the end of the
+    transaction, so no action can start between it and the change it guards.
+    """
+    row = session.get(InstanceRow, instance_uuid)
+    if row is None or row.vm_state == VmState.DELETED:
+        raise InstanceNotFound(instance_uuid)
+    held = session.execute(
+        update(InstanceRow)
+        .where(
+            InstanceRow.uuid == instance_uuid,
+            InstanceRow.vm_state.in_([s.value for s in RECORD_CHANGE_STATES]),
+            InstanceRow.task_state.is_(None),
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(held, "rowcount", 0) != 1:
+        session.refresh(row)
+        raise _refused(action, row)
+
+
+def _refused(action: str, row: InstanceRow) -> InstanceInvalidState:
+    """Nova's conflict for `action` on `row` as it is now: its task first, else its vm state."""
+    if row.task_state is not None:
+        return InstanceInvalidState(action, row.uuid, attr="task_state", state=row.task_state)
+    return InstanceInvalidState(action, row.uuid, attr="vm_state", state=row.vm_state)
 
 
 def end_action(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sqlalchemy import select
@@ -47,6 +47,7 @@ from offpath.db.cells import Cell, CellDatabases
 from offpath.db.columns import utcnow
 from offpath.db.device_claims import Claim
 from offpath.db.engine import reading, write_retrying, writing
+from offpath.db.instance_metadata import write_metadata
 from offpath.db.services import list_services
 from offpath.errors import (
     HostChangedConcurrently,
@@ -115,6 +116,8 @@ class BootRequest:
     flavor_id: str = ""
     # The user whose token asked; None for the static token.
     user_id: str | None = None
+    # The server's metadata, kept with its record from the start (in cell0 too).
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +490,8 @@ def _add_instance(
         )
     )
     session.flush()
+    if request.metadata:
+        write_metadata(session, request.instance_uuid, request.metadata)
 
 
 def _add_fault(session: Session, instance_uuid: str, exc: OffpathError) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from offpath.db.cell_schema import (
 )
 from offpath.db.cells import Cell, CellDatabases
 from offpath.db.engine import reading
+from offpath.db.instance_metadata import metadata_of
 from offpath.errors import InstanceActionNotFound, InstanceNotFound, OffpathError
 
 LOG = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class ServerRecord:
     flavor_id: str = ""
     fault: FaultRecord | None = None
     user_id: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def deleted(self) -> bool:
@@ -100,7 +102,8 @@ def find_server(cells: CellDatabases, instance_uuid: str) -> ServerRecord:
         if row is None:
             raise InstanceNotFound(instance_uuid)
         faults = _latest_faults(session, [instance_uuid])
-        records = [_record(row, cell, faults.get(row.uuid))]
+        metadata = metadata_of(session, [instance_uuid])
+        records = [_record(row, cell, faults.get(row.uuid), metadata.get(row.uuid))]
     return _with_specs(cells, records)[0]
 
 
@@ -192,8 +195,10 @@ def _cell_servers(
         query = query.where(InstanceRow.vm_state != DELETED)
     with reading(cells.engine(cell)) as session:
         rows = list(session.scalars(query))
-        faults = _latest_faults(session, [row.uuid for row in rows])
-        return [_record(row, cell, faults.get(row.uuid)) for row in rows]
+        uuids = [row.uuid for row in rows]
+        faults = _latest_faults(session, uuids)
+        metadata = metadata_of(session, uuids)
+        return [_record(row, cell, faults.get(row.uuid), metadata.get(row.uuid)) for row in rows]
 
 
 def _latest_faults(session: Session, uuids: Sequence[str]) -> dict[str, FaultRecord]:
@@ -209,7 +214,9 @@ def _latest_faults(session: Session, uuids: Sequence[str]) -> dict[str, FaultRec
     return latest
 
 
-def _record(row: InstanceRow, cell: Cell, fault: FaultRecord | None) -> ServerRecord:
+def _record(
+    row: InstanceRow, cell: Cell, fault: FaultRecord | None, metadata: dict[str, str] | None
+) -> ServerRecord:
     return ServerRecord(
         uuid=row.uuid,
         name=row.name,
@@ -223,6 +230,7 @@ def _record(row: InstanceRow, cell: Cell, fault: FaultRecord | None) -> ServerRe
         updated_at=row.updated_at,
         fault=fault,
         user_id=row.user_id,
+        metadata=metadata or {},
     )
 
 

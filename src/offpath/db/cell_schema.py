@@ -118,6 +118,18 @@ class InstanceRow(CellBase):
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class InstanceMetadataRow(CellBase):
+    """One key of a server's metadata, as its user set it (Nova's instance_metadata)."""
+
+    __tablename__ = "instance_metadata"
+    __table_args__ = (UniqueConstraint("instance_uuid", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(ForeignKey("instances.uuid", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+
+
 class InstancePciRequestRow(CellBase):
     """One PCI request of an instance, from a port or a flavor alias."""
 

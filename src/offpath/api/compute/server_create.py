@@ -20,6 +20,7 @@ from offpath.api.compute.flavors import visible_flavor
 from offpath.api.deps import ApiDeps
 from offpath.api.microversion import Microversion
 from offpath.conductor.instances import BootRequest, InstanceView
+from offpath.conductor.server_metadata import check_metadata_items
 from offpath.db.engine import reading
 from offpath.db.flavors import FlavorRecord
 from offpath.db.images import ACTIVE, get_image
@@ -61,8 +62,7 @@ class ServerCreate(BaseModel):
     flavorRef: str = Field(min_length=1, max_length=255)  # noqa: N815 - Nova's key
     imageRef: str = Field(default="", max_length=255)  # noqa: N815 - Nova's key
     networks: list[NetworkRequest] | Literal["none", "auto"] | None = None
-    # Checked as Nova checks them, though offpath keeps neither the access
-    # addresses nor the metadata of a server.
+    # Checked as Nova checks them, though offpath does not keep the access addresses.
     accessIPv4: IPv4Address | None = None  # noqa: N815 - Nova's key
     accessIPv6: IPv6Address | None = None  # noqa: N815 - Nova's key
     metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict)
@@ -86,6 +86,7 @@ def create_server(
     project = ctx.project_id or deps.default_project
     port_ids = _port_ids(body, version, project)
     count = _count(body, port_ids)
+    check_metadata_items(len(body.metadata))
     flavor = _flavor(deps, ctx, body.flavorRef)
     image_ref = _image(deps, body.imageRef, project, flavor)
     for port_id in port_ids:
@@ -103,6 +104,7 @@ def create_server(
                 request_id=ctx.request_id,
                 image_ref=image_ref,
                 flavor_id=flavor.flavorid,
+                metadata=dict(body.metadata),
             )
         )
         for index in range(1, count + 1)

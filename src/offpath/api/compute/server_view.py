@@ -78,7 +78,7 @@ def server_detail(
         "status": status,
         "tenant_id": server.project_id,
         "user_id": server.user_id or "",
-        "metadata": {},
+        "metadata": dict(server.metadata),
         "hostId": host_id(server.project_id, server.host),
         "image": _image(server, base),
         "flavor": _flavor(server, base, version),
