@@ -115,6 +115,9 @@ class BootRequest:
     flavor_id: str = ""
     # The user whose token asked; None for the static token.
     user_id: str | None = None
+    # The caller's key pair it boots with: its name and public key (Nova's key_name, key_data).
+    key_name: str | None = None
+    key_data: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +487,8 @@ def _add_instance(
             vm_state=vm_state,
             task_state=task,
             flavor=request.flavor.to_primitive(),
+            key_name=request.key_name,
+            key_data=request.key_data,
         )
     )
     session.flush()

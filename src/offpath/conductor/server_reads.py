@@ -60,6 +60,7 @@ class ServerRecord:
     flavor_id: str = ""
     fault: FaultRecord | None = None
     user_id: str | None = None
+    key_name: str | None = None
 
     @property
     def deleted(self) -> bool:
@@ -223,6 +224,7 @@ def _record(row: InstanceRow, cell: Cell, fault: FaultRecord | None) -> ServerRe
         updated_at=row.updated_at,
         fault=fault,
         user_id=row.user_id,
+        key_name=row.key_name,
     )
 
 
