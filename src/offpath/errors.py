@@ -49,7 +49,8 @@
     │   ├── InterfaceAttachPciClaimFailed compute.interface.pci_claim_failed (no VF on the host)
     │   ├── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
     │   ├── IdentityInvalid           identity.invalid (a name, password or login Keystone refuses)
-    │   └── PolicyFileInvalid         policy.file.invalid (a policy.yaml rule offpath cannot read)
+    │   ├── PolicyFileInvalid         policy.file.invalid (a policy.yaml rule offpath cannot read)
+    │   └── KeypairInvalid            compute.keypair.invalid (a public key or certificate unread)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -71,7 +72,8 @@
     │   ├── ServiceNotFound           compute.service.not_found (no service of that id)
     │   ├── TokenNotFound             identity.token.not_found (a subject token not valid)
     │   ├── IdentityNotFound          identity.not_found (a domain, project, user or role)
-    │   └── MetadataItemNotFound      instance.metadata.not_found (no such key on the server)
+    │   ├── MetadataItemNotFound      instance.metadata.not_found (no such key on the server)
+    │   └── KeypairNotFound           compute.keypair.not_found (none of that name for the user)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -104,7 +106,8 @@
     │   ├── InstanceInvalidState      instance.invalid_state (Nova's "Cannot '<action>' ...")
     │   ├── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
     │   ├── StaleStep                 compute.step.stale (sent before the agent restarted)
-    │   └── IdentityConflict          identity.conflict (a name taken in its domain)
+    │   ├── IdentityConflict          identity.conflict (a name taken in its domain)
+    │   └── KeypairExists             compute.keypair.exists (the user has one of that name)
     ├── Unauthenticated               who calls is not known: no, a bad or an ended token
     │   └── AuthenticationFailed      identity.auth.failed (why is logged, never answered)
     ├── Forbidden                     the caller is known but may not do this
@@ -1987,3 +1990,46 @@ class MetadataLimitExceeded(Forbidden):
             hint=f"keep at most {allowed} metadata items on a server",
         )
         self.allowed = allowed
+
+
+# -- key pairs --------------------------------------------------------------------------
+
+
+class KeypairInvalid(InvalidInput):
+    """A key pair's public key or certificate cannot be read (Nova's message)."""
+
+    code = "compute.keypair.invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Keypair data is invalid: {reason}",
+            hint="give an OpenSSH public key line (ssh-rsa, ssh-ed25519, ecdsa-sha2-...) "
+            "or, for type x509, a PEM certificate; or omit it to have a key pair generated",
+        )
+        self.reason = reason
+
+
+class KeypairNotFound(NotFound):
+    """The user has no key pair of that name (Nova's message)."""
+
+    code = "compute.keypair.not_found"
+
+    def __init__(self, name: str, user_id: str) -> None:
+        super().__init__(
+            f"Keypair {name} not found for user {user_id}",
+            hint="`openstack keypair list` shows your key pairs",
+        )
+        self.name = name
+        self.user_id = user_id
+
+
+class KeypairExists(Conflict):
+    """The user has a key pair of that name already (Nova's message)."""
+
+    code = "compute.keypair.exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Key pair '{name}' already exists.", hint="choose another name, or delete the old one"
+        )
+        self.name = name

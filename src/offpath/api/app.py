@@ -12,6 +12,7 @@ from offpath.api.auth import authenticate
 from offpath.api.compute import (
     external_events,
     flavors,
+    keypairs,
     migrations,
     server_actions,
     server_extensions,
@@ -58,6 +59,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         server_actions.router,
         migrations.router,
         flavors.router,
+        keypairs.router,
         services.router,
         external_events.router,
         image.router,

@@ -118,6 +118,9 @@ class BootRequest:
     user_id: str | None = None
     # The server's metadata, kept with its record from the start (in cell0 too).
     metadata: dict[str, str] = field(default_factory=dict)
+    # The caller's key pair it boots with: its name and public key (Nova's key_name, key_data).
+    key_name: str | None = None
+    key_data: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +490,8 @@ def _add_instance(
             vm_state=vm_state,
             task_state=task,
             flavor=request.flavor.to_primitive(),
+            key_name=request.key_name,
+            key_data=request.key_data,
         )
     )
     session.flush()

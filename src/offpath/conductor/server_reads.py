@@ -62,6 +62,7 @@ class ServerRecord:
     fault: FaultRecord | None = None
     user_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    key_name: str | None = None
 
     @property
     def deleted(self) -> bool:
@@ -231,6 +232,7 @@ def _record(
         fault=fault,
         user_id=row.user_id,
         metadata=metadata or {},
+        key_name=row.key_name,
     )
 
 

@@ -116,6 +116,9 @@ class InstanceRow(CellBase):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The key pair it was booted with, as Nova keeps it: the name and the public key.
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    key_data: Mapped[str | None] = mapped_column(Text)
 
 
 class InstanceMetadataRow(CellBase):

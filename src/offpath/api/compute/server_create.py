@@ -3,8 +3,9 @@
 Everything a request names is looked up before the conductor is asked, so
 a bad request is a 4xx with Nova's message and leaves nothing behind:
 flavor ("Invalid flavorRef provided."), image ("Can not find requested
-image"), each port ("Port id ... could not be found.", also for another
-project's port; PortInUse for a port another server uses).
+image"), the caller's key pair ("Invalid key_name provided."), each port
+("Port id ... could not be found.", also for another project's port;
+PortInUse for a port another server uses).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from offpath.conductor.server_metadata import check_metadata_items
 from offpath.db.engine import reading
 from offpath.db.flavors import FlavorRecord
 from offpath.db.images import ACTIVE, get_image
+from offpath.db.key_pairs import get_key_pair
 from offpath.errors import (
     FlavorNotFound,
     ImageNotFound,
+    KeypairNotFound,
     PortInUse,
     PortNotFound,
     RequestBodyInvalid,
@@ -71,6 +74,7 @@ class ServerCreate(BaseModel):
     min_count: int = Field(default=1, ge=1, le=MAX_SERVERS_PER_REQUEST)
     # Nova's default: as many as min_count.
     max_count: int | None = Field(default=None, ge=1, le=MAX_SERVERS_PER_REQUEST)
+    key_name: str | None = Field(default=None, min_length=1, max_length=255)
 
 
 class ServerCreateBody(BaseModel):
@@ -89,6 +93,7 @@ def create_server(
     check_metadata_items(len(body.metadata))
     flavor = _flavor(deps, ctx, body.flavorRef)
     image_ref = _image(deps, body.imageRef, project, flavor)
+    key_data = _key_data(deps, ctx, body.key_name)
     for port_id in port_ids:
         _check_port(deps, port_id, project)
     views = [
@@ -105,6 +110,8 @@ def create_server(
                 image_ref=image_ref,
                 flavor_id=flavor.flavorid,
                 metadata=dict(body.metadata),
+                key_name=body.key_name,
+                key_data=key_data,
             )
         )
         for index in range(1, count + 1)
@@ -196,6 +203,19 @@ def _image(deps: ApiDeps, image_ref: str, project: str, flavor: FlavorRecord) ->
             hint=f"the image needs {image.min_disk} GB of disk: pick a larger flavor",
         )
     return image.id
+
+
+def _key_data(deps: ApiDeps, ctx: RequestContext, key_name: str | None) -> str | None:
+    """The public key of the caller's key pair `key_name`; None when no key pair is asked."""
+    if key_name is None:
+        return None
+    try:
+        with reading(deps.cells.api) as session:
+            return get_key_pair(session, ctx.user_id or "", key_name).public_key
+    except KeypairNotFound:
+        raise ServerRequestInvalid(
+            "Invalid key_name provided.", hint="`openstack keypair list` shows your key pairs"
+        ) from None
 
 
 def _check_port(deps: ApiDeps, port_id: str, project: str) -> None:

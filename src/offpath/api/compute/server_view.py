@@ -91,7 +91,7 @@ def server_detail(
         "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": "nova" if server.host else "",
         "config_drive": "",
-        "key_name": None,
+        "key_name": server.key_name,
         "OS-SRV-USG:launched_at": timestamp(server.created_at) if status == "ACTIVE" else None,
         "OS-SRV-USG:terminated_at": None,
         "OS-EXT-STS:task_state": server.task_state,

@@ -21,6 +21,8 @@ from offpath.api.policies.base import (
 from offpath.api.policies.documented import documented
 
 SERVERS: Final = "/servers"
+# Nova's key pair rules: an admin, or the user whose key pairs they are.
+ADMIN_OR_KEYPAIR_OWNER: Final = f"({ADMIN}) or user_id:%(user_id)s"
 SERVER: Final = "/servers/{server_id}"
 ACTION: Final = "/servers/{server_id}/action"
 
@@ -390,5 +392,29 @@ RULES: Final = (
         SERVICE_OR_ADMIN,
         "Create one or more external events",
         ("POST", "/os-server-external-events"),
+    ),
+    documented(
+        "os_compute_api:os-keypairs:index",
+        ADMIN_OR_KEYPAIR_OWNER,
+        "List all keypairs",
+        ("GET", "/os-keypairs"),
+    ),
+    documented(
+        "os_compute_api:os-keypairs:create",
+        ADMIN_OR_KEYPAIR_OWNER,
+        "Create a keypair",
+        ("POST", "/os-keypairs"),
+    ),
+    documented(
+        "os_compute_api:os-keypairs:delete",
+        ADMIN_OR_KEYPAIR_OWNER,
+        "Delete a keypair",
+        ("DELETE", "/os-keypairs/{keypair_name}"),
+    ),
+    documented(
+        "os_compute_api:os-keypairs:show",
+        ADMIN_OR_KEYPAIR_OWNER,
+        "Show details of a keypair",
+        ("GET", "/os-keypairs/{keypair_name}"),
     ),
 )
