@@ -58,6 +58,7 @@ from sqlalchemy.engine import make_url
 from offpath.db.engine import open_engine, parse_url, redacted
 from offpath.db.schema_version import SchemaKind, sync
 from offpath.errors import DatabaseUrlInvalid
+from offpath.network.caller import ADMIN
 from offpath.network.neutron_json import NetworkSpec, PortChanges, PortSpec, SubnetSpec
 from offpath.network.nova_notifier import VIF_PLUGGED, VIF_UNPLUGGED, ServerEvent
 from offpath.network.ovn.backend import OvnBackend
@@ -65,7 +66,7 @@ from offpath.network.ovn.central import OvnCentral
 from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.sim_controller import SimOvnController
 from offpath.network.records import PortStatus
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from offpath.ports.vnic import VnicType
 from offpath.sim.dpu import SimDpu
 

@@ -50,7 +50,10 @@
     │   ├── ServiceUpdateInvalid      compute.service.update_invalid (Nova's os-services PUT rules)
     │   ├── IdentityInvalid           identity.invalid (a name, password or login Keystone refuses)
     │   ├── PolicyFileInvalid         policy.file.invalid (a policy.yaml rule offpath cannot read)
-    │   └── KeypairInvalid            compute.keypair.invalid (a public key or certificate unread)
+    │   ├── KeypairInvalid            compute.keypair.invalid (a public key or certificate unread)
+    │   ├── SecurityGroupRuleInvalid  network.security_group_rule.invalid (Neutron's message)
+    │   ├── SecurityGroupNotAssociated compute.security_group.not_associated (Nova's message)
+    │   └── SecurityGroupNotFoundForBoot compute.security_group.boot_not_found (Nova's 400)
     ├── NotFound
     │   ├── PciDeviceNotFoundById     pci.device.not_found
     │   ├── PciDeviceNotFound         pci.device.not_on_host
@@ -73,7 +76,10 @@
     │   ├── TokenNotFound             identity.token.not_found (a subject token not valid)
     │   ├── IdentityNotFound          identity.not_found (a domain, project, user or role)
     │   ├── MetadataItemNotFound      instance.metadata.not_found (no such key on the server)
-    │   └── KeypairNotFound           compute.keypair.not_found (none of that name for the user)
+    │   ├── KeypairNotFound           compute.keypair.not_found (none of that name for the user)
+    │   ├── SecurityGroupNotFound     network.security_group.not_found (Neutron's message)
+    │   ├── SecurityGroupRuleNotFound network.security_group_rule.not_found
+    │   └── ComputeSecurityGroupNotFound compute.security_group.not_found (Nova's 404)
     ├── Conflict                      the current state does not allow it
     │   ├── PciDeviceInvalidStatus    pci.claim.invalid_status
     │   ├── PciDeviceVFInvalidStatus  pci.claim.vf_invalid_status
@@ -107,7 +113,12 @@
     │   ├── ComputeServiceTooOld      compute.service.too_old (an agent without a step)
     │   ├── StaleStep                 compute.step.stale (sent before the agent restarted)
     │   ├── IdentityConflict          identity.conflict (a name taken in its domain)
-    │   └── KeypairExists             compute.keypair.exists (the user has one of that name)
+    │   ├── KeypairExists             compute.keypair.exists (the user has one of that name)
+    │   ├── SecurityGroupInUse        network.security_group.in_use (a port uses it)
+    │   ├── SecurityGroupRuleExists   network.security_group_rule.exists (the same match)
+    │   ├── SecurityGroupDefaultAlreadyExists network.security_group.default_exists
+    │   ├── SecurityGroupCannotUpdateDefault network.security_group.default_update
+    │   └── SecurityGroupCannotRemoveDefault network.security_group.default_remove
     ├── Unauthenticated               who calls is not known: no, a bad or an ended token
     │   └── AuthenticationFailed      identity.auth.failed (why is logged, never answered)
     ├── Forbidden                     the caller is known but may not do this
@@ -2031,5 +2042,143 @@ class KeypairExists(Conflict):
     def __init__(self, name: str) -> None:
         super().__init__(
             f"Key pair '{name}' already exists.", hint="choose another name, or delete the old one"
+        )
+        self.name = name
+
+
+# -- security groups (Neutron's messages on the network API, Nova's on the compute API) -
+
+
+class SecurityGroupRuleInvalid(InvalidInput):
+    """A security group rule Neutron refuses: a bad protocol, port, ethertype or prefix."""
+
+    code = "network.security_group_rule.invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="see Neutron's security group rule attributes")
+
+
+class SecurityGroupNotFound(NotFound):
+    """No such security group, or another project's (Neutron's message)."""
+
+    code = "network.security_group.not_found"
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__(
+            f"Security group {group_id} does not exist", hint="list the project's security groups"
+        )
+        self.group_id = group_id
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    """No such security group rule, or another project's (Neutron's message)."""
+
+    code = "network.security_group_rule.not_found"
+
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(
+            f"Security group rule {rule_id} does not exist",
+            hint="list the group's rules: GET /v2.0/security-group-rules?security_group_id=...",
+        )
+        self.rule_id = rule_id
+
+
+class SecurityGroupInUse(Conflict):
+    """A port still uses the security group (Neutron's message)."""
+
+    code = "network.security_group.in_use"
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__(
+            f"Security Group {group_id} in use.",
+            hint="take the group off its ports (or delete them) first",
+        )
+        self.group_id = group_id
+
+
+class SecurityGroupRuleExists(Conflict):
+    """The group has a rule with the same match already (Neutron's message)."""
+
+    code = "network.security_group_rule.exists"
+
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(
+            f"Security group rule already exists. Rule id is {rule_id}.",
+            hint="the existing rule admits the same traffic",
+        )
+        self.rule_id = rule_id
+
+
+class SecurityGroupDefaultAlreadyExists(Conflict):
+    """A second group named `default` (Neutron's message)."""
+
+    code = "network.security_group.default_exists"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Default security group already exists.",
+            hint="each project has one `default` group; choose another name",
+        )
+
+
+class SecurityGroupCannotUpdateDefault(Conflict):
+    """The `default` group is not renamed (Neutron's message)."""
+
+    code = "network.security_group.default_update"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Updating default security group not allowed.",
+            hint="change its description or rules, not its name",
+        )
+
+
+class SecurityGroupCannotRemoveDefault(Conflict):
+    """Only the admin deletes a project's `default` group (Neutron's message)."""
+
+    code = "network.security_group.default_remove"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Insufficient rights for removing default security group.",
+            hint="an admin may delete it; it comes back on the project's next use",
+        )
+
+
+class ComputeSecurityGroupNotFound(NotFound):
+    """A server action names a security group the project does not have (Nova's message)."""
+
+    code = "compute.security_group.not_found"
+
+    def __init__(self, name: str, project_id: str) -> None:
+        super().__init__(
+            f"Security group {name} is not found for project {project_id}",
+            hint="name one of the project's security groups (by name or id)",
+        )
+        self.name = name
+
+
+class SecurityGroupNotAssociated(InvalidInput):
+    """Removing a security group none of the server's ports has (Nova's message)."""
+
+    code = "compute.security_group.not_associated"
+
+    def __init__(self, name: str, server_id: str) -> None:
+        super().__init__(
+            f"Security group {name} not associated with the instance {server_id}",
+            hint="the server's security_groups lists the groups it has",
+        )
+        self.name = name
+
+
+class SecurityGroupNotFoundForBoot(InvalidInput):
+    """A server create names a security group the project does not have (Nova's 400)."""
+
+    code = "compute.security_group.boot_not_found"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Security group {name} not found.",
+            hint="create it first, or name one of the project's groups",
         )
         self.name = name

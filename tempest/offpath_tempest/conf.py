@@ -19,7 +19,13 @@ MIN_MICROVERSION: Final = "2.1"
 MAX_MICROVERSION: Final = "2.96"
 REGION: Final = "RegionOne"
 # The network service's extension aliases (GET /v2.0/extensions).
-NETWORK_EXTENSIONS: Final = ("binding", "binding-extended", "provider", "multi-provider")
+NETWORK_EXTENSIONS: Final = (
+    "binding",
+    "binding-extended",
+    "provider",
+    "multi-provider",
+    "security-group",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,10 @@ from sqlalchemy import Engine
 
 from offpath.db.engine import open_engine
 from offpath.db.schema_version import SchemaKind, sync
+from offpath.network.caller import ADMIN
 from offpath.network.embedded import embedded_network_service
 from offpath.network.neutron_json import NetworkSpec, PortChanges, PortSpec, SubnetSpec
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from offpath.ports.vnic import VnicType
 from tests.backends import BACKENDS, scratch_database
 from tests.network.conftest import ADMIN_HEADERS, PF_MACS, SERIAL, full_profile, network_app

@@ -14,9 +14,10 @@ from offpath.network.binding_driver import (
     BindRequest,
     PortStatusSink,
 )
+from offpath.network.caller import ADMIN
 from offpath.network.nova_notifier import ServerEvent
 from offpath.network.records import VifType
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from offpath.ports.port import Port
 from offpath.ports.vnic import VnicType
 from tests.network.conftest import ADMIN_HEADERS, RecordingSink, network_app

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from offpath.network.caller import ADMIN
 from offpath.network.nova_notifier import ServerEvent
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from tests.network.conftest import RecordingSink
 from tests.network.test_dpu_sim_binding import SERVER, make_network, make_port
 

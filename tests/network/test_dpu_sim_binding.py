@@ -9,9 +9,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from offpath.network.caller import ADMIN
 from offpath.network.chassis import ChassisRegistry
 from offpath.network.nova_notifier import ServerEvent
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from tests.network.conftest import PF_MACS, SERIAL, RecordingSink, full_profile
 
 SERVER = "5b2c7e3a-3f7e-4a55-8f0e-0d8f1c9a7b11"

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.caller import ADMIN
+from offpath.network.service import NetworkService
 from tests.network.conftest import ADMIN_HEADERS, TOKEN, full_profile, network_app
 
 READER = "reader"

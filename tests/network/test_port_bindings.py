@@ -17,9 +17,10 @@ from offpath.errors import (
     PortBindingError,
     PortBindingNotFound,
 )
+from offpath.network.caller import ADMIN
 from offpath.network.neutron_json import BindingSpec
 from offpath.network.nova_notifier import ServerEvent
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from offpath.ports.host_binding import BindingStatus
 from offpath.ports.vnic import VnicType
 from tests.network.conftest import RecordingSink, full_profile

@@ -41,6 +41,18 @@ class PortsClient(Protocol):
         """The ports whose device_id is `device_id`."""
         ...
 
+    def find_security_group(self, name_or_id: str, *, project_id: str) -> str | None:
+        """The id of the project's security group of that id or name; None if it has none."""
+        ...
+
+    def security_group_names(self, group_ids: Sequence[str]) -> dict[str, str]:
+        """The names of the security groups of `group_ids`, in one request."""
+        ...
+
+    def set_port_security_groups(self, port_id: str, group_ids: Sequence[str]) -> Port:
+        """Make `group_ids` the port's security groups."""
+        ...
+
 
 class EventForwarder(Protocol):
     """Hands external events to the agent of the host that runs the server."""

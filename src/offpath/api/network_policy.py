@@ -16,9 +16,9 @@ from typing import Final
 from offpath.api.errors import HttpFault
 from offpath.api.policy import Policy
 from offpath.jsonvalue import JsonValue
+from offpath.network.caller import Caller
 from offpath.network.neutron_json import NetworkChanges, NetworkSpec, PortChanges, Unset
 from offpath.network.records import NetworkRecord, PortRecord, SubnetRecord
-from offpath.network.service import Caller
 from offpath.rpc.context import RequestContext
 
 # A port change's field and the attribute Neutron's rules name it by.
@@ -71,6 +71,11 @@ def network_target(network: NetworkRecord) -> dict[str, object]:
         "shared": network.shared,
         "router:external": False,
     }
+
+
+def security_group_target(project_id: str | None) -> dict[str, object]:
+    """What a security group (or rule) rule reads: the group's project."""
+    return {"project_id": project_id, "tenant_id": project_id}
 
 
 def owned_target(project_id: str | None, network: NetworkRecord) -> dict[str, object]:

@@ -37,6 +37,7 @@ from offpath.api.network_policy import (
     new_resource_target,
     port_rules,
     port_target,
+    security_group_target,
     shown_port,
     subnet_target,
 )
@@ -49,11 +50,14 @@ from offpath.errors import (
     OffpathError,
     PortBindingError,
     PortNotFound,
+    SecurityGroupNotFound,
+    SecurityGroupRuleNotFound,
     SubnetNotFound,
     Unauthenticated,
     kind_of,
 )
 from offpath.jsonvalue import JsonValue
+from offpath.network.caller import ADMIN
 from offpath.network.neutron_json import (
     NetworkSpec,
     PortSpec,
@@ -68,13 +72,18 @@ from offpath.network.neutron_json import (
     parse_network_update,
     parse_port_create,
     parse_port_update,
+    parse_security_group_create,
+    parse_security_group_rule_create,
+    parse_security_group_update,
     parse_subnet_create,
     parse_subnet_update,
     port_json,
+    security_group_json,
+    security_group_rule_json,
     subnet_json,
 )
 from offpath.network.records import Chassis, NetworkRecord, PortRecord
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from offpath.rpc.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -91,6 +100,7 @@ EXTENSIONS: Final = (
     ),
     ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
     ("multi-provider", "Multi Provider Network", "Expose mapping of virtual networks to segments"),
+    ("security-group", "security-group", "The security groups extension."),
 )
 # Filters the database answers; the others are matched on the rendered objects.
 _PORT_QUERY: Final = {
@@ -249,7 +259,7 @@ def network_router(service_factory: ServiceFactory, *, policy: Policy) -> APIRou
                     "collection": f"{name}s",
                     "links": [{"rel": "self", "href": f"{base}/{name}s"}],
                 }
-                for name in ("network", "subnet", "port")
+                for name in ("network", "subnet", "port", "security-group", "security-group-rule")
             ]
         }
 
@@ -417,6 +427,99 @@ def network_router(service_factory: ServiceFactory, *, policy: Policy) -> APIRou
     def delete_port(port_id: str, ctx: Ctx, svc: Svc) -> Response:
         port_action(svc, ctx, port_id, ["delete_port"])
         svc.delete_port(caller_of(ctx), port_id)
+        return Response(status_code=204)
+
+    # -- security groups (the security-group extension) ---------------------------------
+
+    @router.post("/v2.0/security-groups", status_code=201)
+    def create_security_group(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        spec = parse_security_group_create(body)
+        check_project_choice(ctx, spec.project_id)
+        authorize(
+            ctx, ["create_security_group"], security_group_target(spec.project_id or ctx.project_id)
+        )
+        record = svc.security_groups.create_group(caller_of(ctx), spec)
+        return {"security_group": security_group_json(record)}
+
+    @router.get("/v2.0/security-groups")
+    def list_security_groups(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        params = request.query_params
+        records = svc.security_groups.list_groups(
+            caller_of(ctx),
+            project_ids=params.getlist("project_id") or params.getlist("tenant_id"),
+            ids=params.getlist("id"),
+        )
+        bodies = [
+            security_group_json(r)
+            for r in records
+            if policy.allows(ctx, "get_security_group", security_group_target(r.project_id))
+        ]
+        return {"security_groups": _select(bodies, request)}
+
+    def visible_group(svc: NetworkService, ctx: RequestContext, group_id: str) -> str:
+        record = svc.security_groups.get_group(caller_of(ctx), group_id)
+        if not policy.allows(ctx, "get_security_group", security_group_target(record.project_id)):
+            raise SecurityGroupNotFound(group_id)
+        return record.project_id
+
+    @router.get("/v2.0/security-groups/{group_id}")
+    def show_security_group(group_id: str, request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        record = svc.security_groups.get_group(caller_of(ctx), group_id)
+        if not policy.allows(ctx, "get_security_group", security_group_target(record.project_id)):
+            raise SecurityGroupNotFound(group_id)
+        return {"security_group": _fields(security_group_json(record), request)}
+
+    @router.put("/v2.0/security-groups/{group_id}")
+    def update_security_group(group_id: str, body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        changes = parse_security_group_update(body)
+        project = visible_group(svc, ctx, group_id)
+        authorize(ctx, ["update_security_group"], security_group_target(project))
+        record = svc.security_groups.update_group(caller_of(ctx), group_id, changes)
+        return {"security_group": security_group_json(record)}
+
+    @router.delete("/v2.0/security-groups/{group_id}", status_code=204)
+    def delete_security_group(group_id: str, ctx: Ctx, svc: Svc) -> Response:
+        project = visible_group(svc, ctx, group_id)
+        authorize(ctx, ["delete_security_group"], security_group_target(project))
+        svc.security_groups.delete_group(caller_of(ctx), group_id)
+        return Response(status_code=204)
+
+    @router.post("/v2.0/security-group-rules", status_code=201)
+    def create_security_group_rule(body: Doc, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        spec = parse_security_group_rule_create(body)
+        check_project_choice(ctx, spec.project_id)
+        project = visible_group(svc, ctx, spec.security_group_id)
+        authorize(ctx, ["create_security_group_rule"], security_group_target(project))
+        record = svc.security_groups.create_rule(caller_of(ctx), spec)
+        return {"security_group_rule": security_group_rule_json(record)}
+
+    @router.get("/v2.0/security-group-rules")
+    def list_security_group_rules(request: Request, ctx: Ctx, svc: Svc) -> dict[str, Any]:
+        bodies = [
+            security_group_rule_json(r)
+            for r in svc.security_groups.list_rules(caller_of(ctx))
+            if policy.allows(ctx, "get_security_group_rule", security_group_target(r.project_id))
+        ]
+        return {"security_group_rules": _select(bodies, request)}
+
+    @router.get("/v2.0/security-group-rules/{rule_id}")
+    def show_security_group_rule(
+        rule_id: str, request: Request, ctx: Ctx, svc: Svc
+    ) -> dict[str, Any]:
+        record = svc.security_groups.get_rule(caller_of(ctx), rule_id)
+        target = security_group_target(record.project_id)
+        if not policy.allows(ctx, "get_security_group_rule", target):
+            raise SecurityGroupRuleNotFound(rule_id)
+        return {"security_group_rule": _fields(security_group_rule_json(record), request)}
+
+    @router.delete("/v2.0/security-group-rules/{rule_id}", status_code=204)
+    def delete_security_group_rule(rule_id: str, ctx: Ctx, svc: Svc) -> Response:
+        record = svc.security_groups.get_rule(caller_of(ctx), rule_id)
+        target = security_group_target(record.project_id)
+        if not policy.allows(ctx, "get_security_group_rule", target):
+            raise SecurityGroupRuleNotFound(rule_id)
+        authorize(ctx, ["delete_security_group_rule"], target)
+        svc.security_groups.delete_rule(caller_of(ctx), rule_id)
         return Response(status_code=204)
 
     # -- a port's bindings on several hosts (binding-extended) ---------------------------

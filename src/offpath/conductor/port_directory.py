@@ -7,7 +7,8 @@ network service (and a client of a real Neutron) implement `PortDirectory`;
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from offpath.errors import NetworkNotFound, PortNotFound
@@ -33,6 +34,27 @@ class PortRecords:
     def __init__(self, ports: Iterable[Port] = (), networks: Iterable[Network] = ()) -> None:
         self.ports = {port.id: port for port in ports}
         self.networks = {network.id: network for network in networks}
+        # Security groups by id: (project, name).
+        self.security_groups: dict[str, tuple[str, str]] = {}
+
+    def find_security_group(self, name_or_id: str, *, project_id: str) -> str | None:
+        """The id of the project's group with that id, else that name."""
+        mine = {
+            k: name for k, (project, name) in self.security_groups.items() if project == project_id
+        }
+        if name_or_id in mine:
+            return name_or_id
+        return next((k for k, name in mine.items() if name == name_or_id), None)
+
+    def security_group_names(self, group_ids: Sequence[str]) -> dict[str, str]:
+        """The names of the groups of `group_ids`."""
+        return {k: self.security_groups[k][1] for k in group_ids if k in self.security_groups}
+
+    def set_port_security_groups(self, port_id: str, group_ids: Sequence[str]) -> Port:
+        """Make `group_ids` the port's groups."""
+        port = replace(self.show_port(port_id), security_groups=tuple(group_ids))
+        self.ports[port_id] = port
+        return port
 
     def show_port(self, port_id: str) -> Port:
         """The port; PortNotFound when there is none."""

@@ -105,6 +105,39 @@ class NeutronClient:
             raise NetworkServiceUnavailable(self.endpoint, "the port list has no 'ports' list")
         return [port_from_json(item) for item in ports if isinstance(item, dict)]
 
+    def find_security_group(self, name_or_id: str, *, project_id: str) -> str | None:
+        """The id of the project's group with that id, else that name; None when it has none."""
+        for key in ("id", "name"):
+            found = self._security_groups({"project_id": project_id, key: name_or_id})
+            if found:
+                return str(found[0].get("id", ""))
+        return None
+
+    def security_group_names(self, group_ids: Sequence[str]) -> dict[str, str]:
+        """The names of the groups of `group_ids`, in one request (a page of servers)."""
+        if not group_ids:
+            return {}
+        params = [("id", group_id) for group_id in dict.fromkeys(group_ids)]
+        params += [("fields", "id"), ("fields", "name")]
+        return {
+            str(item.get("id", "")): str(item.get("name") or "")
+            for item in self._security_groups(params)
+        }
+
+    def set_port_security_groups(self, port_id: str, group_ids: Sequence[str]) -> Port:
+        """Make `group_ids` the port's security groups."""
+        return self._update(port_id, {"security_groups": list(group_ids)})
+
+    def _security_groups(
+        self, params: Mapping[str, str] | list[tuple[str, str]]
+    ) -> list[dict[str, JsonValue]]:
+        query = httpx.QueryParams(params if isinstance(params, Mapping) else list(params))
+        body = self._call("GET", "/v2.0/security-groups", None, params=query)
+        groups = body.get("security_groups") if isinstance(body, dict) else None
+        if not isinstance(groups, list):
+            raise NetworkServiceUnavailable(self.endpoint, "the answer has no 'security_groups'")
+        return [item for item in groups if isinstance(item, dict)]
+
     def bind_port(
         self,
         port_id: str,
@@ -216,7 +249,7 @@ class NeutronClient:
         path: str,
         not_found: NotFoundError | None,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | httpx.QueryParams | None = None,
         json: Any = None,
     ) -> JsonValue:
         response = self._send(method, path, params=params, json=json)
@@ -227,7 +260,7 @@ class NeutronClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | httpx.QueryParams | None = None,
         json: Any = None,
     ) -> httpx.Response:
         try:

@@ -10,16 +10,34 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Final, TypeVar
 
 from offpath.errors import NetworkRequestInvalid, VnicTypeInvalid
 from offpath.jsonvalue import JsonValue
-from offpath.network.records import Chassis, NetworkRecord, PortRecord, SubnetRecord, VifType
+from offpath.network.records import (
+    Chassis,
+    NetworkRecord,
+    PortRecord,
+    SecurityGroupRecord,
+    SecurityGroupRuleRecord,
+    SubnetRecord,
+    VifType,
+)
 from offpath.network.representors import RepresentorPlug
 from offpath.ports.host_binding import BindingStatus, HostBinding
 from offpath.ports.network import Network, Segment
 from offpath.ports.port import BINDING_FAILURE_DETAIL, FixedIp, Port
+from offpath.ports.security_group import (
+    Ethertype,
+    Rule,
+    parse_direction,
+    parse_ethertype,
+    parse_port,
+    parse_protocol,
+    parse_remote_ip_prefix,
+)
 from offpath.ports.vnic import VnicType
 
 NETWORK_TYPES: Final = frozenset({"flat", "vlan", "geneve", "vxlan", "gre", "local"})
@@ -38,7 +56,6 @@ IGNORED_PORT_KEYS: Final = frozenset(
         "description",
         "dns_name",
         "dns_domain",
-        "security_groups",
         "port_security_enabled",
         "qos_policy_id",
         "allowed_address_pairs",
@@ -112,6 +129,7 @@ class PortChanges:
     vnic_type: VnicType | Unset = UNSET
     mac_address: str | Unset = UNSET
     fixed_ips: tuple[FixedIpRequest, ...] | Unset = UNSET
+    security_groups: tuple[str, ...] | Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +186,35 @@ class SubnetSpec:
     project_id: str | None = None
     gateway_ip: str | Unset | None = UNSET
     extra: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupSpec:
+    """A security group to create."""
+
+    name: str = ""
+    description: str = ""
+    project_id: str | None = None
+    stateful: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupChanges:
+    """The attributes a security group update names."""
+
+    name: str | Unset = UNSET
+    description: str | Unset = UNSET
+    stateful: bool | Unset = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRuleSpec:
+    """A security group rule to create: its group, its match, the project asked for."""
+
+    security_group_id: str
+    rule: Rule
+    project_id: str | None = None
+    description: str = ""
 
 
 # -- reading requests -------------------------------------------------------------
@@ -432,6 +479,7 @@ _PORT_KEYS: Final = frozenset(
         "binding:vnic_type",
         "mac_address",
         "fixed_ips",
+        "security_groups",
     }
 )
 
@@ -489,6 +537,94 @@ def _port_changes(attrs: Mapping[str, JsonValue]) -> PortChanges:
         vnic_type=vnic,
         mac_address=mac,
         fixed_ips=_get(attrs, "fixed_ips", _fixed_ips, UNSET),
+        security_groups=_get(attrs, "security_groups", _group_ids, UNSET),
+    )
+
+
+def _group_ids(attrs: Mapping[str, JsonValue], key: str) -> tuple[str, ...]:
+    # Neutron reads null as no groups, and a group named twice once.
+    items = attrs[key]
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise NetworkRequestInvalid(
+            f"Invalid input for security_groups. Reason: '{items}' is not a list of ids."
+        )
+    return tuple(dict.fromkeys(check_text(key, str(item)) for item in items))
+
+
+_GROUP_KEYS: Final = frozenset({"name", "description", "stateful"})
+_RULE_KEYS: Final = frozenset(
+    {
+        "security_group_id",
+        "direction",
+        "ethertype",
+        "protocol",
+        "port_range_min",
+        "port_range_max",
+        "remote_ip_prefix",
+        "remote_group_id",
+        "remote_address_group_id",
+        "description",
+        "project_id",
+        "tenant_id",
+    }
+)
+
+
+def parse_security_group_create(body: JsonValue) -> SecurityGroupSpec:
+    """The group a `POST /security-groups` body asks for."""
+    attrs = resource(body, "security_group")
+    _unknown(attrs, _GROUP_KEYS | {"project_id", "tenant_id", "tags"})
+    return SecurityGroupSpec(
+        name=_get(attrs, "name", lambda a, k: _text(a, k, nullable=True) or "", ""),
+        description=_get(attrs, "description", lambda a, k: _text(a, k, nullable=True) or "", ""),
+        project_id=_project(attrs),
+        stateful=_get(attrs, "stateful", _flag, True),
+    )
+
+
+def parse_security_group_update(body: JsonValue) -> SecurityGroupChanges:
+    """The changes a `PUT /security-groups/{id}` body asks for."""
+    attrs = resource(body, "security_group")
+    _unknown(attrs, _GROUP_KEYS)
+    return SecurityGroupChanges(
+        name=_get(attrs, "name", lambda a, k: _text(a, k, nullable=True) or "", UNSET),
+        description=_get(
+            attrs, "description", lambda a, k: _text(a, k, nullable=True) or "", UNSET
+        ),
+        stateful=_get(attrs, "stateful", _flag, UNSET),
+    )
+
+
+def parse_security_group_rule_create(body: JsonValue) -> SecurityGroupRuleSpec:
+    """The rule a `POST /security-group-rules` body asks for; its combination is not checked."""
+    attrs = resource(body, "security_group_rule")
+    _unknown(attrs, _RULE_KEYS)
+    for key in ("security_group_id", "direction"):
+        if key not in attrs:
+            raise NetworkRequestInvalid(
+                f"Failed to parse request. Required attribute '{key}' not specified"
+            )
+    if attrs.get("remote_address_group_id") is not None:
+        raise NetworkRequestInvalid(
+            "Invalid input for remote_address_group_id. Reason: address groups are not served."
+        )
+    remote_group = _get(attrs, "remote_group_id", lambda a, k: _text(a, k, nullable=True), None)
+    rule = Rule(
+        direction=parse_direction(attrs["direction"]),
+        ethertype=parse_ethertype(attrs["ethertype"]) if "ethertype" in attrs else Ethertype.IPV4,
+        protocol=parse_protocol(attrs.get("protocol")),
+        port_range_min=parse_port(attrs.get("port_range_min")),
+        port_range_max=parse_port(attrs.get("port_range_max")),
+        remote_ip_prefix=parse_remote_ip_prefix(attrs.get("remote_ip_prefix")),
+        remote_group_id=remote_group or None,
+    )
+    return SecurityGroupRuleSpec(
+        security_group_id=_uuid_text(attrs, "security_group_id"),
+        rule=rule,
+        project_id=_project(attrs),
+        description=_get(attrs, "description", lambda a, k: _text(a, k, nullable=True) or "", ""),
     )
 
 
@@ -641,9 +777,57 @@ def port_json(record: PortRecord) -> dict[str, JsonValue]:
         "binding:vif_details": _vif_details(record),
         "description": "",
         "tags": [],
-        "security_groups": [],
+        "security_groups": list(port.security_groups),
         "port_security_enabled": False,
     }
+
+
+def security_group_rule_json(record: SecurityGroupRuleRecord) -> dict[str, JsonValue]:
+    """A security group rule as Neutron shows it."""
+    rule = record.rule
+    return {
+        "id": record.id,
+        "security_group_id": record.security_group_id,
+        "project_id": record.project_id,
+        "tenant_id": record.project_id,
+        "direction": rule.direction.value,
+        "ethertype": rule.ethertype.value,
+        "protocol": rule.protocol,
+        "port_range_min": rule.port_range_min,
+        "port_range_max": rule.port_range_max,
+        "remote_ip_prefix": rule.remote_ip_prefix,
+        "remote_group_id": rule.remote_group_id,
+        "remote_address_group_id": None,
+        "normalized_cidr": rule.normalized_cidr,
+        "description": record.description,
+        "tags": [],
+        "created_at": _timestamp(record.created_at),
+        "updated_at": _timestamp(record.updated_at),
+        "revision_number": record.revision_number,
+        "belongs_to_default_sg": record.belongs_to_default_sg,
+    }
+
+
+def security_group_json(record: SecurityGroupRecord) -> dict[str, JsonValue]:
+    """A security group and its rules as Neutron shows them."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "description": record.description,
+        "project_id": record.project_id,
+        "tenant_id": record.project_id,
+        "security_group_rules": [security_group_rule_json(rule) for rule in record.rules],
+        "stateful": record.stateful,
+        "shared": False,
+        "tags": [],
+        "created_at": _timestamp(record.created_at),
+        "updated_at": _timestamp(record.updated_at),
+        "revision_number": record.revision_number,
+    }
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _vif_details(record: PortRecord) -> dict[str, JsonValue]:
@@ -673,6 +857,7 @@ def port_from_json(body: Mapping[str, JsonValue]) -> Port:
     profile = body.get("binding:profile")
     details = body.get("binding:vif_details")
     fixed = body.get("fixed_ips")
+    groups = body.get("security_groups")
     return Port(
         id=str(body.get("id", "")),
         network_id=str(body.get("network_id", "")),
@@ -691,6 +876,9 @@ def port_from_json(body: Mapping[str, JsonValue]) -> Port:
             if isinstance(ip, dict)
         ),
         project_id=str(body.get("project_id") or body.get("tenant_id") or ""),
+        security_groups=tuple(
+            str(item) for item in (groups if isinstance(groups, list) else []) if item
+        ),
     )
 
 

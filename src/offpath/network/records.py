@@ -14,6 +14,7 @@ from enum import StrEnum
 from offpath.jsonvalue import JsonValue
 from offpath.ports.network import Network
 from offpath.ports.port import Port
+from offpath.ports.security_group import Rule
 
 
 class PortStatus(StrEnum):
@@ -110,3 +111,35 @@ class Chassis:
             if sep and key == "card-serial-number":
                 return value
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRuleRecord:
+    """A stored security group rule: its match and what the API shows beside it."""
+
+    id: str
+    security_group_id: str
+    project_id: str
+    rule: Rule
+    description: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    revision_number: int = 0
+    # True for a rule of its project's `default` group.
+    belongs_to_default_sg: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRecord:
+    """A stored security group and its rules."""
+
+    id: str
+    project_id: str
+    name: str
+    description: str = ""
+    stateful: bool = True
+    rules: tuple[SecurityGroupRuleRecord, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    revision_number: int = 0
+    is_default: bool = False

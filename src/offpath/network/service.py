@@ -51,10 +51,10 @@ from offpath.errors import (
     SubnetNotFound,
 )
 from offpath.network.binding_driver import BindingDriver, BindOutcome, BindRequest
+from offpath.network.caller import ADMIN, Caller, storable
 from offpath.network.chassis import ChassisRegistry, ChassisView
 from offpath.network.mirror import NetworkMirror, PortWrite
 from offpath.network.neutron_json import (
-    MAX_TEXT,
     UNSET,
     BindingSpec,
     FixedIpRequest,
@@ -86,6 +86,12 @@ from offpath.network.records import (
     VifType,
 )
 from offpath.network.representors import RepresentorPlug, RepresentorPlugs
+from offpath.network.security_groups import (
+    SecurityGroups,
+    ensure_default_group,
+    port_groups,
+    set_port_groups,
+)
 from offpath.network.segments import segments_of
 from offpath.network.sriov_hosts import SriovHosts
 from offpath.ports.host_binding import HostBinding
@@ -103,38 +109,7 @@ _T = TypeVar("_T")
 DEFAULT_MTU: Final = 1500
 OVERLAY_MTU: Final = {"geneve": 1442, "vxlan": 1450, "gre": 1458}
 DEFAULT_NETWORK_TYPE: Final = "geneve"
-ADMIN_PROJECT: Final = "admin"
 MAC_PREFIX: Final = "fa:16:3e"
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who asks: a project, and whether it sees every project's resources (admin, service).
-
-    Visibility only: what the caller may do with what it sees is the API's
-    policy, checked before the service is called.
-    """
-
-    project_id: str | None = None
-    sees_all: bool = False
-
-    @property
-    def is_admin(self) -> bool:
-        """True for a caller who sees and acts on every project's resources."""
-        return self.sees_all
-
-    def sees(self, project_id: str, *, shared: bool = False) -> bool:
-        """True when the caller may see a resource of `project_id`."""
-        return self.sees_all or shared or project_id == self.project_id
-
-    def project_for(self, asked: str | None) -> str:
-        """The project a new resource belongs to: what an admin asked, else the caller's."""
-        if self.sees_all:
-            return asked or self.project_id or ADMIN_PROJECT
-        return self.project_id or ADMIN_PROJECT
-
-
-ADMIN: Final = Caller(sees_all=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +158,7 @@ class NetworkService:
         self.plugs = plugs
         self.sriov_hosts = sriov_hosts
         self.mirror = mirror
+        self.security_groups = SecurityGroups(engine)
         # One port's mirror writes in order: a status write that read the row just
         # before a delete must not write the port back after the delete removed it.
         self._port_locks = tuple(threading.Lock() for _ in range(PORT_LOCK_STRIPES))
@@ -386,6 +362,11 @@ class NetworkService:
             )
             session.add(row)
             session.flush()
+            # As Neutron: a port created without groups is in its project's `default` one.
+            groups = changes.security_groups
+            if isinstance(groups, Unset):
+                groups = (ensure_default_group(session, row.project_id),)
+            set_port_groups(session, row.id, row.project_id, groups)
             requested = changes.fixed_ips
             _allocate_ips(
                 session,
@@ -395,7 +376,9 @@ class NetworkService:
                 default=isinstance(requested, Unset),
             )
             followup = self._apply(
-                session, row, replace(changes, mac_address=UNSET, fixed_ips=UNSET)
+                session,
+                row,
+                replace(changes, mac_address=UNSET, fixed_ips=UNSET, security_groups=UNSET),
             )
             session.flush()
             return _port_record(session, row), followup
@@ -429,8 +412,9 @@ class NetworkService:
             query = query.where(PortRow.project_id == caller.project_id)
         with reading(self.engine) as session:
             rows = list(session.scalars(query))
-            ips = _fixed_ips(session, [row.id for row in rows])
-            return [_record_of(row, ips.get(row.id, ())) for row in rows]
+            ids = [row.id for row in rows]
+            ips, groups = _fixed_ips(session, ids), port_groups(session, ids)
+            return [_record_of(row, ips.get(row.id, ()), groups.get(row.id, ())) for row in rows]
 
     def get_port(self, caller: Caller, port_id: str) -> PortRecord:
         """One port; PortNotFound when absent or another project's."""
@@ -456,7 +440,11 @@ class NetworkService:
                     )
                 _check_mac_free(session, row.network_id, changes.mac_address)
                 row.mac_address = changes.mac_address
-            return self._apply(session, row, replace(changes, mac_address=UNSET))
+            if not isinstance(changes.security_groups, Unset):
+                set_port_groups(session, row.id, row.project_id, changes.security_groups)
+            return self._apply(
+                session, row, replace(changes, mac_address=UNSET, security_groups=UNSET)
+            )
 
         followup = write_retrying(self.engine, work, retry_on=IntegrityError)
         self._follow(followup, port_id)
@@ -856,11 +844,6 @@ class NetworkService:
 # -- rows to records --------------------------------------------------------------------
 
 
-def storable(text: str) -> bool:
-    """True when a column can hold `text`: any id or name, else nothing can match it."""
-    return len(text) <= MAX_TEXT and "\x00" not in text
-
-
 def _network_row(
     session: Session, caller: Caller, network_id: str, *, owned: bool = False
 ) -> NetworkRow:
@@ -955,7 +938,9 @@ def _fixed_ips(session: Session, port_ids: Sequence[str]) -> dict[str, tuple[Fix
     return {key: tuple(value) for key, value in found.items()}
 
 
-def _record_of(row: PortRow, fixed_ips: tuple[FixedIp, ...]) -> PortRecord:
+def _record_of(
+    row: PortRow, fixed_ips: tuple[FixedIp, ...], groups: tuple[str, ...] = ()
+) -> PortRecord:
     port = Port(
         id=row.id,
         network_id=row.network_id,
@@ -970,6 +955,7 @@ def _record_of(row: PortRow, fixed_ips: tuple[FixedIp, ...]) -> PortRecord:
         mac_address=row.mac_address,
         fixed_ips=fixed_ips,
         project_id=row.project_id,
+        security_groups=groups,
     )
     return PortRecord(
         port=port,
@@ -981,7 +967,11 @@ def _record_of(row: PortRow, fixed_ips: tuple[FixedIp, ...]) -> PortRecord:
 
 
 def _port_record(session: Session, row: PortRow) -> PortRecord:
-    return _record_of(row, _fixed_ips(session, [row.id]).get(row.id, ()))
+    return _record_of(
+        row,
+        _fixed_ips(session, [row.id]).get(row.id, ()),
+        port_groups(session, [row.id]).get(row.id, ()),
+    )
 
 
 # -- addresses ---------------------------------------------------------------------------

@@ -43,6 +43,8 @@ class Port:
     mac_address: str | None = None
     fixed_ips: tuple[FixedIp, ...] = ()
     project_id: str = ""
+    # The ids of the port's security groups.
+    security_groups: tuple[str, ...] = ()
 
     @property
     def binding_failure(self) -> str:

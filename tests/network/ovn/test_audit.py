@@ -12,12 +12,13 @@ from sqlalchemy import Engine, update
 
 from offpath.db.engine import writing
 from offpath.db.network_schema import PortRow
+from offpath.network.caller import ADMIN
 from offpath.network.nova_notifier import ServerEvent
 from offpath.network.ovn.audit import OvnAudit
 from offpath.network.ovn.backend import OvnBackend
 from offpath.network.ovn.config import OvnConfig
 from offpath.network.ovn.drift import Drift, DriftKind
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from tests.network.conftest import SERIAL, RecordingSink, full_profile
 from tests.network.ovn.conftest import DOWN_TIME, DpuFactory, wait_for
 from tests.network.ovn.test_ovn_binding import EXPECTED_OPTIONS, lsp, status

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from offpath.network.caller import ADMIN
 from offpath.network.nova_notifier import ServerEvent
 from offpath.network.ovn.backend import OvnBackend
 from offpath.network.ovn.central import OvnCentral
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 from tests.network.conftest import PF_MACS, SERIAL, RecordingSink, full_profile
 from tests.network.ovn.conftest import DOWN_TIME, DpuFactory, wait_for
 from tests.network.test_dpu_sim_binding import SERVER, bind, make_network, make_port

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.flavors import visible_flavor
+from offpath.api.compute.security_groups import add_security_group, remove_security_group
 from offpath.api.compute.servers import authorized_server, server_target, visible_server
 from offpath.api.deps import ApiDeps, Deps
 from offpath.api.microversion import Microversion
@@ -220,6 +221,8 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "revertResize": _revert,
     "os-migrateLive": _live_migrate,
     "evacuate": _evacuate,
+    "addSecurityGroup": add_security_group,
+    "removeSecurityGroup": remove_security_group,
 }
 
 
@@ -242,6 +245,8 @@ RULES: Final[Mapping[str, str]] = {
     "revertResize": f"{_SERVERS}:revert_resize",
     "os-migrateLive": "os_compute_api:os-migrate-server:migrate_live",
     "evacuate": "os_compute_api:os-evacuate",
+    "addSecurityGroup": "os_compute_api:os-security-groups:add",
+    "removeSecurityGroup": "os_compute_api:os-security-groups:remove",
 }
 # Naming the destination: a move checks this rule instead of its own, an unshelve
 # this one as well (Nova's order); from the microversion the host is read at.

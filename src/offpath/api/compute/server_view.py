@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from offpath.api.compute.context import at_least
+from offpath.api.compute.security_groups import shown_groups
 from offpath.api.compute.server_status import power_state, server_status
 from offpath.api.deps import PortsClient
 from offpath.api.microversion import Microversion
@@ -69,6 +71,7 @@ def server_detail(
     network_names: dict[str, str],
     *,
     shown: HostKeys,
+    group_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The body of `GET /servers/{id}` (and each entry of `/servers/detail`)."""
     status = server_status(server.vm_state, server.task_state)
@@ -98,8 +101,10 @@ def server_detail(
         "OS-EXT-STS:vm_state": server.vm_state,
         "OS-EXT-STS:power_state": power_state(server.vm_state),
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": "default"}],
     }
+    # Nova leaves the key out when no port of the server has a group.
+    if groups := shown_groups(ports, group_names or {}):
+        body["security_groups"] = groups
     if shown.extended_attributes:
         body["OS-EXT-SRV-ATTR:host"] = server.host
         body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.host

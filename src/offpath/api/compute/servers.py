@@ -14,6 +14,12 @@ from starlette.datastructures import QueryParams
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.names import NAME_PATTERN
+from offpath.api.compute.security_groups import (
+    DEFAULT_GROUP,
+    check_boot_groups,
+    group_names,
+    requested_groups,
+)
 from offpath.api.compute.server_create import ServerCreateBody, create_server
 from offpath.api.compute.server_status import server_status
 from offpath.api.compute.server_view import (
@@ -87,6 +93,8 @@ def create(
 ) -> dict[str, Any]:
     """Boot a server with existing ports; 202 with its id (it builds in the background)."""
     deps.policy.authorize(ctx, "os_compute_api:servers:create", own_project(ctx))
+    groups = requested_groups((body.server.model_extra or {}).get("security_groups"))
+    check_boot_groups(deps.ports, ctx, groups)
     view = create_server(deps, ctx, body.server, v)
     base = base_url(request, deps)
     response.headers["Location"] = f"{base}/compute/v2.1/servers/{view.uuid}"
@@ -96,7 +104,7 @@ def create(
             "links": links(base, "servers", view.uuid),
             "adminPass": body.server.adminPass or secrets.token_urlsafe(9),
             "OS-DCF:diskConfig": "MANUAL",
-            "security_groups": [{"name": "default"}],
+            "security_groups": [{"name": name} for name in groups or [DEFAULT_GROUP]],
         }
     }
 
@@ -228,10 +236,13 @@ def detail(
         query=request.query_params,
         rule="os_compute_api:servers:detail",
     )
+    read = [(server, *server_ports(deps.ports, server.uuid)) for server in servers]
+    # One request for the page's security group names, not one per server.
+    groups = group_names(deps.ports, [ports for _, ports, _ in read])
     shown = []
-    for server in servers:
-        ports, names = server_ports(deps.ports, server.uuid)
-        entry = server_detail(server, base, v, ports, names, shown=host_keys(deps, ctx, server))
+    for server, ports, names in read:
+        keys = host_keys(deps, ctx, server)
+        entry = server_detail(server, base, v, ports, names, shown=keys, group_names=groups)
         # Nova shows a server's groups on its own, never in a list.
         entry.pop("server_groups", None)
         shown.append(entry)
@@ -244,7 +255,16 @@ def show(server_id: str, request: Request, ctx: Ctx, deps: Deps, v: Version) -> 
     server = authorized_server(deps, ctx, server_id, "os_compute_api:servers:show")
     ports, names = server_ports(deps.ports, server.uuid)
     shown = host_keys(deps, ctx, server)
-    return {"server": server_detail(server, base_url(request, deps), v, ports, names, shown=shown)}
+    body = server_detail(
+        server,
+        base_url(request, deps),
+        v,
+        ports,
+        names,
+        shown=shown,
+        group_names=group_names(deps.ports, [ports]),
+    )
+    return {"server": body}
 
 
 class ServerUpdate(BaseModel):
@@ -285,7 +305,10 @@ def update(
     server = visible_server(deps, ctx, server_id)
     ports, names = server_ports(deps.ports, server.uuid)
     keys = host_keys(deps, ctx, server)
-    shown = server_detail(server, base_url(request, deps), v, ports, names, shown=keys)
+    groups = group_names(deps.ports, [ports])
+    shown = server_detail(
+        server, base_url(request, deps), v, ports, names, shown=keys, group_names=groups
+    )
     if not at_least(v, 75):
         shown = {key: value for key, value in shown.items() if key in _UPDATE_KEYS}
     return {"server": shown}

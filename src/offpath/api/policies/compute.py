@@ -232,6 +232,18 @@ RULES: Final = (
         ("GET", f"{SERVER}/os-interface/{{port_id}}"),
     ),
     documented(
+        "os_compute_api:os-security-groups:add",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Add security groups to server",
+        ("POST", f"{SERVER}/action (addSecurityGroup)"),
+    ),
+    documented(
+        "os_compute_api:os-security-groups:remove",
+        PROJECT_MEMBER_OR_ADMIN,
+        "Remove security groups from server",
+        ("POST", f"{SERVER}/action (removeSecurityGroup)"),
+    ),
+    documented(
         "os_compute_api:os-attach-interfaces:create",
         PROJECT_MEMBER_OR_ADMIN,
         "Attach an interface to a server",

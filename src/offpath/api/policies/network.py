@@ -32,6 +32,10 @@ SUBNET: Final = "/subnets/{id}"
 PORTS: Final = "/ports"
 PORT: Final = "/ports/{id}"
 BINDINGS: Final = "/ports/{port_id}/bindings"
+SECURITY_GROUPS: Final = "/security-groups"
+SECURITY_GROUP: Final = "/security-groups/{id}"
+SECURITY_GROUP_RULES: Final = "/security-group-rules"
+SECURITY_GROUP_RULE: Final = "/security-group-rules/{id}"
 
 ADMIN_OR_PROJECT_MEMBER: Final = f"{ADMIN_ONLY} or ({PROJECT_MEMBER})"
 ADMIN_OR_SERVICE: Final = f"{ADMIN_ONLY} or ({SERVICE})"
@@ -209,6 +213,51 @@ RULES: Final = (
         SERVICE,
         "Delete port binding on the host",
         ("DELETE", f"{BINDINGS}/{{host}}"),
+    ),
+    documented(
+        "create_security_group",
+        ADMIN_OR_PROJECT_MEMBER,
+        "Create a security group",
+        ("POST", SECURITY_GROUPS),
+    ),
+    documented(
+        "get_security_group",
+        # The service role: Nova reads a project's groups to boot and show its servers.
+        f"{ADMIN_ONLY} or ({PROJECT_READER}) or {SERVICE}",
+        "Get a security group",
+        ("GET", SECURITY_GROUPS),
+        ("GET", SECURITY_GROUP),
+    ),
+    documented(
+        "update_security_group",
+        ADMIN_OR_PROJECT_MEMBER,
+        "Update a security group",
+        ("PUT", SECURITY_GROUP),
+    ),
+    documented(
+        "delete_security_group",
+        ADMIN_OR_PROJECT_MEMBER,
+        "Delete a security group",
+        ("DELETE", SECURITY_GROUP),
+    ),
+    documented(
+        "create_security_group_rule",
+        ADMIN_OR_PROJECT_MEMBER,
+        "Create a security group rule",
+        ("POST", SECURITY_GROUP_RULES),
+    ),
+    documented(
+        "get_security_group_rule",
+        f"{ADMIN_ONLY} or ({PROJECT_READER}) or {SERVICE}",
+        "Get a security group rule",
+        ("GET", SECURITY_GROUP_RULES),
+        ("GET", SECURITY_GROUP_RULE),
+    ),
+    documented(
+        "delete_security_group_rule",
+        ADMIN_OR_PROJECT_MEMBER,
+        "Delete a security group rule",
+        ("DELETE", SECURITY_GROUP_RULE),
     ),
     documented(
         "offpath:network:sriov_host:report",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from offpath.errors import NotFound, OffpathError
+from offpath.network.caller import ADMIN
 from offpath.network.mirror import NetworkMirror, PortWrite
 from offpath.network.ovn.connection import OvnDatabase
 from offpath.network.ovn.drift import (
@@ -32,7 +33,7 @@ from offpath.network.ovn.port_status import lsp_is_up
 from offpath.network.ovn.snapshot import take_snapshot
 from offpath.network.ovn.southbound import OvnChassis
 from offpath.network.records import PortStatus
-from offpath.network.service import ADMIN, NetworkService
+from offpath.network.service import NetworkService
 
 LOG = logging.getLogger(__name__)
 
