@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from openstack import exceptions as sdk_errors
 from openstack.config import OpenStackConfig
 from openstack.connection import Connection
@@ -361,6 +363,80 @@ def test_a_reader_lists_the_servers_but_creates_nothing(cloud: Cloud) -> None:
     finally:
         cloud.call("alice", "DELETE", f"/compute/v2.1/servers/{server}")
         cloud.gone(server)
+
+
+def test_a_member_boots_with_a_key_pair_a_security_group_and_properties(cloud: Cloud) -> None:
+    """Key pairs, security groups and server properties through the CLI, each user's own."""
+    private_key = cloud.root / "alice-key.pem"
+    keypair = cloud.cli_json("alice", "keypair", "create", "--private-key", str(private_key), "k1")
+    assert keypair["user_id"] == cloud.users["alice"]
+    # The CLI (at 2.92) makes the pair itself and uploads the public half.
+    key = serialization.load_ssh_private_key(private_key.read_bytes(), password=None)
+    public = key.public_key().public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+    stored = cloud.call("alice", "GET", "/compute/v2.1/os-keypairs/k1")["keypair"]
+    assert stored["public_key"].split()[:2] == public.split()[:2]
+    assert stored["fingerprint"] == keypair["fingerprint"]
+    assert [k["Name"] for k in cloud.cli_json("alice", "keypair", "list")] == ["k1"]
+    assert cloud.cli_json("bob", "keypair", "list") == []
+
+    group = cloud.cli_json("alice", "security", "group", "create", "web")
+    assert group["project_id"] == cloud.projects["alice"]
+    rule = cloud.cli_json(
+        "alice",
+        *("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22"),
+        "web",
+    )
+    assert (rule["direction"], rule["port_range_min"], rule["port_range_max"]) == (
+        "ingress",
+        22,
+        22,
+    )
+    refused = cloud.cli("bob", "security", "group", "show", group["id"], ok=False)
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.stderr
+
+    network = cloud.call("alice", "POST", "/network/v2.0/networks", {"network": {"name": "k-net"}})
+    network_id = network["network"]["id"]
+    subnet = {"subnet": {"network_id": network_id, "ip_version": 4, "cidr": "10.30.0.0/24"}}
+    cloud.call("alice", "POST", "/network/v2.0/subnets", subnet)
+    port = cloud.cli_json(
+        "alice",
+        *("port", "create", "--network", "k-net", "--vnic-type", "remote-managed"),
+        *("--security-group", "web", "k-port"),
+    )
+    assert port["security_group_ids"] == [group["id"]]
+
+    server = cloud.cli_json(
+        "alice",
+        *("server", "create", "--flavor", "m1.tiny", "--image", "cirros"),
+        *("--port", "k-port", "--key-name", "k1", "--property", "role=web", "--wait", "k-vm"),
+    )
+    try:
+        assert server["status"] == "ACTIVE"
+        cloud.cli("alice", "server", "set", "--property", "tier=front", "k-vm")
+        cloud.cli("alice", "server", "unset", "--property", "role", "k-vm")
+        shown = cloud.call("alice", "GET", f"/compute/v2.1/servers/{server['id']}")["server"]
+        assert shown["key_name"] == "k1"
+        assert shown["metadata"] == {"tier": "front"}
+        assert shown["security_groups"] == [{"name": "web"}]
+
+        cloud.cli("alice", "server", "add", "security", "group", "k-vm", "default")
+        groups = cloud.call("alice", "GET", f"/network/v2.0/ports/{port['id']}")["port"]
+        assert len(groups["security_groups"]) == 2
+        # A group a port uses cannot go (Neutron's 409).
+        in_use = cloud.cli("alice", "security", "group", "delete", "web", ok=False)
+        assert in_use.returncode != 0
+        assert "in use" in in_use.stderr
+        cloud.cli("alice", "server", "remove", "security", "group", "k-vm", "web")
+        shown = cloud.call("alice", "GET", f"/compute/v2.1/servers/{server['id']}")["server"]
+        assert shown["security_groups"] == [{"name": "default"}]
+    finally:
+        cloud.cli("alice", "server", "delete", "--wait", "k-vm")
+        cloud.gone(server["id"])
+    cloud.cli("alice", "port", "delete", "k-port")
+    cloud.cli("alice", "security", "group", "delete", "web")
+    cloud.cli("alice", "keypair", "delete", "k1")
+    assert cloud.cli_json("alice", "keypair", "list") == []
 
 
 # -- openstacksdk ------------------------------------------------------------------------------
