@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from offpath.network.ovn.audit import OvnAudit
 from offpath.network.ovn.backend import OvnBackend
+from offpath.network.ovn.drift import DriftKind
+from offpath.network.service import NetworkService
 from tests.network.conftest import full_profile
 from tests.network.ovn.conftest import DpuFactory, wait_for
 from tests.network.ovn.test_ovn_binding import lsp, status
@@ -214,3 +219,103 @@ def test_a_remote_managed_port_bound_to_a_dpu_is_in_its_groups(
     # Rewritten at bind and when it went up, the row stays in its groups.
     assert members(backend, pg_name(web)) == members(backend, "neutron_pg_drop") == {port_id}
     assert lsp(backend, port_id).external_ids["neutron:security_group_ids"] == web
+
+
+@pytest.fixture
+def audit(backend: OvnBackend, ovn_service: NetworkService) -> OvnAudit:
+    """The audit of the test's network service against the test's OVN."""
+    return backend.audit(ovn_service)
+
+
+def found(audit: OvnAudit) -> list[tuple[DriftKind, str]]:
+    return sorted(drift.key for drift in audit.run().drifts)
+
+
+def test_a_deleted_acl_and_a_stray_port_group_are_found_and_repaired(
+    ovn_http: TestClient, backend: OvnBackend, audit: OvnAudit
+) -> None:
+    gid = make_group(ovn_http)["id"]
+    pg = pg_name(gid)
+    rule_id = make_rule(ovn_http, gid, protocol="tcp", port_range_min=22, port_range_max=22)
+    port_id = grouped_port(ovn_http, make_network(ovn_http), [gid])
+    assert audit.run().clean
+    wanted = acls(backend, pg)
+    match = f"outport == @{pg} && ip4 && tcp && tcp.dst == 22"
+    stray = str(uuid.uuid4())
+    operators = "pg_of_an_operator"
+    backend.nb.execute(
+        [
+            backend.nb.api.pg_acl_del(pg, "to-lport", 1002, match),
+            backend.nb.api.pg_add(
+                pg_name(stray), ports=[port_id], external_ids={"neutron:security_group_id": stray}
+            ),
+            backend.nb.api.pg_add(operators),
+        ]
+    )
+    report = audit.run()
+    assert sorted(d.key for d in report.drifts) == sorted(
+        [(DriftKind.PORT_GROUP_STALE, stray), (DriftKind.ACL_MISSING, gid)]
+    )
+    missing = next(d for d in report.drifts if d.kind is DriftKind.ACL_MISSING)
+    assert rule_id in missing.message and match in missing.message
+    assert all(d.fixable for d in report.drifts)
+    assert len(audit.fix(report.drifts)) == 2
+    assert audit.settle().clean
+    assert acls(backend, pg) == wanted
+    assert port_group(backend, pg_name(stray)) is None
+    assert port_group(backend, operators) is not None  # not offpath's: left alone
+
+
+def test_the_drop_groups_members_and_acls_and_a_changed_acl_are_repaired(
+    ovn_http: TestClient, backend: OvnBackend, audit: OvnAudit
+) -> None:
+    gid = make_group(ovn_http)["id"]
+    pg = pg_name(gid)
+    network_id = make_network(ovn_http)
+    port_id = grouped_port(ovn_http, network_id, [gid])
+    open_port = grouped_port(ovn_http, network_id, [])
+    wanted = acls(backend, pg)
+    DROP_TO = "outport == @neutron_pg_drop && ip"  # noqa: N806
+    egress4 = f"inport == @{pg} && ip4"
+    backend.nb.execute(
+        [
+            backend.nb.api.pg_del_ports("neutron_pg_drop", [port_id]),
+            backend.nb.api.pg_add_ports("neutron_pg_drop", [open_port]),
+            backend.nb.api.pg_acl_del("neutron_pg_drop", "to-lport", 1001, DROP_TO),
+            backend.nb.api.db_set(
+                "ACL",
+                next(r.uuid for r in backend.nb.rows("ACL") if r.match == egress4),
+                ("action", "allow"),
+            ),
+        ]
+    )  # fmt: skip
+    drifts = audit.run().drifts
+    assert sorted(d.key for d in drifts) == sorted(
+        [
+            (DriftKind.PORT_GROUP_DIFFERS, "neutron_pg_drop"),
+            (DriftKind.ACL_MISSING, "neutron_pg_drop"),
+            (DriftKind.ACL_DIFFERS, gid),
+        ]
+    )
+    differs = next(d for d in drifts if d.kind is DriftKind.PORT_GROUP_DIFFERS).message
+    assert f"{port_id} are not in it" in differs and f"{open_port} are in it" in differs
+    assert "allow" in next(d for d in drifts if d.kind is DriftKind.ACL_DIFFERS).message
+    assert len(audit.fix(drifts)) == 3
+    assert audit.settle().clean
+    assert acls(backend, pg) == wanted
+    assert members(backend, "neutron_pg_drop") == {port_id}
+    assert len(acls(backend, "neutron_pg_drop")) == 2
+
+
+def test_a_port_group_deleted_behind_offpaths_back_is_written_again_with_its_members(
+    ovn_http: TestClient, backend: OvnBackend, audit: OvnAudit
+) -> None:
+    gid = make_group(ovn_http)["id"]
+    port_id = grouped_port(ovn_http, make_network(ovn_http), [gid])
+    wanted = acls(backend, pg_name(gid))
+    backend.nb.execute([backend.nb.api.pg_del(pg_name(gid))])
+    assert found(audit) == [(DriftKind.PORT_GROUP_MISSING, gid)]
+    assert audit.repair() != []
+    assert audit.settle().clean
+    assert acls(backend, pg_name(gid)) == wanted
+    assert members(backend, pg_name(gid)) == {port_id}
