@@ -71,7 +71,7 @@ def _find(api: Any, table: str, name: str) -> Any | None:
 
 
 def _lists(switch: Any, port: Any) -> bool:
-    """True when `switch` has `port` among its ports.
+    """True when `switch` (or a Port_Group: the column is `ports` too) has `port` among its ports.
 
     Reading `switch.ports` makes and sorts a Row per port, milliseconds at a
     thousand ports on every port write; the committed column answers in one
@@ -236,13 +236,14 @@ def _set_membership(api: Any, txn: Any, port: Any, groups: tuple[PortGroupSpec, 
     """Put `port` in exactly `groups` among the Port_Groups offpath writes."""
     wanted = {spec.name for spec in groups}
     for group in list(api.tables[PORT_GROUP].rows.values()):
-        if group.name not in wanted and _is_ours(group) and port in group.ports:
+        if group.name not in wanted and _is_ours(group) and _lists(group, port):
             group.delvalue("ports", port)
     for spec in groups:
         group, new = _ensure_group(api, txn, spec)
         if spec.name == DROP_GROUP and not new:
             _set_acls(api, txn, group, spec.acls)  # fixed and few: kept right on every write
-        group.addvalue("ports", port)
+        if new or not _lists(group, port):
+            group.addvalue("ports", port)
 
 
 class _SetPortGroup(command.BaseCommand):  # type: ignore[misc]
