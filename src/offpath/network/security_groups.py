@@ -5,13 +5,16 @@ Neutron's behaviour: a project's `default` group is made on its first use
 four rules; `default_security_groups` holds one row per project, so two
 workers racing to make it conflict and the loser reads the winner's. A new
 group gets the two egress rules. Groups are kept and shown; whether a
-backend enforces them is the backend's business (none does yet).
+backend enforces them is the backend's business: after each committed
+group or rule write the `changed` hook is called with the group's id (the
+network service hands it to its mirror; OVN enforces them), `deleted`
+after a group's deletion.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -58,8 +61,21 @@ DEFAULT_DESCRIPTION = "Default security group"
 class SecurityGroups:
     """Neutron's security-group extension over the API database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        changed: Callable[[str], None] | None = None,
+        deleted: Callable[[str], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self._changed = changed
+        self._deleted = deleted
+
+    def _tell_changed(self, group_ids: Sequence[str]) -> None:
+        if self._changed is not None:
+            for group_id in group_ids:
+                self._changed(group_id)
 
     # -- groups ----------------------------------------------------------------------
 
@@ -75,7 +91,9 @@ class SecurityGroups:
             _add_rules(session, row, new_group_rules())
             return _group_records(session, [row])[0]
 
-        return write_retrying(self.engine, work, retry_on=IntegrityError)
+        record = write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._tell_changed([record.id])
+        return record
 
     def ensure_default(self, project_id: str) -> str:
         """The id of the project's `default` group, made with its rules on first use."""
@@ -83,11 +101,13 @@ class SecurityGroups:
             found = _default_id(session, project_id)
         if found is not None:
             return found
-        return write_retrying(
+        made = write_retrying(
             self.engine,
             lambda session: ensure_default_group(session, project_id),
             retry_on=IntegrityError,
         )
+        self._tell_changed([made])
+        return made
 
     def list_groups(
         self, caller: Caller, *, project_ids: Sequence[str] = (), ids: Sequence[str] = ()
@@ -134,12 +154,14 @@ class SecurityGroups:
             session.flush()
             return _group_records(session, [row])[0]
 
-        return write_retrying(self.engine, work, retry_on=IntegrityError)
+        record = write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._tell_changed([record.id])  # `stateful` decides the ACLs' action
+        return record
 
     def delete_group(self, caller: Caller, group_id: str) -> None:
         """Delete a group and its rules; not while a port uses it, nor `default` unless admin."""
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> list[str]:
             row = _group_row(session, caller, group_id)
             if _default_id(session, row.project_id) == row.id and not caller.is_admin:
                 raise SecurityGroupCannotRemoveDefault()
@@ -151,6 +173,13 @@ class SecurityGroups:
             if used:
                 raise SecurityGroupInUse(group_id)
             # Rules of other groups that name it as their remote go with it, as in Neutron.
+            others = session.scalars(
+                select(SecurityGroupRuleRow.security_group_id).where(
+                    SecurityGroupRuleRow.remote_group_id == row.id,
+                    SecurityGroupRuleRow.security_group_id != row.id,
+                )
+            )
+            touched = sorted(set(others))
             session.execute(
                 delete(SecurityGroupRuleRow).where(
                     (SecurityGroupRuleRow.security_group_id == row.id)
@@ -163,8 +192,12 @@ class SecurityGroups:
                 )
             )
             session.delete(row)
+            return touched
 
-        write_retrying(self.engine, work, retry_on=IntegrityError)
+        touched = write_retrying(self.engine, work, retry_on=IntegrityError)
+        if self._deleted is not None:
+            self._deleted(group_id)
+        self._tell_changed(touched)
 
     # -- rules -----------------------------------------------------------------------
 
@@ -188,7 +221,9 @@ class SecurityGroups:
             session.flush()
             return _rule_record(row, default=_default_id(session, group.project_id) == group.id)
 
-        return write_retrying(self.engine, work, retry_on=IntegrityError)
+        record = write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._tell_changed([record.security_group_id])
+        return record
 
     def list_rules(self, caller: Caller) -> list[SecurityGroupRuleRecord]:
         """The rules of the groups the caller sees."""
@@ -211,14 +246,15 @@ class SecurityGroups:
     def delete_rule(self, caller: Caller, rule_id: str) -> None:
         """Delete a rule."""
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> str:
             row = _rule_row(session, caller, rule_id)
             group = session.get(SecurityGroupRow, row.security_group_id)
             if group is not None:
                 group.revision_number += 1
             session.delete(row)
+            return row.security_group_id
 
-        write_retrying(self.engine, work, retry_on=IntegrityError)
+        self._tell_changed([write_retrying(self.engine, work, retry_on=IntegrityError)])
 
     # -- what compute reads --------------------------------------------------------------
 
@@ -263,6 +299,31 @@ def set_port_groups(
     for group_id in group_ids:
         session.add(PortSecurityGroupRow(port_id=port_id, security_group_id=group_id))
     session.flush()
+
+
+def group_records(session: Session, group_ids: Sequence[str]) -> list[SecurityGroupRecord]:
+    """The groups of `group_ids` that exist, with their rules, in the order given."""
+    wanted = _storable(group_ids)
+    if not wanted:
+        return []
+    rows = {
+        row.id: row
+        for row in session.scalars(select(SecurityGroupRow).where(SecurityGroupRow.id.in_(wanted)))
+    }
+    return _group_records(session, [rows[i] for i in wanted if i in rows])
+
+
+def group_members(session: Session, group_id: str) -> tuple[str, ...]:
+    """The ids of the ports in a group, sorted."""
+    query = select(PortSecurityGroupRow.port_id).where(
+        PortSecurityGroupRow.security_group_id == group_id
+    )
+    return tuple(sorted(session.scalars(query)))
+
+
+def filtered_ports(session: Session) -> tuple[str, ...]:
+    """The ids of the ports that are in at least one group, sorted."""
+    return tuple(sorted(set(session.scalars(select(PortSecurityGroupRow.port_id)))))
 
 
 def port_groups(session: Session, port_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:

@@ -53,7 +53,7 @@ from offpath.errors import (
 from offpath.network.binding_driver import BindingDriver, BindOutcome, BindRequest
 from offpath.network.caller import ADMIN, Caller, storable
 from offpath.network.chassis import ChassisRegistry, ChassisView
-from offpath.network.mirror import NetworkMirror, PortWrite
+from offpath.network.mirror import NetworkMirror, PortWrite, SecurityGroupWrite
 from offpath.network.neutron_json import (
     UNSET,
     BindingSpec,
@@ -89,6 +89,9 @@ from offpath.network.representors import RepresentorPlug, RepresentorPlugs
 from offpath.network.security_groups import (
     SecurityGroups,
     ensure_default_group,
+    filtered_ports,
+    group_members,
+    group_records,
     port_groups,
     set_port_groups,
 )
@@ -158,7 +161,9 @@ class NetworkService:
         self.plugs = plugs
         self.sriov_hosts = sriov_hosts
         self.mirror = mirror
-        self.security_groups = SecurityGroups(engine)
+        self.security_groups = SecurityGroups(
+            engine, changed=self._group_changed, deleted=self._group_deleted
+        )
         # One port's mirror writes in order: a status write that read the row just
         # before a delete must not write the port back after the delete removed it.
         self._port_locks = tuple(threading.Lock() for _ in range(PORT_LOCK_STRIPES))
@@ -583,6 +588,18 @@ class NetworkService:
         if self.mirror is not None:
             self._mirror_network(self.get_network(ADMIN, network_id))
 
+    def write_security_group_to_backend(self, group_id: str) -> None:
+        """Write one group to the mirror again, whole with its members (a repair)."""
+        if self.mirror is not None:
+            self._mirror_group(group_id, with_members=True)
+
+    def write_filtered_ports_to_backend(self) -> None:
+        """Tell the mirror again which ports their groups filter (a repair)."""
+        if self.mirror is not None:
+            with reading(self.engine) as session:
+                ports = filtered_ports(session)
+            self.mirror.filtered_ports_written(ports)
+
     def register_chassis(
         self,
         hostname: str,
@@ -782,7 +799,26 @@ class NetworkService:
                 _subnet_record(subnet)
                 for subnet in session.scalars(select(SubnetRow).where(SubnetRow.id.in_(subnet_ids)))
             )
-        self.mirror.port_written(PortWrite(record, network, subnets))
+            groups = tuple(group_records(session, record.port.security_groups))
+        self.mirror.port_written(PortWrite(record, network, subnets, groups))
+
+    def _group_changed(self, group_id: str) -> None:
+        self._mirrored(f"security group {group_id}", self._mirror_group, group_id)
+
+    def _group_deleted(self, group_id: str) -> None:
+        if self.mirror is not None:
+            self._mirrored(
+                f"security group {group_id}", self.mirror.security_group_deleted, group_id
+            )
+
+    def _mirror_group(self, group_id: str, *, with_members: bool = False) -> None:
+        assert self.mirror is not None
+        with reading(self.engine) as session:
+            found = group_records(session, [group_id])
+            if not found:
+                return  # deleted meanwhile: the delete tells the mirror
+            members = group_members(session, group_id) if with_members else None
+        self.mirror.security_group_written(SecurityGroupWrite(found[0], members))
 
     def _mirrored(self, what: str, write: Callable[[_T], None], arg: _T) -> None:
         """Run a mirror write; the database stays the truth when the backend is unreachable."""

@@ -211,4 +211,10 @@ def test_the_kinds_are_a_stable_contract() -> None:
         "binding-unclaimed",
         "binding-wrong-chassis",
         "status-differs",
+        "port-group-missing",
+        "port-group-stale",
+        "port-group-differs",
+        "acl-missing",
+        "acl-stale",
+        "acl-differs",
     ]

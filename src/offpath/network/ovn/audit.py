@@ -3,7 +3,8 @@
 `OvnAudit.run` reads OVN first and the database second: a port created in
 between is then seen missing (and a repair writes it again, harmlessly),
 never stale. `fix` repairs only what the database alone decides: it writes
-switches and ports again through the network service's mirror, deletes
+switches, ports and security groups (Port_Groups with their ACLs and
+members, and `neutron_pg_drop`) again through the network service's mirror, deletes
 stale rows once the database confirms they are gone, and sets a port's
 status from OVN's `up` as read at that moment. `repair` is both, for
 `OvnBackend.keep_up(repair=...)`; `offpath network audit [--fix]` is the
@@ -21,6 +22,7 @@ from typing import Final
 from offpath.errors import NotFound, OffpathError
 from offpath.network.caller import ADMIN
 from offpath.network.mirror import NetworkMirror, PortWrite
+from offpath.network.ovn.acls import DROP_GROUP
 from offpath.network.ovn.connection import OvnDatabase
 from offpath.network.ovn.drift import (
     DatabaseView,
@@ -57,9 +59,11 @@ class AuditReport:
 
 
 def read_database(service: NetworkService) -> DatabaseView:
-    """Every network and every port with its network and the subnets of its addresses."""
-    # Ports first: a network cannot be deleted while it has ports, so each port's is found.
+    """Every network, port (with its network and subnets) and security group."""
+    # Ports first: a network cannot be deleted while it has ports, so each port's is found;
+    # a group neither, so each port's group is found too.
     ports = service.list_ports(ADMIN)
+    groups = service.security_groups.list_groups(ADMIN)
     networks = {record.network.id: record for record in service.list_networks(ADMIN)}
     subnets = {subnet.id: subnet for subnet in service.list_subnets(ADMIN)}
     writes = []
@@ -71,7 +75,19 @@ def read_database(service: NetworkService) -> DatabaseView:
         writes.append(
             PortWrite(record, network, tuple(subnets[i] for i in sorted(used) if i in subnets))
         )
-    return DatabaseView(tuple(networks.values()), tuple(writes))
+    return DatabaseView(tuple(networks.values()), tuple(writes), tuple(groups))
+
+
+# Drifts of a Port_Group or its ACLs that writing the group whole repairs.
+_GROUP_WRITES: Final = frozenset(
+    {
+        DriftKind.PORT_GROUP_MISSING,
+        DriftKind.PORT_GROUP_DIFFERS,
+        DriftKind.ACL_MISSING,
+        DriftKind.ACL_DIFFERS,
+        DriftKind.ACL_STALE,
+    }
+)
 
 
 class OvnAudit:
@@ -164,6 +180,16 @@ class OvnAudit:
             self.service.write_port_to_backend(resource)
         elif kind is DriftKind.STATUS_DIFFERS:
             return self._resync_status(resource)
+        elif kind is DriftKind.PORT_GROUP_STALE:
+            if self._exists(lambda: self.service.security_groups.get_group(ADMIN, resource)):
+                return False
+            self.mirror.security_group_deleted(resource)
+        elif kind in _GROUP_WRITES and resource == DROP_GROUP:
+            self.service.write_filtered_ports_to_backend()
+        elif kind in _GROUP_WRITES:
+            if not self._exists(lambda: self.service.security_groups.get_group(ADMIN, resource)):
+                return False
+            self.service.write_security_group_to_backend(resource)
         else:
             return False
         return True

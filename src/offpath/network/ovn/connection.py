@@ -37,7 +37,13 @@ LOG = logging.getLogger(__name__)
 
 NB_SCHEMA: Final = "OVN_Northbound"
 SB_SCHEMA: Final = "OVN_Southbound"
-NB_TABLES: Final = ("NB_Global", "Logical_Switch", "Logical_Switch_Port")
+NB_TABLES: Final = (
+    "NB_Global",
+    "Logical_Switch",
+    "Logical_Switch_Port",
+    "Port_Group",
+    "ACL",
+)
 SB_TABLES: Final = (
     "SB_Global",
     "Chassis",

@@ -4,7 +4,10 @@ The database is the truth, as for Neutron's OVN maintenance task: every
 network must be its `neutron-<id>` Logical_Switch and every port its
 Logical_Switch_Port, each exactly as `logical_ports` says; a `neutron-`
 switch or a port row with `neutron:` external_ids that the database does
-not hold is stale. For remote-managed ports the Southbound side is read
+not hold is stale. Every security group must be its `pg_<id>` Port_Group
+with its members and an ACL per rule, and every port in a group in
+`neutron_pg_drop`, as `acls` says; a Port_Group naming a group the
+database does not hold is stale. For remote-managed ports the Southbound side is read
 too: whether the requested DPU chassis claimed the binding, and whether
 the port's status agrees with OVN's `up`. `compare` is pure: it reads a
 database view and an OVN snapshot and returns drifts.
@@ -19,6 +22,16 @@ from typing import Final
 
 from offpath.jsonvalue import JsonValue
 from offpath.network.mirror import PortWrite
+from offpath.network.ovn.acls import (
+    DROP_GROUP,
+    GROUP_ID,
+    RULE_ID,
+    AclKey,
+    PortGroupSpec,
+    drop_group_spec,
+    group_spec,
+    is_filtered,
+)
 from offpath.network.ovn.logical_ports import (
     LOCALNET,
     LOCALNET_PREFIX,
@@ -31,8 +44,15 @@ from offpath.network.ovn.logical_ports import (
     switch_spec,
 )
 from offpath.network.ovn.port_status import follows_lsp_up
-from offpath.network.ovn.snapshot import LspRow, OvnSnapshot, SwitchRow
-from offpath.network.records import Chassis, NetworkRecord, PortRecord, PortStatus, VifType
+from offpath.network.ovn.snapshot import AclRow, LspRow, OvnSnapshot, PortGroupRow, SwitchRow
+from offpath.network.records import (
+    Chassis,
+    NetworkRecord,
+    PortRecord,
+    PortStatus,
+    SecurityGroupRecord,
+    VifType,
+)
 from offpath.network.remote_managed_binding import PF_MAC, REQUESTED_CHASSIS, VF_NUM
 
 
@@ -50,6 +70,12 @@ class DriftKind(StrEnum):
     BINDING_UNCLAIMED = "binding-unclaimed"
     BINDING_WRONG_CHASSIS = "binding-wrong-chassis"
     STATUS_DIFFERS = "status-differs"
+    PORT_GROUP_MISSING = "port-group-missing"
+    PORT_GROUP_STALE = "port-group-stale"
+    PORT_GROUP_DIFFERS = "port-group-differs"
+    ACL_MISSING = "acl-missing"
+    ACL_STALE = "acl-stale"
+    ACL_DIFFERS = "acl-differs"
 
 
 # What a repair can make right from the database alone; the rest needs a person or a DPU.
@@ -62,13 +88,19 @@ FIXABLE: Final = frozenset(
         DriftKind.PORT_STALE,
         DriftKind.PORT_DIFFERS,
         DriftKind.STATUS_DIFFERS,
+        DriftKind.PORT_GROUP_MISSING,
+        DriftKind.PORT_GROUP_STALE,
+        DriftKind.PORT_GROUP_DIFFERS,
+        DriftKind.ACL_MISSING,
+        DriftKind.ACL_STALE,
+        DriftKind.ACL_DIFFERS,
     }
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Drift:
-    """One difference: its kind, the network or port id, what differs and why it matters."""
+    """One difference: its kind, the network, port or security group id, what and why."""
 
     kind: DriftKind
     resource: str
@@ -96,10 +128,11 @@ def _drift(kind: DriftKind, resource: str, message: str) -> Drift:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseView:
-    """The networks and ports of the API database, each port with what its row is made of."""
+    """The networks, ports and security groups of the API database (each port whole)."""
 
     networks: tuple[NetworkRecord, ...]
     ports: tuple[PortWrite, ...]
+    groups: tuple[SecurityGroupRecord, ...] = ()
 
 
 # -- one row against its spec -------------------------------------------------------------
@@ -379,27 +412,154 @@ def _stale_port_drifts(known: set[str], ovn: OvnSnapshot) -> Iterator[Drift]:
         )
 
 
+# -- security groups ----------------------------------------------------------------------
+
+
+def _acl_text(acl: AclRow) -> str:
+    return f"{acl.direction} {acl.priority} {acl.action} {acl.match!r}"
+
+
+def _acl_drifts(resource: str, spec: PortGroupSpec, row: PortGroupRow) -> Iterator[Drift]:
+    """The group's ACLs against its rules: missing, different (same rule), stale."""
+    wanted = {acl.key for acl in spec.acls}
+    by_rule = {acl.rule_id: acl for acl in spec.acls if acl.rule_id is not None}
+    seen: set[AclKey] = set()
+    rest: list[AclRow] = []
+    for acl in row.acls:
+        if acl.key in wanted and acl.key not in seen:
+            seen.add(acl.key)
+        else:
+            rest.append(acl)
+    stale: list[AclRow] = []
+    differs: list[str] = []
+    for acl in rest:
+        rule_id = acl.external_ids.get(RULE_ID)
+        expected = by_rule.get(rule_id) if rule_id is not None else None
+        if expected is not None and expected.key not in seen:
+            seen.add(expected.key)
+            differs.append(
+                f"rule {rule_id}: {_acl_text(acl)} (should be {expected.direction} "
+                f"{expected.priority} {expected.action} {expected.match!r})"
+            )
+        else:
+            stale.append(acl)
+    missing = [acl for acl in spec.acls if acl.key not in seen]
+    if missing:
+        what = ", ".join(
+            f"rule {acl.rule_id} ({acl.match!r})" if acl.rule_id else repr(acl.match)
+            for acl in missing
+        )
+        yield _drift(
+            DriftKind.ACL_MISSING,
+            resource,
+            f"Port_Group {spec.name} lacks the ACL of {what}: OVN does not allow (or, for the "
+            "drop group, does not drop) that traffic; a repair writes the ACLs from the database",
+        )
+    if differs:
+        yield _drift(
+            DriftKind.ACL_DIFFERS,
+            resource,
+            f"Port_Group {spec.name} has ACLs that differ from their rules: {'; '.join(differs)}: "
+            "OVN filters other traffic than the rules say; a repair rewrites them",
+        )
+    if stale:
+        yield _drift(
+            DriftKind.ACL_STALE,
+            resource,
+            f"Port_Group {spec.name} has {len(stale)} ACL(s) of no rule of the group "
+            f"({'; '.join(_acl_text(acl) for acl in stale)}): OVN allows or drops traffic no "
+            "rule asks for; a repair deletes them",
+        )
+
+
+def _group_drifts(resource: str, spec: PortGroupSpec, ovn: OvnSnapshot) -> Iterator[Drift]:
+    row = ovn.port_groups.get(spec.name)
+    if row is None:
+        yield _drift(
+            DriftKind.PORT_GROUP_MISSING,
+            resource,
+            f"there is no Port_Group {spec.name}: the ACLs of its {len(spec.acls)} rule(s) are "
+            f"missing too, so {len(spec.ports)} port(s) lack what the group allows (or, for the "
+            "drop group, what it drops); a repair writes it from the database",
+        )
+        return
+    changes = []
+    ids = _map_changes("external_ids", _neutron_keys(row.external_ids), spec.external_ids)
+    if ids is not None:
+        changes.append(ids)
+    # A port with no row at all is a missing port: writing it puts it in its groups too.
+    absent = sorted(name for name in set(spec.ports) - set(row.ports) if name in ovn.ports)
+    extra = sorted(set(row.ports) - set(spec.ports))
+    if absent:
+        changes.append(f"port(s) {', '.join(absent)} are not in it (their traffic is not filtered)")
+    if extra:
+        changes.append(f"port(s) {', '.join(extra)} are in it but not in the group")
+    if changes:
+        yield _drift(
+            DriftKind.PORT_GROUP_DIFFERS,
+            resource,
+            f"Port_Group {spec.name} differs from the database: {'; '.join(changes)}. "
+            "A repair rewrites it from the database",
+        )
+    yield from _acl_drifts(resource, spec, row)
+
+
+def _security_drifts(database: DatabaseView, ovn: OvnSnapshot) -> Iterator[Drift]:
+    members: dict[str, list[str]] = {}
+    filtered = []
+    for write in database.ports:
+        port = write.port.port
+        if is_filtered(port):
+            filtered.append(port.id)
+        for group_id in port.security_groups:
+            members.setdefault(group_id, []).append(port.id)
+    known: set[str] = set()
+    for group in database.groups:
+        known.add(group.id)
+        yield from _group_drifts(group.id, group_spec(group, members.get(group.id, ())), ovn)
+    if filtered or DROP_GROUP in ovn.port_groups:
+        yield from _group_drifts(DROP_GROUP, drop_group_spec(filtered), ovn)
+    for name in sorted(ovn.port_groups):
+        stale = ovn.port_groups[name].external_ids.get(GROUP_ID)
+        if stale is None or stale in known:
+            continue
+        yield _drift(
+            DriftKind.PORT_GROUP_STALE,
+            stale,
+            f"Port_Group {name} has no security group in the database (deleted behind "
+            "offpath's back, or a delete that never reached OVN): its ACLs still filter "
+            f"{len(ovn.port_groups[name].ports)} port(s); a repair deletes it",
+        )
+
+
 def compare(database: DatabaseView, ovn: OvnSnapshot) -> list[Drift]:
-    """Every drift between the database (the truth) and OVN's rows: networks, then ports."""
+    """Every drift between the database (the truth) and OVN: networks, ports, then groups."""
     drifts = list(_network_drifts(database, ovn))
     for write in database.ports:
         drifts.extend(_port_drifts(write, ovn))
     drifts.extend(_stale_port_drifts({write.port.port.id for write in database.ports}, ovn))
+    drifts.extend(_security_drifts(database, ovn))
     return drifts
 
 
 def order_of_repair(drifts: Sequence[Drift]) -> list[Drift]:
-    """Stale rows first, then switches before their ports, status last (it rewrites the port)."""
+    """Stale rows first, switches before their ports, groups after their ports, status last."""
     rank = {kind: index for index, kind in enumerate(_REPAIR_ORDER)}
     return sorted(drifts, key=lambda drift: rank.get(drift.kind, len(rank)))
 
 
 _REPAIR_ORDER: Final = (
+    DriftKind.PORT_GROUP_STALE,
     DriftKind.PORT_STALE,
     DriftKind.SWITCH_STALE,
     DriftKind.SWITCH_MISSING,
     DriftKind.SWITCH_DIFFERS,
     DriftKind.PORT_MISSING,
     DriftKind.PORT_DIFFERS,
+    DriftKind.PORT_GROUP_MISSING,
+    DriftKind.PORT_GROUP_DIFFERS,
+    DriftKind.ACL_MISSING,
+    DriftKind.ACL_DIFFERS,
+    DriftKind.ACL_STALE,
     DriftKind.STATUS_DIFFERS,
 )

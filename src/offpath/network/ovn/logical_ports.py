@@ -143,7 +143,7 @@ def port_spec(write: PortWrite) -> PortSpec:
         "neutron:project_id": port.project_id,
         "neutron:cidrs": " ".join(cidrs),
         NETWORK_NAME: switch_name(port.network_id),
-        "neutron:security_group_ids": "",
+        "neutron:security_group_ids": " ".join(port.security_groups),
         VNIC_TYPE: port.vnic_type.value,
         "neutron:port_capabilities": ";".join(_capabilities(port.binding_profile)),
     }

@@ -1,10 +1,10 @@
-"""A typed copy of the OVN rows the drift audit compares: switches, their ports, port bindings.
+"""A typed copy of the OVN rows the drift audit compares: switches, ports, groups, bindings.
 
-Taken from the Northbound `Logical_Switch` / `Logical_Switch_Port` rows
-and the Southbound `Port_Binding` and `Chassis` rows, each table read
-under the IDL's lock. References (a switch's ports, a binding's chassis)
-are resolved to names while copying, so nothing here points back into the
-live IDL.
+Taken from the Northbound `Logical_Switch` / `Logical_Switch_Port` /
+`Port_Group` / `ACL` rows and the Southbound `Port_Binding` and `Chassis`
+rows, each table read under the IDL's lock. References (a switch's ports,
+a group's ports and ACLs, a binding's chassis) are resolved to names and
+values while copying, so nothing here points back into the live IDL.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from offpath.network.ovn.acls import AclKey, acl_key
 from offpath.network.ovn.connection import OvnDatabase, optional_value
 from offpath.network.ovn.port_status import lsp_is_up
 from offpath.network.ovn.southbound import OvnChassis
@@ -56,6 +57,32 @@ class BindingRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AclRow:
+    """An `ACL` of a Port_Group."""
+
+    direction: str
+    priority: int
+    match: str
+    action: str
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> AclKey:
+        """What makes the ACL what it is (as `AclSpec.key`)."""
+        return acl_key(self.direction, self.priority, self.match, self.action, self.external_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class PortGroupRow:
+    """A `Port_Group`: its name, external_ids, member ports by name and ACLs."""
+
+    name: str
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[str, ...] = ()
+    acls: tuple[AclRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class OvnSnapshot:
     """What OVN holds, by name: switches, their ports, port bindings and chassis."""
 
@@ -63,6 +90,7 @@ class OvnSnapshot:
     ports: Mapping[str, LspRow] = field(default_factory=dict)
     bindings: Mapping[str, BindingRow] = field(default_factory=dict)
     chassis: Mapping[str, Chassis] = field(default_factory=dict)
+    port_groups: Mapping[str, PortGroupRow] = field(default_factory=dict)
 
 
 def _texts(value: Any) -> tuple[str, ...]:
@@ -103,6 +131,30 @@ def _northbound(nb: OvnDatabase) -> tuple[dict[str, SwitchRow], dict[str, LspRow
     return switches, ports_by_name
 
 
+def _port_groups(nb: OvnDatabase) -> dict[str, PortGroupRow]:
+    # ACLs first: one made after them is not found by its group, and seen by the next audit.
+    acls = {
+        row.uuid: AclRow(
+            direction=str(row.direction),
+            priority=int(row.priority),
+            match=str(row.match),
+            action=str(row.action),
+            external_ids=_strings(row.external_ids),
+        )
+        for row in nb.rows("ACL", ("direction", "priority", "match", "action", "external_ids"))
+    }
+    names = {row.uuid: str(row.name) for row in nb.rows("Logical_Switch_Port", ("name",))}
+    groups = {}
+    for row in nb.rows("Port_Group"):
+        groups[str(row.name)] = PortGroupRow(
+            name=str(row.name),
+            external_ids=_strings(row.external_ids),
+            ports=tuple(sorted(names[p.uuid] for p in row.ports if p.uuid in names)),
+            acls=tuple(acls[a.uuid] for a in row.acls if a.uuid in acls),
+        )
+    return groups
+
+
 def _southbound(sb: OvnDatabase) -> dict[str, BindingRow]:
     chassis_names = {row.uuid: str(row.name) for row in sb.rows("Chassis")}
 
@@ -124,10 +176,12 @@ def _southbound(sb: OvnDatabase) -> dict[str, BindingRow]:
 def take_snapshot(nb: OvnDatabase, sb: OvnDatabase, chassis: OvnChassis) -> OvnSnapshot:
     """Copy the rows the audit compares, Northbound first, then Southbound."""
     switches, ports = _northbound(nb)
+    port_groups = _port_groups(nb)
     bindings = _southbound(sb)
     return OvnSnapshot(
         switches=switches,
         ports=ports,
         bindings=bindings,
         chassis={record.name: record for record in chassis.all()},
+        port_groups=port_groups,
     )
