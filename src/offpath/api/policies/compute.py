@@ -16,7 +16,7 @@ from offpath.api.policies.base import (
     PROJECT_MANAGER_OR_ADMIN,
     PROJECT_MEMBER_OR_ADMIN,
     PROJECT_READER_OR_ADMIN,
-    SERVICE_OR_ADMIN,
+    SERVICE,
 )
 from offpath.api.policies.documented import documented
 
@@ -401,7 +401,7 @@ RULES: Final = (
     ),
     documented(
         "os_compute_api:os-server-external-events:create",
-        SERVICE_OR_ADMIN,
+        SERVICE,
         "Create one or more external events",
         ("POST", "/os-server-external-events"),
     ),
