@@ -118,7 +118,8 @@
     │   ├── SecurityGroupRuleExists   network.security_group_rule.exists (the same match)
     │   ├── SecurityGroupDefaultAlreadyExists network.security_group.default_exists
     │   ├── SecurityGroupCannotUpdateDefault network.security_group.default_update
-    │   └── SecurityGroupCannotRemoveDefault network.security_group.default_remove
+    │   ├── SecurityGroupCannotRemoveDefault network.security_group.default_remove
+    │   └── SecurityGroupNameAmbiguous compute.security_group.ambiguous (Nova's 409)
     ├── Unauthenticated               who calls is not known: no, a bad or an ended token
     │   └── AuthenticationFailed      identity.auth.failed (why is logged, never answered)
     ├── Forbidden                     the caller is known but may not do this
@@ -2180,5 +2181,19 @@ class SecurityGroupNotFoundForBoot(InvalidInput):
         super().__init__(
             f"Security group {name} not found.",
             hint="create it first, or name one of the project's groups",
+        )
+        self.name = name
+
+
+class SecurityGroupNameAmbiguous(Conflict):
+    """A server create or action names a group by a name several of the project's groups have."""
+
+    code = "compute.security_group.ambiguous"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Multiple security_group matches found for name '{name}', "
+            "use an ID to be more specific.",
+            hint="`openstack security group list` shows each group's id",
         )
         self.name = name

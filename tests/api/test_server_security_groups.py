@@ -115,3 +115,16 @@ def test_a_reader_may_not_add_a_group(world: World) -> None:
     reader = world.client(roles="reader")
     response = reader.post(path, json={"addSecurityGroup": {"name": "web"}}, headers=LATEST)
     assert response.status_code == 403
+
+
+def test_a_name_two_groups_share_is_nova_s_409(world: World) -> None:
+    _groups(world)
+    world.cluster.ports.security_groups["g-web-2"] = (PROJECT, "web")
+    server_id, _, _ = _server(world, "g-default")
+    response = _action(world, server_id, {"addSecurityGroup": {"name": "web"}})
+    assert response.status_code == 409
+    assert response.json()["conflictingRequest"]["message"] == (
+        "Multiple security_group matches found for name 'web', use an ID to be more specific."
+    )
+    by_id = _action(world, server_id, {"addSecurityGroup": {"name": "g-web-2"}})
+    assert by_id.status_code == 202

@@ -15,6 +15,7 @@ from offpath.errors import (
     NetworkRequestInvalid,
     NetworkServiceUnavailable,
     PortNotFound,
+    SecurityGroupNameAmbiguous,
 )
 from offpath.network.client import NeutronClient
 from offpath.ports.network import Network, Segment
@@ -185,3 +186,32 @@ def test_openstacksdk_creates_reads_and_updates_a_remote_managed_port(
             conn.network.get_port(port.id)
     finally:
         conn.close()
+
+
+def test_security_groups_by_name_or_id_their_names_and_a_port_s_groups(
+    admin: NeutronClient, http_admin: httpx.Client
+) -> None:
+    def group(name: str) -> str:
+        response = http_admin.post(
+            "/network/v2.0/security-groups", json={"security_group": {"name": name}}
+        )
+        assert response.status_code == 201, response.text
+        group_id: str = response.json()["security_group"]["id"]
+        return group_id
+
+    web, db = group("web"), group("db")
+    assert admin.find_security_group("web", project_id="admin") == web
+    assert admin.find_security_group(db, project_id="admin") == db
+    assert admin.find_security_group("web", project_id="another") is None
+    assert admin.find_security_group("nothing", project_id="admin") is None
+    assert admin.security_group_names([web, db, web]) == {web: "web", db: "db"}
+
+    port_id = make_port(http_admin, make_network(http_admin))
+    assert admin.set_port_security_groups(port_id, [web, db]).security_groups == (web, db)
+    assert admin.show_port(port_id).security_groups == (web, db)
+
+    # Neutron lets two groups share a name; Nova then wants an id.
+    twin = group("web")
+    with pytest.raises(SecurityGroupNameAmbiguous):
+        admin.find_security_group("web", project_id="admin")
+    assert admin.find_security_group(twin, project_id="admin") == twin

@@ -42,7 +42,10 @@ class PortsClient(Protocol):
         ...
 
     def find_security_group(self, name_or_id: str, *, project_id: str) -> str | None:
-        """The id of the project's security group of that id or name; None if it has none."""
+        """The id of the project's security group of that id or name; None if it has none.
+
+        SecurityGroupNameAmbiguous when several of its groups have that name (Nova's 409).
+        """
         ...
 
     def security_group_names(self, group_ids: Sequence[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from offpath.errors import NetworkNotFound, PortNotFound
+from offpath.errors import NetworkNotFound, PortNotFound, SecurityGroupNameAmbiguous
 from offpath.ports.network import Network
 from offpath.ports.port import Port
 
@@ -44,7 +44,10 @@ class PortRecords:
         }
         if name_or_id in mine:
             return name_or_id
-        return next((k for k, name in mine.items() if name == name_or_id), None)
+        named = [k for k, name in mine.items() if name == name_or_id]
+        if len(named) > 1:
+            raise SecurityGroupNameAmbiguous(name_or_id)
+        return named[0] if named else None
 
     def security_group_names(self, group_ids: Sequence[str]) -> dict[str, str]:
         """The names of the groups of `group_ids`."""

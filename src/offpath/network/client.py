@@ -34,6 +34,7 @@ from offpath.errors import (
     PortBindingFailed,
     PortBindingNotFound,
     PortNotFound,
+    SecurityGroupNameAmbiguous,
 )
 from offpath.jsonvalue import JsonValue
 from offpath.network.neutron_json import binding_from_json, network_from_json, port_from_json
@@ -109,6 +110,8 @@ class NeutronClient:
         """The id of the project's group with that id, else that name; None when it has none."""
         for key in ("id", "name"):
             found = self._security_groups({"project_id": project_id, key: name_or_id})
+            if len(found) > 1:
+                raise SecurityGroupNameAmbiguous(name_or_id)
             if found:
                 return str(found[0].get("id", ""))
         return None
