@@ -209,6 +209,8 @@ def test_delete_item_is_204_then_404(world: World, server: str) -> None:
     [
         pytest.param({"metadata": {"": "v"}}, id="blank-key"),
         pytest.param({"metadata": {"k" * 256: "v"}}, id="long-key"),
+        pytest.param({"metadata": {"k/1": "v"}}, id="slash-in-key"),
+        pytest.param({"metadata": {"clé": "v"}}, id="non-ascii-key"),
         pytest.param({"metadata": {"k": "v" * 256}}, id="long-value"),
         pytest.param({"metadata": {"k": 1}}, id="not-a-string"),
         pytest.param({"meta": {"k": "v"}}, id="no-metadata-key"),
@@ -361,3 +363,10 @@ def test_a_change_in_other_idle_states_nova_allows_is_made(
     _state(world, server, vm_state=vm_state, task_state=None)
     merged = world.client().post(f"{SERVERS}/{server}/metadata", json={"metadata": {"c": "3"}})
     assert merged.json() == {"metadata": {"a": "1", "b": "2", "c": "3"}}
+
+
+def test_keys_take_nova_s_characters(world: World, server: str) -> None:
+    body = {"metadata": {"a-b_c:d.e f": "v", "K9": ""}}
+    response = world.client().post(f"{SERVERS}/{server}/metadata", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["metadata"] == {"a": "1", "b": "2", "a-b_c:d.e f": "v", "K9": ""}

@@ -38,7 +38,8 @@ from offpath.errors import (
 )
 from offpath.rpc.context import RequestContext
 
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+# Nova's metadata keys: letters, digits, spaces and "-_:.", 1 to 255 of them.
+MetadataKey = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9\-_:. ]{1,255}$")]
 MetadataValue = Annotated[str, StringConstraints(max_length=255)]
 # Nova bounds a multiple create by the instance quota; offpath has no quotas.
 MAX_SERVERS_PER_REQUEST: Final = 100
