@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
+from sqlalchemy.orm import Session
+
+from offpath.errors import OffpathError
 from offpath.network.neutron_json import MAX_TEXT
 
 ADMIN_PROJECT: Final = "admin"
@@ -43,3 +47,25 @@ ADMIN: Final = Caller(sees_all=True)
 def storable(text: str) -> bool:
     """True when a column can hold `text`: any id or name, else nothing can match it."""
     return len(text) <= MAX_TEXT and "\x00" not in text
+
+
+class _Owned(Protocol):
+    @property
+    def project_id(self) -> str: ...
+
+
+OwnedRow = TypeVar("OwnedRow", bound=_Owned)
+
+
+def visible_row(
+    session: Session,
+    caller: Caller,
+    model: type[OwnedRow],
+    row_id: str,
+    missing: Callable[[str], OffpathError],
+) -> OwnedRow:
+    """The row of `row_id` when `caller` sees it; else `missing(row_id)`, never a 403 that tells."""
+    row = session.get(model, row_id) if storable(row_id) else None
+    if row is None or not caller.sees(row.project_id):
+        raise missing(row_id)
+    return row

@@ -37,7 +37,7 @@ from offpath.errors import (
     SecurityGroupRuleExists,
     SecurityGroupRuleNotFound,
 )
-from offpath.network.caller import Caller, storable
+from offpath.network.caller import Caller, storable, visible_row
 from offpath.network.neutron_json import (
     SecurityGroupChanges,
     SecurityGroupRuleSpec,
@@ -407,17 +407,11 @@ def _add_rules(
 
 
 def _group_row(session: Session, caller: Caller, group_id: str) -> SecurityGroupRow:
-    row = session.get(SecurityGroupRow, group_id) if storable(group_id) else None
-    if row is None or not caller.sees(row.project_id):
-        raise SecurityGroupNotFound(group_id)
-    return row
+    return visible_row(session, caller, SecurityGroupRow, group_id, SecurityGroupNotFound)
 
 
 def _rule_row(session: Session, caller: Caller, rule_id: str) -> SecurityGroupRuleRow:
-    row = session.get(SecurityGroupRuleRow, rule_id) if storable(rule_id) else None
-    if row is None or not caller.sees(row.project_id):
-        raise SecurityGroupRuleNotFound(rule_id)
-    return row
+    return visible_row(session, caller, SecurityGroupRuleRow, rule_id, SecurityGroupRuleNotFound)
 
 
 def _rule_of(row: SecurityGroupRuleRow) -> Rule:

@@ -51,7 +51,7 @@ from offpath.errors import (
     SubnetNotFound,
 )
 from offpath.network.binding_driver import BindingDriver, BindOutcome, BindRequest
-from offpath.network.caller import ADMIN, Caller, storable
+from offpath.network.caller import ADMIN, Caller, storable, visible_row
 from offpath.network.chassis import ChassisRegistry, ChassisView
 from offpath.network.mirror import NetworkMirror, PortWrite, SecurityGroupWrite
 from offpath.network.neutron_json import (
@@ -890,17 +890,11 @@ def _network_row(
 
 
 def _subnet_row(session: Session, caller: Caller, subnet_id: str) -> SubnetRow:
-    row = session.get(SubnetRow, subnet_id) if storable(subnet_id) else None
-    if row is None or not caller.sees(row.project_id):
-        raise SubnetNotFound(subnet_id)
-    return row
+    return visible_row(session, caller, SubnetRow, subnet_id, SubnetNotFound)
 
 
 def _port_row(session: Session, caller: Caller, port_id: str) -> PortRow:
-    row = session.get(PortRow, port_id) if storable(port_id) else None
-    if row is None or not caller.sees(row.project_id):
-        raise PortNotFound(port_id)
-    return row
+    return visible_row(session, caller, PortRow, port_id, PortNotFound)
 
 
 def _segments(row: NetworkRow) -> tuple[Segment, ...]:
