@@ -327,12 +327,14 @@ def filtered_ports(session: Session) -> tuple[str, ...]:
 
 
 def port_groups(session: Session, port_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """Each port's group ids, in the order they were given."""
+    """Each port's group ids, by id: Neutron keeps them as a set, so any order is stable."""
     found: dict[str, list[str]] = {}
     if port_ids:
         query = select(PortSecurityGroupRow.port_id, PortSecurityGroupRow.security_group_id)
         for port_id, group_id in session.execute(
-            query.where(PortSecurityGroupRow.port_id.in_(port_ids))
+            query.where(PortSecurityGroupRow.port_id.in_(port_ids)).order_by(
+                PortSecurityGroupRow.port_id, PortSecurityGroupRow.security_group_id
+            )
         ):
             found.setdefault(port_id, []).append(group_id)
     return {key: tuple(value) for key, value in found.items()}
