@@ -189,14 +189,6 @@ class _DeleteRow(command.BaseCommand):  # type: ignore[misc]
         row.delete()
 
 
-def _port_group(api: Any, name: str) -> Any | None:
-    # Few rows (one per security group): a scan needs no index of our own.
-    for row in api.tables[PORT_GROUP].rows.values():
-        if row.name == name:
-            return row
-    return None
-
-
 def _is_ours(group: Any) -> bool:
     return group.name == DROP_GROUP or GROUP_ID in group.external_ids
 
@@ -222,7 +214,7 @@ def _set_acls(
 
 def _ensure_group(api: Any, txn: Any, spec: PortGroupSpec) -> tuple[Any, bool]:
     """The spec's Port_Group, and whether it was missing (then made with its ACLs, no members)."""
-    group = _port_group(api, spec.name)
+    group = _find(api, PORT_GROUP, spec.name)
     if group is not None:
         return group, False
     group = txn.insert(api.tables[PORT_GROUP])
@@ -272,7 +264,7 @@ class _DeletePortGroup(command.BaseCommand):  # type: ignore[misc]
         self.name = name
 
     def run_idl(self, txn: Any) -> None:
-        group = _port_group(self.api, self.name)
+        group = _find(self.api, PORT_GROUP, self.name)
         if group is not None:
             group.delete()
 
