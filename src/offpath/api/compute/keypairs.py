@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.names import NAME_PATTERN
+from offpath.api.compute.paging import limit_param
 from offpath.api.deps import ApiDeps, Deps, base_url
 from offpath.api.errors import validation_message
 from offpath.api.microversion import Microversion
@@ -151,14 +152,8 @@ def _brief(record: KeyPairRecord, version: Microversion) -> dict[str, Any]:
 
 
 def _limit(value: str | None) -> int | None:
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise RequestBodyInvalid(
-            f"Invalid input for query parameters limit. Value: {value[:40]}. "
-            "'limit' must be a non-negative integer"
-        )
-    return min(int(value), MAX_LIMIT)
+    asked = limit_param(value)
+    return None if asked is None else min(asked, MAX_LIMIT)
 
 
 def _next_links(

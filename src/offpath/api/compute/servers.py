@@ -14,6 +14,7 @@ from starlette.datastructures import QueryParams
 from offpath.api.auth import Ctx
 from offpath.api.compute.context import Version, at_least
 from offpath.api.compute.names import NAME_PATTERN
+from offpath.api.compute.paging import limit_param
 from offpath.api.compute.security_groups import (
     DEFAULT_GROUP,
     check_boot_groups,
@@ -157,13 +158,8 @@ def _narrowed(servers: list[ServerRecord], query: QueryParams) -> list[ServerRec
         if marker not in ids:
             raise RequestBodyInvalid(f"marker [{marker[:80]}] not found")
         servers = servers[ids.index(marker) + 1 :]
-    if (limit := query.get("limit")) is not None:
-        if not limit.isdigit():
-            raise RequestBodyInvalid(
-                f"Invalid input for query parameters limit. Value: {limit[:40]}. "
-                "'limit' must be a non-negative integer"
-            )
-        servers = servers[: int(limit)]
+    if (limit := limit_param(query.get("limit"))) is not None:
+        servers = servers[:limit]
     return servers
 
 
