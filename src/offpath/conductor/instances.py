@@ -496,7 +496,8 @@ def _add_instance(
     )
     session.flush()
     if request.metadata:
-        write_metadata(session, request.instance_uuid, request.metadata)
+        # A new server has none yet: nothing to read first.
+        write_metadata(session, request.instance_uuid, request.metadata, before={})
 
 
 def _add_fault(session: Session, instance_uuid: str, exc: OffpathError) -> None:

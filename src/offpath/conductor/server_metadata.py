@@ -49,7 +49,7 @@ def update_server_metadata(
         current = metadata_of(session, [instance_uuid]).get(instance_uuid, {})
         after = merged(current, items, replace=replace)
         check_metadata_items(len(after))
-        write_metadata(session, instance_uuid, after)
+        write_metadata(session, instance_uuid, after, before=current)
         return after
 
     # Two merges adding one key at once: the loser's insert breaks the unique key; run it again.
@@ -66,6 +66,7 @@ def delete_server_metadata_item(cells: CellDatabases, instance_uuid: str, key: s
         if key not in current:
             raise MetadataItemNotFound(instance_uuid, key)
         hold_for_change(session, instance_uuid, "delete metadata")
-        write_metadata(session, instance_uuid, {k: v for k, v in current.items() if k != key})
+        kept = {k: v for k, v in current.items() if k != key}
+        write_metadata(session, instance_uuid, kept, before=current)
 
     write_retrying(cells.engine(cell_of(cells, instance_uuid)), work, retry_on=IntegrityError)

@@ -30,10 +30,18 @@ def metadata_of(session: Session, instance_uuids: Sequence[str]) -> dict[str, di
 
 
 def write_metadata(
-    session: Session, instance_uuid: str, metadata: Mapping[str, str]
+    session: Session,
+    instance_uuid: str,
+    metadata: Mapping[str, str],
+    *,
+    before: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Make `metadata` the server's whole metadata; what it was before."""
-    before = metadata_of(session, [instance_uuid]).get(instance_uuid, {})
+    """Make `metadata` the server's whole metadata; what it was before.
+
+    A caller that read the metadata in this transaction passes it as `before`, saving the read.
+    """
+    if before is None:
+        before = metadata_of(session, [instance_uuid]).get(instance_uuid, {})
     gone = [key for key in before if key not in metadata]
     if gone:
         session.execute(
@@ -55,4 +63,4 @@ def write_metadata(
                 .values(value=value)
             )
     session.flush()
-    return before
+    return dict(before)
